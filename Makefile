@@ -1,0 +1,35 @@
+# Two commands matter: `make run` and `make test`. Everything else supports them.
+PYTHON_BOOT ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench check clean
+
+$(PY):
+	$(PYTHON_BOOT) -m venv $(VENV)
+
+# Reinstall only when a requirements file changes.
+$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+bridge.yml:
+	cp bridge.example.yml bridge.yml
+	@echo "wrote bridge.yml from bridge.example.yml"
+
+run: $(STAMP) bridge.yml
+	$(PY) -m bridge serve --with-devflow
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+check: $(STAMP) bridge.yml
+	$(PY) -m bridge check
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .hookdock .pytest_cache

@@ -1,0 +1,228 @@
+"""Load bridge.yml: YAML, ${VAR} from the environment, validated into typed settings."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from bridge.sources import SOURCES
+
+DEFAULT_PATH = "bridge.yml"
+ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+KNOWN_SOURCES = tuple(SOURCES)
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as file:line: key: problem; fix."""
+
+
+class Strict(BaseModel):
+    """Every settings block refuses keys it does not know, so typos surface at start-up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(Strict):
+    """Where messages go: a flow by user token or e-mail/password, or a flow token."""
+
+    org: str | None = None
+    flow: str | None = None
+    token: SecretStr | None = None
+    email: str | None = None
+    password: SecretStr | None = None
+    flow_token: SecretStr | None = None
+    external_user_name: str | None = Field(default=None, pattern=r"^\S+$")
+
+    @model_validator(mode="after")
+    def one_kind_of_credentials(self) -> Target:
+        """A target is either a flow-token source or an org/flow with user credentials."""
+        if self.flow_token is not None:
+            if any(v is not None for v in (self.org, self.flow, self.token, self.email, self.password)):
+                raise ValueError("a flow_token target takes no org, flow, token, email or password")
+            return self
+        if not (self.org and self.flow):
+            raise ValueError("give org and flow (with token, or email and password), or a flow_token")
+        if (self.token is None) == (self.email is None):
+            raise ValueError("give exactly one of token, or email with password")
+        if self.email is not None and self.password is None:
+            raise ValueError("email needs a password")
+        return self
+
+    @property
+    def uses_flow_token(self) -> bool:
+        """True when the target posts through POST /messages with a flow token."""
+        return self.flow_token is not None
+
+
+class Route(Strict):
+    """One webhook URL, /hooks/<name>: who sends to it and where its messages go."""
+
+    source: str
+    secret: SecretStr | None = None
+    targets: list[str] = Field(min_length=1)
+    tags: list[str] = []
+
+
+class Delivery(Strict):
+    """How hard delivery tries before an event becomes a dead letter."""
+
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    # Seconds before the second try; each later wait doubles, up to backoff_cap.
+    backoff_base: float = Field(default=2.0, gt=0)
+    # Every wait must stay below the broker's visibility timeout (tasks.VISIBILITY_TIMEOUT),
+    # or Redis would hand the waiting task to a second worker and it would run twice.
+    backoff_cap: float = Field(default=300.0, gt=0, le=3000)
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+
+class Config(Strict):
+    """The whole bridge.yml."""
+
+    api_url: str = "https://api.flowdock.com"
+    allow_insecure_http: bool = False
+    max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    retention_days: float = Field(default=7, gt=0)
+    templates_dir: str | None = None
+    delivery: Delivery = Delivery()
+    targets: dict[str, Target] = Field(min_length=1)
+    routes: dict[str, Route] = Field(min_length=1)
+    path: str = Field(default=DEFAULT_PATH, exclude=True)
+
+    @model_validator(mode="after")
+    def references_resolve(self) -> Config:
+        """Routes name known sources and targets; GitHub routes are signed; the API URL is safe."""
+        for name, route in self.routes.items():
+            if route.source not in KNOWN_SOURCES:
+                raise _FieldError(("routes", name, "source"), f"unknown source {route.source!r}; fix: use one of: {', '.join(KNOWN_SOURCES)}")
+            if route.source == "github" and route.secret is None:
+                raise _FieldError(("routes", name, "secret"), 'GitHub routes need the webhook secret; fix: add secret: "${GITHUB_WEBHOOK_SECRET}"')
+            for i, target in enumerate(route.targets):
+                if target not in self.targets:
+                    raise _FieldError(("routes", name, "targets", i), f"unknown target {target!r}; fix: define it under targets: or use one of: {', '.join(self.targets)}")
+        check_api_url(self.api_url, self.allow_insecure_http)
+        return self
+
+
+class _FieldError(ValueError):
+    """A validator's complaint that knows which key it is about."""
+
+    def __init__(self, loc: tuple, message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+def check_api_url(url: str, allow_insecure_http: bool) -> None:
+    """Refuse plain http except to loopback hosts or with an explicit opt-in."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _FieldError(("api_url",), f"{url!r} is not an http(s) URL; fix: use for example https://api.flowdock.com")
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise _FieldError(("api_url",), "plain http is only allowed to loopback hosts; fix: use https:// or set allow_insecure_http: true")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def find_path(explicit: str | None = None) -> Path:
+    """--config, else HOOKDOCK_CONFIG, else ./bridge.yml."""
+    return Path(explicit or os.environ.get("HOOKDOCK_CONFIG") or DEFAULT_PATH)
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """Read, interpolate and validate the configuration, or raise one clear ConfigError."""
+    path = find_path(explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file; fix: copy bridge.example.yml to {path}, or pass --config / set HOOKDOCK_CONFIG") from None
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, path: str = DEFAULT_PATH) -> Config:
+    """Validate configuration text; errors name path, line, key and the fix."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax there") from None
+    lines = _key_lines(node) if node is not None else {}
+    raw = yaml.safe_load(text) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the file must be a mapping with targets: and routes:")
+    data = _interpolate(raw, (), path, lines)
+    try:
+        return Config.model_validate({**data, "path": path})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, lines)) from None
+    except _FieldError as exc:
+        raise ConfigError(_where(path, lines, exc.loc) + f" {exc}") from None
+
+
+def _interpolate(value: Any, loc: tuple, path: str, lines: dict) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in every string, naming the key when a variable is unset."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, loc + (k,), path, lines) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, loc + (i,), path, lines) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(_where(path, lines, loc) + f" environment variable {name} is not set; fix: export {name}=... or write ${{{name}:-default}}")
+
+    return ENV_PATTERN.sub(substitute, value)
+
+
+def _describe(exc: ValidationError, path: str, lines: dict) -> str:
+    """Turn pydantic's first error into one line a person can act on."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if p != "path")
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, _FieldError):
+        return _where(path, lines, cause.loc) + f" {cause}"
+    if err["type"] == "extra_forbidden":
+        return _where(path, lines, loc) + " unknown key; fix: remove it or check its spelling against bridge.example.yml"
+    if err["type"] == "missing":
+        return _where(path, lines, loc) + " is required; fix: add it (see bridge.example.yml)"
+    message = err["msg"].removeprefix("Value error, ")
+    return _where(path, lines, loc) + f" {message}; fix: correct this value (see bridge.example.yml)"
+
+
+def _where(path: str, lines: dict, loc: tuple) -> str:
+    """'file:line: dotted.key:' for the deepest key of loc that the file has."""
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    for depth in range(len(loc), -1, -1):
+        if loc[:depth] in lines:
+            return f"{path}:{lines[loc[:depth]]}: {key}:"
+    return f"{path}: {key}:"
+
+
+def _key_lines(node: yaml.Node, loc: tuple = ()) -> dict[tuple, int]:
+    """Map each key path of a composed YAML document to its 1-based line."""
+    found = {loc: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, child in node.value:
+            found[loc + (key.value,)] = key.start_mark.line + 1
+            found.update({k: v for k, v in _key_lines(child, loc + (key.value,)).items() if k != loc + (key.value,)})
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            found.update(_key_lines(child, loc + (i,)))
+    return found

@@ -1,0 +1,19 @@
+"""Senders of webhooks: one module per source, all with the same small interface.
+
+Each source module offers:
+    verify(headers, raw, secret) -> None, or raises Rejected(401, why)
+    parse(headers, raw) -> (event_name, payload), or raises Rejected(400/415, why)
+    delivery_id(headers, raw) -> the sender's id for this delivery (dedupe key)
+    classify(event_name, payload) -> Decision: a template to render, or a reason to ignore
+    context(event_name, payload) -> the variables the template receives
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from bridge.sources import github
+from bridge.sources.base import Decision, Rejected
+
+SOURCES: dict[str, ModuleType] = {"github": github}
+
+__all__ = ["SOURCES", "Decision", "Rejected"]

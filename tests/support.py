@@ -1,0 +1,52 @@
+"""Small helpers the tests share: ports, waiting with a deadline, signing, fixture files."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import time
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "It's a Secret to Everybody"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
+    """Poll condition until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    """The X-Hub-Signature-256 GitHub would send."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def github_headers(event: str, body: bytes, delivery: str = "d-1", secret: str = SECRET) -> dict:
+    """Headers of a signed GitHub JSON delivery."""
+    return {"Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": sign(body, secret), "User-Agent": "GitHub-Hookshot/test"}
+
+
+def fixture_bytes(source: str, name: str) -> bytes:
+    """The raw bytes of tests/fixtures/<source>/<name>.json."""
+    return (FIXTURES / source / f"{name}.json").read_bytes()
+
+
+def fixture_payload(source: str, name: str) -> dict:
+    """A fixture payload, parsed."""
+    return json.loads(fixture_bytes(source, name))

@@ -1,0 +1,88 @@
+"""Configuration: interpolation, validation, and errors that name file, line, key and fix."""
+from __future__ import annotations
+
+import pytest
+
+from bridge.config import ConfigError, find_path, load_config, parse_config
+
+GOOD = """\
+api_url: https://api.flowdock.com
+targets:
+  team-chat: {org: acme, flow: main, token: "${FLOWDOCK_TOKEN}"}
+  team-inbox: {flow_token: "${FLOWDOCK_FLOW_TOKEN:-ft}"}
+routes:
+  widgets:
+    source: github
+    secret: "${GITHUB_WEBHOOK_SECRET}"
+    targets: [team-chat]
+"""
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch):
+    monkeypatch.setenv("FLOWDOCK_TOKEN", "tok-123")
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "s3cret")
+    monkeypatch.delenv("FLOWDOCK_FLOW_TOKEN", raising=False)
+    monkeypatch.delenv("HOOKDOCK_CONFIG", raising=False)
+
+
+def test_good_config_interpolates_environment_and_defaults():
+    config = parse_config(GOOD, "bridge.yml")
+    assert config.targets["team-chat"].token.get_secret_value() == "tok-123"
+    assert config.targets["team-inbox"].flow_token.get_secret_value() == "ft"
+    assert config.targets["team-inbox"].uses_flow_token
+    assert config.routes["widgets"].secret.get_secret_value() == "s3cret"
+    assert config.delivery.max_attempts == 8 and config.max_body_bytes == 25 * 1024 * 1024
+
+
+def test_secrets_are_hidden_in_repr():
+    assert "tok-123" not in repr(parse_config(GOOD))
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (("${FLOWDOCK_TOKEN}", "${NOT_SET_ANYWHERE}"), "bridge.yml:3: targets.team-chat.token: environment variable NOT_SET_ANYWHERE is not set; fix: export NOT_SET_ANYWHERE="),
+        (("    targets: [team-chat]\n", "    targets: [team-chat]\n    colour: red\n"), "bridge.yml:10: routes.widgets.colour: unknown key; fix: remove it"),
+        (("targets: [team-chat]", "targets: [team-chat, nowhere]"), "bridge.yml:9: routes.widgets.targets.1: unknown target 'nowhere'; fix: define it under targets:"),
+        (("source: github", "source: gitlub"), "bridge.yml:7: routes.widgets.source: unknown source 'gitlub'; fix: use one of: github"),
+        (('    secret: "${GITHUB_WEBHOOK_SECRET}"\n', ""), "bridge.yml:6: routes.widgets.secret: GitHub routes need the webhook secret; fix: add secret:"),
+        (("https://api.flowdock.com", "http://chat.example.com"), "bridge.yml:1: api_url: plain http is only allowed to loopback hosts; fix: use https://"),
+        (("{org: acme, flow: main, token", "{org: acme, token"), "bridge.yml:3: targets.team-chat: give org and flow"),
+        (("targets: [team-chat]", "targets: []"), "bridge.yml:9: routes.widgets.targets: List should have at least 1 item"),
+        (("widgets:", "widgets: [oops"), "bridge.yml:7: not valid YAML"),
+    ],
+)
+def test_errors_name_file_line_key_and_fix(change, expected):
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(ConfigError) as caught:
+        parse_config(GOOD.replace(old, new), "bridge.yml")
+    assert str(caught.value).startswith(expected)
+
+
+def test_plain_http_allowed_to_loopback_and_by_opt_in():
+    assert parse_config(GOOD.replace("https://api.flowdock.com", "http://127.0.0.1:5050")).api_url
+    opted = GOOD.replace("https://api.flowdock.com", "http://chat.internal") + "allow_insecure_http: true\n"
+    assert parse_config(opted).allow_insecure_http
+
+
+def test_path_precedence(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert str(find_path()) == "bridge.yml"
+    monkeypatch.setenv("HOOKDOCK_CONFIG", "from-env.yml")
+    assert str(find_path()) == "from-env.yml"
+    assert str(find_path("explicit.yml")) == "explicit.yml"
+
+
+def test_missing_file_says_how_to_fix(tmp_path):
+    with pytest.raises(ConfigError, match=r"no such configuration file; fix: copy bridge.example.yml"):
+        load_config(str(tmp_path / "absent.yml"))
+
+
+def test_example_config_is_valid(monkeypatch):
+    from pathlib import Path
+
+    example = Path(__file__).parent.parent / "bridge.example.yml"
+    config = parse_config(example.read_text(), str(example))
+    assert config.routes["widgets"].targets == ["team-chat"]
