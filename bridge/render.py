@@ -1,6 +1,7 @@
 """Jinja rendering of chat messages: sandboxed, template lookup order, filters, length cap."""
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, select_autoescape
@@ -55,7 +56,7 @@ class Renderer:
         try:
             text = self.env.get_template(name).render(context).strip()
             return cap(text, self.env.get_template(TRUNCATED_TEMPLATE).render().strip())
-        except TemplateError as exc:
+        except Exception as exc:  # a template must never take the process down
             raise RenderError(describe(exc, name)) from None
 
     def check(self) -> list[str]:
@@ -76,8 +77,13 @@ def cap(text: str, marker: str, limit: int = MAX_CONTENT) -> str:
     return text[: limit - len(marker) - 1].rstrip() + "\n" + marker
 
 
-def describe(exc: TemplateError, name: str) -> str:
-    """'file:line: message' for a template error."""
-    filename = getattr(exc, "filename", None) or name
-    lineno = getattr(exc, "lineno", None)
-    return f"{filename}:{lineno}: {exc}" if lineno else f"{filename}: {exc}"
+def describe(exc: Exception, name: str) -> str:
+    """'file:line: message' for a template error, compile-time or runtime."""
+    filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if lineno is None:
+        # Jinja maps runtime errors onto template frames; the innermost one is the culprit.
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".txt", ".html"))]
+        if frames:
+            filename, lineno = frames[-1].filename, frames[-1].lineno
+    message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, TemplateError) else str(exc)
+    return f"{filename or name}:{lineno}: {message}" if lineno else f"{filename or name}: {message}"

@@ -1,0 +1,48 @@
+"""hookdock: webhooks in, readable Flowdock messages out, delivered reliably."""
+from __future__ import annotations
+
+import os
+
+import redis
+import requests
+from flask import Flask
+
+from bridge.config import Config, load_config
+from bridge.pipeline import Services
+from bridge.render import Renderer
+from bridge.store import Store
+from bridge.tasks import make_celery
+
+
+class MissingRedis(RuntimeError):
+    """REDIS_URL is not set and nothing started an embedded Redis."""
+
+
+def redis_url_from_env() -> str:
+    """REDIS_URL, or a clear refusal: the machine's shared Redis is never assumed."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        raise MissingRedis("REDIS_URL is not set; run `python -m bridge serve` for the embedded Redis, or set REDIS_URL=redis://HOST:6379/0")
+    return url
+
+
+def build_services(config: Config, redis_url: str) -> Services:
+    """Connect the pieces the web and the worker share; nothing touches the network yet."""
+    client = redis.Redis.from_url(redis_url, health_check_interval=30)
+    templates = [config.templates_dir or os.environ.get("HOOKDOCK_TEMPLATES")]
+    return Services(config, Store(client, config.retention_days * 86400), Renderer([d for d in templates if d]), requests.Session())
+
+
+def create_app(config: Config | None = None, redis_url: str | None = None) -> Flask:
+    """The Flask app, with the Celery app beside it in app.extensions['celery']."""
+    from bridge.web import bp
+
+    config = config or load_config()
+    redis_url = redis_url or redis_url_from_env()
+    services = build_services(config, redis_url)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.extensions["hookdock"] = services
+    app.extensions["celery"] = make_celery(services, redis_url)
+    app.register_blueprint(bp)
+    return app

@@ -1,0 +1,124 @@
+"""The worker's logic, free of Celery: turn an event into deliveries, and make one delivery attempt."""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+import requests
+
+from bridge import flowdock
+from bridge.config import Config, Delivery as DeliveryPolicy
+from bridge.render import Renderer, RenderError
+from bridge.sources import SOURCES, Rejected
+from bridge.store import Delivery, Store, delivery_id_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the web and the worker share: configuration, records, templates and an HTTP session."""
+
+    config: Config
+    store: Store
+    renderer: Renderer
+    session: requests.Session
+
+
+def process_event(services: Services, event_id: str) -> list[str]:
+    """Render an event for each of its route's targets; return the deliveries to send."""
+    store = services.store
+    event = store.load_event(event_id)
+    if event is None:
+        log.warning("event %s is gone (expired or never stored)", event_id)
+        return []
+    route = services.config.routes.get(event.route)
+    if route is None:
+        store.mark_event(event_id, "failed", f"route {event.route!r} is no longer configured")
+        return []
+    source = SOURCES[route.source]
+    try:
+        name, payload = source.parse(event.headers, event.body)
+    except Rejected as exc:
+        store.mark_event(event_id, "failed", exc.message)
+        return []
+    decision = source.classify(name, payload)
+    if decision.template is None:
+        store.mark_event(event_id, "ignored", decision.reason)
+        log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
+        return []
+    try:
+        content = services.renderer.render(decision.template, source.context(name, payload))
+    except RenderError as exc:
+        store.mark_event(event_id, "failed", f"template error: {exc}")
+        log.error("event %s: template error: %s", event_id, exc)
+        return []
+    pending = []
+    for target in route.targets:
+        delivery_id = delivery_id_for(event_id, target)
+        delivery = store.load_delivery(delivery_id)
+        if delivery is None:
+            message = compose(content, route.source, name, route.tags, event_id, target, services.config)
+            store.save_delivery(Delivery(delivery_id, event_id, event.route, target, message))
+        elif delivery.status in ("delivered", "failed"):
+            continue
+        # A redelivered task may queue a delivery twice; the message uuid keeps the post single.
+        pending.append(delivery_id)
+    store.mark_event(event_id, "processed")
+    return pending
+
+
+def compose(content: str, source: str, event_name: str, route_tags: list[str], event_id: str, target: str, config: Config) -> dict:
+    """The chat message body for one target, without credentials."""
+    tags = list(dict.fromkeys([source, event_name, *route_tags]))
+    message = {"event": "message", "content": content, "tags": tags, "uuid": flowdock.message_uuid(event_id, target)}
+    name = config.targets[target].external_user_name
+    return {**message, "external_user_name": name} if name else message
+
+
+def attempt(services: Services, delivery_id: str) -> float | None:
+    """Try one delivery once; return seconds to wait before the next try, or None when it is settled."""
+    store, config = services.store, services.config
+    delivery = store.load_delivery(delivery_id)
+    if delivery is None or delivery.status in ("delivered", "failed"):
+        return None
+    target = config.targets.get(delivery.target)
+    if target is None:
+        return settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured")
+    outcome = flowdock.post(services.session, config.api_url, target, delivery.message, config.delivery.timeout)
+    delivery.attempts.append({"at": time.time(), "status": outcome.status, "duration_ms": round(outcome.duration_ms, 1), "error": outcome.error[:300]})
+    delivery.last_status, delivery.last_error = outcome.status, outcome.error
+    if outcome.kind == "delivered":
+        delivery.flowdock_user, delivery.message_id = outcome.flowdock_user, outcome.message_id
+        return settle(store, delivery, "delivered")
+    if outcome.kind == "permanent":
+        return settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent")
+    if len(delivery.attempts) >= config.delivery.max_attempts:
+        return settle(store, delivery, "failed", f"{delivery.target}: gave up after {len(delivery.attempts)} attempts")
+    delivery.status = "retrying"
+    store.save_delivery(delivery)
+    wait = backoff(len(delivery.attempts), outcome.retry_after, config.delivery)
+    log.info("delivery %s: %s, retrying in %.1fs", delivery_id, outcome.status or outcome.error.split(":")[0], wait)
+    return wait
+
+
+def settle(store: Store, delivery: Delivery, status: str, why: str = "") -> None:
+    """Record a delivery's final state and log it."""
+    delivery.status = status
+    if why:
+        delivery.last_error = f"{why}; {delivery.last_error}" if delivery.last_error else why
+    store.save_delivery(delivery)
+    (log.info if status == "delivered" else log.error)("delivery %s %s %s", delivery.id, status, why)
+    return None
+
+
+def backoff(attempts: int, retry_after: float | None, policy: DeliveryPolicy) -> float:
+    """Exponential backoff with jitter, at least Retry-After, never above the cap."""
+    ceiling = min(policy.backoff_cap, policy.backoff_base * 2 ** (attempts - 1))
+    # "Equal jitter": spread retries out while keeping a floor of half the ceiling.
+    wait = random.uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    return min(wait, policy.backoff_cap)

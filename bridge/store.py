@@ -1,0 +1,141 @@
+"""Events, deliveries, attempts and dedupe keys in Redis, each kept for the retention window."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+import redis
+
+PREFIX = "hookdock:"
+
+
+def new_event_id() -> str:
+    """A random, URL-safe event id."""
+    return uuid.uuid4().hex
+
+
+def delivery_id_for(event_id: str, target: str) -> str:
+    """One delivery per (event, target), so reprocessing an event never duplicates one."""
+    return f"{event_id}.{target}"
+
+
+@dataclass
+class Event:
+    """One accepted webhook: the raw body and the headers that matter."""
+
+    id: str
+    route: str
+    source: str
+    name: str
+    sender_delivery_id: str
+    headers: dict
+    body: bytes = b""
+    received_at: float = field(default_factory=time.time)
+    status: str = "queued"
+    reason: str = ""
+
+
+@dataclass
+class Delivery:
+    """One message to one target, with its fate and every attempt."""
+
+    id: str
+    event_id: str
+    route: str
+    target: str
+    message: dict
+    status: str = "pending"
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    last_status: int | None = None
+    last_error: str = ""
+    flowdock_user: str | None = None
+    message_id: int | None = None
+    attempts: list[dict] = field(default_factory=list)
+
+
+class Store:
+    """Redis-backed records; every key expires after the retention window, so memory stays bounded."""
+
+    def __init__(self, client: redis.Redis, retention_seconds: float):
+        self.redis = client
+        self.ttl = int(retention_seconds)
+
+    def claim(self, route: str, sender_delivery_id: str, event_id: str) -> str | None:
+        """Reserve a sender's delivery id; return the earlier event id if it was seen before."""
+        key = f"{PREFIX}seen:{route}:{sender_delivery_id}"
+        if self.redis.set(key, event_id, nx=True, ex=self.ttl):
+            return None
+        earlier = (self.redis.get(key) or b"").decode()
+        if earlier and self.redis.exists(f"{PREFIX}event:{earlier}"):
+            return earlier
+        # The earlier attempt claimed the id but never stored its event: this one takes over.
+        self.redis.set(key, event_id, ex=self.ttl)
+        return None
+
+    def release(self, route: str, sender_delivery_id: str) -> None:
+        """Forget a claim whose event could not be queued, so the sender's retry is accepted."""
+        self.redis.delete(f"{PREFIX}seen:{route}:{sender_delivery_id}")
+
+    def save_event(self, event: Event) -> None:
+        """Store an event and index it by arrival time."""
+        meta = {k: v for k, v in asdict(event).items() if k not in ("body", "status", "reason")}
+        key = f"{PREFIX}event:{event.id}"
+        pipe = self.redis.pipeline()
+        pipe.hset(key, mapping={"meta": json.dumps(meta), "body": event.body, "status": event.status, "reason": event.reason})
+        pipe.expire(key, self.ttl)
+        self._index(pipe, "events", event.id, event.received_at)
+        pipe.execute()
+
+    def load_event(self, event_id: str) -> Event | None:
+        """The stored event, or None once it has expired."""
+        data = self.redis.hgetall(f"{PREFIX}event:{event_id}")
+        if not data:
+            return None
+        meta = json.loads(data[b"meta"])
+        return Event(**meta, body=data[b"body"], status=data[b"status"].decode(), reason=data[b"reason"].decode())
+
+    def mark_event(self, event_id: str, status: str, reason: str = "") -> None:
+        """Record what became of an event: processed, ignored or failed, and why."""
+        self.redis.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": reason})
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        """Write a delivery record whole; failed ones are also indexed as dead letters."""
+        delivery.updated_at = time.time()
+        pipe = self.redis.pipeline()
+        pipe.set(f"{PREFIX}delivery:{delivery.id}", json.dumps(asdict(delivery)), ex=self.ttl)
+        self._index(pipe, "deliveries", delivery.id, delivery.created_at)
+        if delivery.status == "failed":
+            self._index(pipe, "failed", delivery.id, delivery.updated_at)
+        else:
+            pipe.zrem(f"{PREFIX}failed", delivery.id)
+        pipe.execute()
+
+    def load_delivery(self, delivery_id: str) -> Delivery | None:
+        """The stored delivery, or None."""
+        raw = self.redis.get(f"{PREFIX}delivery:{delivery_id}")
+        return Delivery(**json.loads(raw)) if raw else None
+
+    def list_deliveries(self, failed: bool = False, route: str | None = None, limit: int = 100) -> list[Delivery]:
+        """Newest first; only dead letters when failed."""
+        ids = self.redis.zrevrange(f"{PREFIX}{'failed' if failed else 'deliveries'}", 0, -1)
+        found = []
+        for raw_id in ids:
+            delivery = self.load_delivery(raw_id.decode())
+            if delivery and (route is None or delivery.route == route):
+                found.append(delivery)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def ping(self) -> bool:
+        """True when Redis answers."""
+        return bool(self.redis.ping())
+
+    def _index(self, pipe, name: str, member: str, when: float) -> None:
+        """Add to a time index and drop entries older than the retention window."""
+        key = f"{PREFIX}{name}"
+        pipe.zadd(key, {member: when})
+        pipe.zremrangebyscore(key, "-inf", when - self.ttl)

@@ -1,0 +1,52 @@
+"""Celery glue: the two tasks, their serialization and their retry policy; the logic is in pipeline."""
+from __future__ import annotations
+
+from celery import Celery
+
+from bridge import pipeline
+
+# Redis hands an unacknowledged task to another worker after this many seconds, so every
+# retry wait (config delivery.backoff_cap, at most 3000 s) must stay below it.
+VISIBILITY_TIMEOUT = 3600
+PROCESS_EVENT = "hookdock.process_event"
+DELIVER = "hookdock.deliver"
+
+
+def broker_url(redis_url: str) -> str:
+    """Kombu spells a unix-socket Redis as redis+socket://; redis-py as unix://."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
+    """A Celery app whose tasks close over the shared services."""
+    celery = Celery("hookdock", broker=broker_url(redis_url), set_as_current=False)
+    celery.conf.update(
+        # Both tasks are idempotent (deterministic delivery ids and message uuids), so it is
+        # safe to acknowledge only after they finish and to requeue them if a worker dies.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One task at a time per process: a dying worker takes nothing else down with it.
+        worker_prefetch_multiplier=1,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+    )
+
+    @celery.task(name=PROCESS_EVENT)
+    def process_event(event_id: str) -> None:
+        """Render an event and queue one delivery per target."""
+        for delivery_id in pipeline.process_event(services, event_id):
+            deliver.delay(delivery_id)
+
+    @celery.task(name=DELIVER, bind=True, max_retries=None)
+    def deliver(self, delivery_id: str) -> None:
+        """Make one attempt; schedule the next when the answer says to retry."""
+        wait = pipeline.attempt(services, delivery_id)
+        if wait is not None:
+            raise self.retry(countdown=wait)
+
+    return celery

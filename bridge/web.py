@@ -1,0 +1,91 @@
+"""The web side: /hooks/<route> accepts, verifies, dedupes, stores and queues; health probes."""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from bridge.sources import SOURCES, Rejected
+from bridge.store import Event, new_event_id
+from bridge.tasks import PROCESS_EVENT
+
+log = logging.getLogger(__name__)
+bp = Blueprint("hooks", __name__)
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def error(status: int, message: str, **extra):
+    """Every refusal is JSON saying what was wrong."""
+    return jsonify({"error": message, "status": status, **extra}), status
+
+
+@bp.route("/hooks/<route_name>", methods=ANY_METHOD)
+def receive(route_name: str):
+    """Accept one webhook: answer in milliseconds, do the work in the worker."""
+    services = current_app.extensions["hookdock"]
+    route = services.config.routes.get(route_name)
+    if route is None:
+        return error(404, f"no route named {route_name!r}")
+    if request.method != "POST":
+        response, status = error(405, "webhooks are delivered with POST")
+        response.headers["Allow"] = "POST"
+        return response, status
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    source = SOURCES[route.source]
+    secret = route.secret.get_secret_value() if route.secret else None
+    try:
+        source.verify(request.headers, raw, secret)
+        name, _ = source.parse(request.headers, raw)
+    except Rejected as exc:
+        return error(exc.status, exc.message)
+    event = Event(new_event_id(), route_name, route.source, name, source.delivery_id(request.headers, raw),
+                  {h: request.headers[h] for h in source.KEPT_HEADERS if h in request.headers}, raw)
+    try:
+        earlier = services.store.claim(route_name, event.sender_delivery_id, event.id)
+    except redis.RedisError:
+        log.exception("could not reach Redis for event %s", event.id)
+        return error(503, "the event could not be stored; please retry")
+    if earlier is not None:
+        return jsonify({"duplicate": True, "event": earlier}), 200
+    try:
+        services.store.save_event(event)
+        current_app.extensions["celery"].send_task(PROCESS_EVENT, args=[event.id])
+    except Exception:
+        # Nothing was promised yet: forget the claim so the sender's retry is accepted.
+        log.exception("could not store or queue event %s", event.id)
+        _forget(services.store, route_name, event.sender_delivery_id)
+        return error(503, "the event could not be queued; please retry")
+    return jsonify({"event": event.id}), 202
+
+
+def _forget(store, route_name: str, sender_id: str) -> None:
+    """Release a claim if Redis lets us; a claim left behind is taken over by the sender's retry."""
+    try:
+        store.release(route_name, sender_id)
+    except redis.RedisError:
+        log.warning("could not release the dedupe claim for %s", sender_id)
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness: the process answers."""
+    return jsonify({"ok": True})
+
+
+@bp.route("/readyz")
+def readyz():
+    """Readiness: Redis answers, so events can be accepted."""
+    try:
+        current_app.extensions["hookdock"].store.ping()
+    except Exception as exc:  # any failure to reach Redis means not ready
+        return error(503, f"redis is not reachable: {type(exc).__name__}")
+    return jsonify({"ok": True})
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    """Flask's own refusals (404, 405, 413, ...) as JSON too."""
+    messages = {413: f"body is larger than the limit of {current_app.config.get('MAX_CONTENT_LENGTH')} bytes"}
+    return error(exc.code or 500, messages.get(exc.code, exc.description or exc.name))

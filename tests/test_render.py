@@ -1,0 +1,85 @@
+"""Rendering: the sandbox, the lookup order, filters, the length cap and error locations."""
+from __future__ import annotations
+
+import pytest
+
+from bridge.render import MAX_CONTENT, Renderer, RenderError, cap, first_line, pluralize, short_sha
+
+
+@pytest.fixture
+def user_dir(tmp_path):
+    (tmp_path / "github").mkdir()
+    return tmp_path
+
+
+def write(folder, name, text):
+    (folder / name).write_text(text)
+    return folder / name
+
+
+def test_user_template_overrides_builtin_one_file_only(user_dir):
+    write(user_dir / "github", "ping.txt", "pong from {{ repository.full_name }}")
+    renderer = Renderer([user_dir])
+    assert renderer.render("github/ping.txt", {"repository": {"full_name": "a/b"}}) == "pong from a/b"
+    # Everything not overridden still comes from the built-in folder.
+    assert renderer.render("github/issues.txt", {"action": "opened", "sender": {"login": "x"}, "issue": {"number": 3}}).startswith("x opened issue #3")
+
+
+def test_sandbox_refuses_reaching_into_python(user_dir):
+    write(user_dir, "evil.txt", "{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(RenderError, match=r"evil.txt"):
+        Renderer([user_dir]).render("evil.txt", {})
+
+
+def test_sandbox_is_immutable(user_dir):
+    write(user_dir, "mutate.txt", "{% set _ = payload.update({'x': 1}) %}{{ payload }}")
+    payload = {}
+    with pytest.raises(RenderError):
+        Renderer([user_dir]).render("mutate.txt", {"payload": payload})
+    assert payload == {}
+
+
+def test_runtime_error_names_file_and_line(user_dir):
+    write(user_dir, "broken.txt", "line one\n{{ 1 // zero }}\n")
+    with pytest.raises(RenderError) as caught:
+        Renderer([user_dir]).render("broken.txt", {"zero": 0})
+    assert str(caught.value).startswith(f"{user_dir / 'broken.txt'}:2: ZeroDivisionError")
+
+
+def test_check_reports_syntax_errors_as_file_line(user_dir):
+    write(user_dir, "bad.txt", "ok\n{% if %}\n")
+    errors = Renderer([user_dir]).check()
+    assert errors == [f"{user_dir / 'bad.txt'}:2: Expected an expression, got 'end of statement block'"]
+
+
+def test_builtin_templates_all_compile():
+    assert Renderer().check() == []
+
+
+def test_long_content_is_cut_on_a_character_boundary_with_the_marker(user_dir):
+    write(user_dir, "long.txt", "{{ 'é' * n }}")
+    text = Renderer([user_dir]).render("long.txt", {"n": MAX_CONTENT + 500})
+    assert len(text) <= MAX_CONTENT
+    assert text.endswith("… (cut to fit; open the link for the rest)")
+    assert text.startswith("é" * 100)
+
+
+def test_cap_leaves_short_text_alone():
+    assert cap("short", "[cut]") == "short"
+    assert cap("x" * 20, "[cut]", limit=10) == "xxxx\n[cut]"
+
+
+@pytest.mark.parametrize(
+    "function, args, expected",
+    [
+        (short_sha, ("6113728f27ae82c7b1a177c8d03f9e96e0adf246",), "6113728"),
+        (short_sha, (None,), ""),
+        (first_line, ("Subject\n\nBody",), "Subject"),
+        (first_line, ("  \n",), ""),
+        (pluralize, (1,), ""),
+        (pluralize, (2,), "s"),
+        (pluralize, (0, "y", "ies"), "ies"),
+    ],
+)
+def test_filters(function, args, expected):
+    assert function(*args) == expected

@@ -1,0 +1,63 @@
+"""Records in a real Redis: round trips, dead-letter index, retention."""
+from __future__ import annotations
+
+import redis
+
+from bridge.store import Delivery, Event, Store, delivery_id_for
+
+
+def store_for(url: str, retention: float = 3600) -> Store:
+    return Store(redis.Redis.from_url(url), retention)
+
+
+def test_event_round_trip_keeps_raw_bytes(redis_url):
+    store = store_for(redis_url)
+    event = Event("e1", "widgets", "github", "push", "d-1", {"X-GitHub-Event": "push"}, b"\x00{raw}\xff")
+    store.save_event(event)
+    loaded = store.load_event("e1")
+    assert loaded == event
+    store.mark_event("e1", "ignored", "not rendered")
+    assert (store.load_event("e1").status, store.load_event("e1").reason) == ("ignored", "not rendered")
+    assert store.load_event("missing") is None
+
+
+def test_claim_returns_the_earlier_event(redis_url):
+    store = store_for(redis_url)
+    assert store.claim("widgets", "d-1", "e1") is None
+    store.save_event(Event("e1", "widgets", "github", "push", "d-1", {}))
+    assert store.claim("widgets", "d-1", "e2") == "e1"
+    assert store.claim("other-route", "d-1", "e3") is None
+
+
+def test_failed_deliveries_are_listed_as_dead_letters_until_they_succeed(redis_url):
+    store = store_for(redis_url)
+    ok = Delivery(delivery_id_for("e1", "chat"), "e1", "widgets", "chat", {"event": "message"}, status="delivered")
+    dead = Delivery(delivery_id_for("e2", "chat"), "e2", "other", "chat", {"event": "message"}, status="failed", last_status=401)
+    store.save_delivery(ok)
+    store.save_delivery(dead)
+    assert [d.id for d in store.list_deliveries()] == ["e2.chat", "e1.chat"]
+    assert [d.id for d in store.list_deliveries(failed=True)] == ["e2.chat"]
+    assert [d.id for d in store.list_deliveries(route="widgets")] == ["e1.chat"]
+    dead.status = "delivered"
+    store.save_delivery(dead)
+    assert store.list_deliveries(failed=True) == []
+
+
+def test_every_record_expires_with_the_retention_window(redis_url):
+    store = store_for(redis_url, retention=120)
+    store.save_event(Event("e1", "widgets", "github", "push", "d-1", {}))
+    store.claim("widgets", "d-1", "e1")
+    store.save_delivery(Delivery("e1.chat", "e1", "widgets", "chat", {}))
+    client = redis.Redis.from_url(redis_url)
+    for key in client.keys("hookdock:*"):
+        if client.type(key) != b"zset":
+            assert 0 < client.ttl(key) <= 120, key
+
+
+def test_time_indexes_drop_entries_older_than_retention(redis_url):
+    store = store_for(redis_url, retention=60)
+    old = Event("old", "widgets", "github", "push", "d-0", {}, received_at=1000.0)
+    store.save_event(old)
+    store.save_event(Event("new", "widgets", "github", "push", "d-1", {}))
+    members = redis.Redis.from_url(redis_url).zrange("hookdock:events", 0, -1)
+    assert members == [b"new"]

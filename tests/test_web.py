@@ -1,0 +1,144 @@
+"""The webhook endpoint, through Flask's test client against a real Redis."""
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import urlencode
+
+import pytest
+import redis
+
+from bridge import create_app
+from bridge.config import parse_config
+from tests.support import SECRET, fixture_bytes, github_headers, sign
+
+CONFIG = """\
+api_url: http://127.0.0.1:9
+max_body_bytes: 65536
+targets:
+  team-chat: {org: acme, flow: main, token: tok}
+routes:
+  widgets: {source: github, secret: "It's a Secret to Everybody", targets: [team-chat]}
+"""
+
+
+@pytest.fixture
+def app(redis_url):
+    return create_app(parse_config(CONFIG), redis_url)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def queue(redis_url):
+    """The Celery queue as Redis holds it: what the worker will receive."""
+    r = redis.Redis.from_url(redis_url)
+    return lambda: [json.loads(m) for m in r.lrange("celery", 0, -1)]
+
+
+PING = json.dumps({"zen": "Design for failure.", "hook_id": 7}).encode()
+
+
+def post(client, body=PING, **overrides):
+    headers = {**github_headers("ping", body), **overrides}
+    return client.post("/hooks/widgets", data=body, headers={k: v for k, v in headers.items() if v is not None})
+
+
+def test_signed_delivery_is_stored_and_queued(client, app, queue):
+    response = post(client)
+    assert response.status_code == 202
+    event_id = response.get_json()["event"]
+    event = app.extensions["hookdock"].store.load_event(event_id)
+    assert (event.route, event.name, event.sender_delivery_id, event.body) == ("widgets", "ping", "d-1", PING)
+    assert "X-Hub-Signature-256" not in event.headers
+    [message] = queue()
+    assert message["headers"]["task"] == "hookdock.process_event"
+    args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+    assert (args, kwargs) == ([event_id], {})
+
+
+def test_same_delivery_id_again_is_a_duplicate_and_not_queued_twice(client, queue):
+    first = post(client).get_json()["event"]
+    again = post(client)
+    assert again.status_code == 200
+    assert again.get_json() == {"duplicate": True, "event": first}
+    assert len(queue()) == 1
+
+
+def test_form_encoded_delivery_is_accepted(client, queue):
+    body = urlencode({"payload": PING.decode()}).encode()
+    response = post(client, body, **{"Content-Type": "application/x-www-form-urlencoded", "X-Hub-Signature-256": sign(body)})
+    assert response.status_code == 202
+    assert len(queue()) == 1
+
+
+@pytest.mark.parametrize(
+    "change, status, words",
+    [
+        ({"X-Hub-Signature-256": None}, 401, "missing X-Hub-Signature-256"),
+        ({"X-Hub-Signature-256": sign(PING, "wrong secret")}, 401, "does not match"),
+        ({"X-GitHub-Event": None}, 400, "missing X-GitHub-Event"),
+        ({"Content-Type": "text/plain"}, 415, "unsupported content type"),
+    ],
+)
+def test_refusals_are_json_and_queue_nothing(client, queue, change, status, words):
+    response = post(client, **change)
+    assert response.status_code == status
+    assert response.is_json and words in response.get_json()["error"]
+    assert queue() == []
+
+
+def test_bad_json_is_400(client):
+    body = b"{nope"
+    response = post(client, body, **{"X-Hub-Signature-256": sign(body)})
+    assert (response.status_code, "not valid JSON" in response.get_json()["error"]) == (400, True)
+
+
+def test_unknown_route_is_404_json(client):
+    response = client.post("/hooks/nowhere", data=PING, headers=github_headers("ping", PING))
+    assert response.status_code == 404 and response.get_json()["error"] == "no route named 'nowhere'"
+
+
+def test_wrong_method_is_405_with_allow(client):
+    response = client.get("/hooks/widgets")
+    assert response.status_code == 405 and response.headers["Allow"] == "POST" and response.is_json
+
+
+def test_body_over_the_cap_is_413_before_any_work(client, queue):
+    body = json.dumps({"zen": "x" * 70000}).encode()
+    response = post(client, body, **{"X-Hub-Signature-256": sign(body)})
+    assert response.status_code == 413
+    assert "larger than the limit of 65536 bytes" in response.get_json()["error"]
+    assert queue() == []
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"ok": True}
+    assert client.get("/readyz").status_code == 200
+
+
+def test_not_ready_without_redis():
+    app = create_app(parse_config(CONFIG), "redis://127.0.0.1:9/0")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and "redis is not reachable" in response.get_json()["error"]
+
+
+def test_redis_down_while_receiving_is_503_and_nothing_is_claimed(redis_url):
+    app = create_app(parse_config(CONFIG), "redis://127.0.0.1:9/0")
+    response = post(app.test_client())
+    assert response.status_code == 503 and response.is_json
+
+
+def test_real_push_fixture_is_accepted(client, queue):
+    body = fixture_bytes("github", "push__many_commits")
+    response = client.post("/hooks/widgets", data=body, headers=github_headers("push", body, delivery="p-1", secret=SECRET))
+    assert response.status_code == 202 and len(queue()) == 1
+
+
+def test_a_claim_whose_event_was_never_stored_does_not_block_the_retry(client, app, queue):
+    app.extensions["hookdock"].store.claim("widgets", "d-1", "lost-event")
+    response = post(client)
+    assert response.status_code == 202 and len(queue()) == 1
