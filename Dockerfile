@@ -1,0 +1,18 @@
+# One image for the web (gunicorn) and the worker (celery); docker-compose.yml picks the command.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY app.py ./
+COPY bridge ./bridge
+COPY templates ./templates
+
+RUN useradd --system --uid 10001 hookdock
+USER hookdock
+
+EXPOSE 8000
+CMD ["gunicorn", "app:app", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]

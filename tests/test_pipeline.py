@@ -1,0 +1,116 @@
+"""The worker's logic with a real Redis and a real devflow: render, deliver, retry, dead-letter."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from bridge import build_services, pipeline
+from bridge.config import parse_config
+from bridge.flowdock import message_uuid
+from bridge.store import Event, delivery_id_for
+from tests.support import fixture_bytes
+
+CONFIG = """\
+api_url: {url}
+delivery: {{max_attempts: 3, backoff_base: 0.1, backoff_cap: 1}}
+targets:
+  team-chat: {{org: acme, flow: main, token: devflow-token}}
+  team-inbox: {{flow_token: devflow-flow-token, external_user_name: hookdock}}
+  wrong: {{org: acme, flow: main, token: wrong-token}}
+routes:
+  widgets: {{source: github, secret: s, targets: [team-chat, team-inbox], tags: [widgets]}}
+  broken: {{source: github, secret: s, targets: [wrong]}}
+"""
+
+
+@pytest.fixture
+def services(chat, redis_url):
+    return build_services(parse_config(CONFIG.format(url=chat.url)), redis_url)
+
+
+def stored(chat):
+    return requests.get(f"{chat.url}/_devflow/messages", timeout=5).json()
+
+
+def accept(services, fixture="push__many_commits", event="push", route="widgets", event_id="e1"):
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": event}
+    services.store.save_event(Event(event_id, route, "github", event, "d-" + event_id, headers, fixture_bytes("github", fixture)))
+    return event_id
+
+
+def test_event_becomes_one_delivery_per_target_and_each_arrives_once(services, chat):
+    pending = pipeline.process_event(services, accept(services))
+    assert pending == [delivery_id_for("e1", "team-chat"), delivery_id_for("e1", "team-inbox")]
+    for delivery_id in pending:
+        assert pipeline.attempt(services, delivery_id) is None
+        assert services.store.load_delivery(delivery_id).status == "delivered"
+    messages = stored(chat)["messages"]
+    assert len(messages) == 2
+    first_line = "Codertocat pushed 7 commits to branch master in Codertocat/Hello-World"
+    assert all(m["content"].startswith(first_line) for m in messages)
+    assert {m["uuid"] for m in messages} == {message_uuid("e1", "team-chat"), message_uuid("e1", "team-inbox")}
+    assert messages[0]["tags"] == ["github", "push", "widgets"]
+    assert services.store.load_event("e1").status == "processed"
+
+
+def test_processing_twice_and_delivering_twice_posts_once(services, chat):
+    accept(services)
+    pending = pipeline.process_event(services, "e1")
+    pipeline.attempt(services, pending[0])
+    assert pipeline.process_event(services, "e1") == [pending[1]]  # the delivered one is not queued again
+    assert pipeline.attempt(services, pending[0]) is None
+    assert len(stored(chat)["messages"]) == 1
+
+
+def test_ignored_event_is_recorded_with_its_reason(services, chat):
+    accept(services, fixture="watch__started", event="watch")
+    assert pipeline.process_event(services, "e1") == []
+    event = services.store.load_event("e1")
+    assert (event.status, event.reason) == ("ignored", "GitHub event 'watch' is not rendered")
+
+
+def test_template_failure_keeps_the_event_with_the_reason(services, tmp_path, chat):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "push.txt").write_text("{{ 1 // 0 }}")
+    services.renderer.__init__([tmp_path])
+    accept(services)
+    assert pipeline.process_event(services, "e1") == []
+    event = services.store.load_event("e1")
+    assert event.status == "failed" and "push.txt:1: ZeroDivisionError" in event.reason
+
+
+def test_transient_failures_are_retried_then_delivered(services, chat):
+    requests.post(f"{chat.url}/_devflow/faults", json={"status": 503, "times": 2}, timeout=5)
+    [chat_delivery, _] = pipeline.process_event(services, accept(services))
+    waits = [pipeline.attempt(services, chat_delivery) for _ in range(3)]
+    assert waits[0] > 0 and waits[1] > 0 and waits[2] is None
+    delivery = services.store.load_delivery(chat_delivery)
+    assert delivery.status == "delivered"
+    assert [a["status"] for a in delivery.attempts] == [503, 503, 202]
+
+
+def test_permanent_failure_is_a_dead_letter_after_one_attempt(services, chat):
+    [delivery_id] = pipeline.process_event(services, accept(services, route="broken"))
+    assert pipeline.attempt(services, delivery_id) is None
+    delivery = services.store.load_delivery(delivery_id)
+    assert (delivery.status, delivery.last_status, len(delivery.attempts)) == ("failed", 401, 1)
+    assert "wrong: HTTP 401 is permanent" in delivery.last_error
+    assert "wrong-token" not in str(vars(delivery))
+    assert [d.id for d in services.store.list_deliveries(failed=True)] == [delivery_id]
+
+
+def test_running_out_of_attempts_is_a_dead_letter(services, chat):
+    requests.post(f"{chat.url}/_devflow/faults", json={"status": 500, "times": 5}, timeout=5)
+    [chat_delivery, _] = pipeline.process_event(services, accept(services))
+    waits = [pipeline.attempt(services, chat_delivery) for _ in range(3)]
+    assert waits[2] is None
+    delivery = services.store.load_delivery(chat_delivery)
+    assert (delivery.status, len(delivery.attempts)) == ("failed", 3)
+    assert "gave up after 3 attempts" in delivery.last_error
+
+
+@pytest.mark.parametrize("attempts, retry_after, low, high", [(1, None, 0.05, 0.1), (3, None, 0.2, 0.4), (10, None, 0.5, 1.0), (1, 0.8, 0.8, 0.8), (1, 99, 1.0, 1.0)])
+def test_backoff_grows_with_jitter_honours_retry_after_and_stays_under_the_cap(services, attempts, retry_after, low, high):
+    policy = services.config.delivery
+    waits = {pipeline.backoff(attempts, retry_after, policy) for _ in range(50)}
+    assert all(low <= w <= high for w in waits)
