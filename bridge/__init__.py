@@ -8,6 +8,7 @@ import requests
 from flask import Flask
 
 from bridge.config import Config, load_config
+from bridge.embedded import DEFAULT_DATA_DIR, EmbeddedRedis
 from bridge.pipeline import Services
 from bridge.render import Renderer
 from bridge.store import Store
@@ -19,11 +20,14 @@ class MissingRedis(RuntimeError):
 
 
 def redis_url_from_env() -> str:
-    """REDIS_URL, or a clear refusal: the machine's shared Redis is never assumed."""
+    """REDIS_URL, else a running embedded Redis, else a clear refusal: 6379 is never assumed."""
     url = os.environ.get("REDIS_URL")
-    if not url:
-        raise MissingRedis("REDIS_URL is not set; run `python -m bridge serve` for the embedded Redis, or set REDIS_URL=redis://HOST:6379/0")
-    return url
+    if url:
+        return url
+    embedded = EmbeddedRedis(DEFAULT_DATA_DIR)
+    if embedded.socket.exists():
+        return embedded.url
+    raise MissingRedis("REDIS_URL is not set and no embedded Redis is running; run `python -m bridge serve`, or set REDIS_URL=redis://HOST:6379/0")
 
 
 def build_services(config: Config, redis_url: str) -> Services:

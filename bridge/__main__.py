@@ -5,7 +5,8 @@ import argparse
 import json
 import os
 import sys
-from bridge.config import ConfigError, load_config, find_path
+from bridge.config import ConfigError, find_path, load_config
+from bridge.embedded import DEFAULT_DATA_DIR
 
 
 def cmd_check(args) -> int:
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--web-workers", type=int, default=2)
     serve.add_argument("--concurrency", type=int, default=2, help="delivery worker processes")
-    serve.add_argument("--data-dir", default=".hookdock", help="where the embedded Redis keeps its data")
+    serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="where the embedded Redis keeps its data")
     serve.add_argument("--with-devflow", action="store_true", help="also run devflow, the development chat server")
     serve.add_argument("--devflow-port", type=int, default=5050)
     deliveries = add("deliveries", cmd_deliveries, "list recent deliveries")

