@@ -39,7 +39,7 @@ def build_services(config: Config, redis_url: str) -> Services:
 
 def create_app(config: Config | None = None, redis_url: str | None = None) -> Flask:
     """The Flask app, with the Celery app beside it in app.extensions['celery']."""
-    from bridge.web import bp
+    from bridge import api, web
 
     config = config or load_config()
     redis_url = redis_url or redis_url_from_env()
@@ -48,5 +48,6 @@ def create_app(config: Config | None = None, redis_url: str | None = None) -> Fl
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["hookdock"] = services
     app.extensions["celery"] = make_celery(services, redis_url)
-    app.register_blueprint(bp)
+    app.register_blueprint(web.bp)
+    app.register_blueprint(api.bp)
     return app

@@ -1,10 +1,11 @@
-"""The command line: python -m bridge {serve,check,deliveries,devflow}."""
+"""The command line: python -m bridge {serve,check,deliveries,replay,devflow}."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+from bridge import MissingRedis
 from bridge.config import ConfigError, find_path, load_config
 from bridge.embedded import DEFAULT_DATA_DIR
 
@@ -49,6 +50,27 @@ def cmd_deliveries(args) -> int:
     return 0
 
 
+def cmd_replay(args) -> int:
+    """Queue an event, a delivery, or every failure again, rendered with today's templates."""
+    from bridge import admin, create_app
+
+    if bool(args.id) == bool(args.failed):
+        print("hookdock: give an event or delivery id, or --failed [--since T]", file=sys.stderr)
+        return 2
+    app = create_app(load_config(args.config))
+    services, celery = app.extensions["hookdock"], app.extensions["celery"]
+    try:
+        queued = [admin.replay(services, celery, args.id)["replayed"]] if args.id else \
+            admin.replay_failed(services, celery, admin.parse_since(args.since))
+    except (admin.NotFound, ValueError) as exc:
+        print(f"hookdock: {exc}", file=sys.stderr)
+        return 1
+    for item in queued:
+        print(f"queued {item}")
+    print(f"{len(queued)} item(s) queued again")
+    return 0
+
+
 def cmd_devflow(args) -> int:
     """Run the Flowdock-compatible development server."""
     from bridge.devflow import cli
@@ -82,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     deliveries.add_argument("--route")
     deliveries.add_argument("--limit", type=int, default=50)
     deliveries.add_argument("--json", action="store_true")
+    replay = add("replay", cmd_replay, "queue an event or delivery again, or every failure with --failed")
+    replay.add_argument("id", nargs="?", help="an event id, or a delivery id (<event id>.<target>)")
+    replay.add_argument("--failed", action="store_true", help="every failed event and dead-lettered delivery")
+    replay.add_argument("--since", help="with --failed: only those since 30m, 2h, 7d or an ISO time")
     devflow = add("devflow", cmd_devflow, "run devflow, a Flowdock-compatible development server")
     from bridge.devflow import cli
 
@@ -94,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as exc:
+    except (ConfigError, MissingRedis) as exc:
         print(f"hookdock: {exc}", file=sys.stderr)
         return 1
 

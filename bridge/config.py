@@ -22,10 +22,25 @@ class ConfigError(Exception):
     """A configuration problem, phrased as file:line: key: problem; fix."""
 
 
+class _FieldError(ValueError):
+    """A validator's complaint that knows which key it is about."""
+
+    def __init__(self, loc: tuple, message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
 class Strict(BaseModel):
     """Every settings block refuses keys it does not know, so typos surface at start-up."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimit(Strict):
+    """Outbound pace to one target: a steady rate with a short burst allowance."""
+
+    per_second: float = Field(default=5.0, gt=0)
+    burst: int = Field(default=10, ge=1)
 
 
 class Target(Strict):
@@ -38,6 +53,7 @@ class Target(Strict):
     password: SecretStr | None = None
     flow_token: SecretStr | None = None
     external_user_name: str | None = Field(default=None, pattern=r"^\S+$")
+    rate_limit: RateLimit = RateLimit()
 
     @model_validator(mode="after")
     def one_kind_of_credentials(self) -> Target:
@@ -75,10 +91,18 @@ class Delivery(Strict):
     max_attempts: int = Field(default=8, ge=1, le=50)
     # Seconds before the second try; each later wait doubles, up to backoff_cap.
     backoff_base: float = Field(default=2.0, gt=0)
-    # Every wait must stay below the broker's visibility timeout (tasks.VISIBILITY_TIMEOUT),
-    # or Redis would hand the waiting task to a second worker and it would run twice.
-    backoff_cap: float = Field(default=300.0, gt=0, le=3000)
+    backoff_cap: float = Field(default=300.0, gt=0)
     timeout: float = Field(default=10.0, gt=0, le=120)
+    # Redis hands a task that was taken but not acknowledged to another worker after this many
+    # seconds: a worker that died mid-delivery is recovered then, not sooner.
+    visibility_timeout: float = Field(default=3600.0, ge=5)
+
+    @model_validator(mode="after")
+    def waits_fit_in_the_visibility_timeout(self) -> Delivery:
+        """A retry waiting longer than the visibility timeout would be handed to a second worker and run twice."""
+        if self.backoff_cap + self.timeout >= self.visibility_timeout:
+            raise _FieldError(("delivery", "backoff_cap"), f"backoff_cap plus timeout must stay below visibility_timeout ({self.visibility_timeout:g} s); fix: lower backoff_cap or raise visibility_timeout")
+        return self
 
 
 class Config(Strict):
@@ -89,6 +113,8 @@ class Config(Strict):
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     retention_days: float = Field(default=7, gt=0)
     templates_dir: str | None = None
+    # Bearer token of the admin API under /api/; without it the API is off.
+    admin_token: SecretStr | None = None
     delivery: Delivery = Delivery()
     targets: dict[str, Target] = Field(min_length=1)
     routes: dict[str, Route] = Field(min_length=1)
@@ -107,14 +133,6 @@ class Config(Strict):
                     raise _FieldError(("routes", name, "targets", i), f"unknown target {target!r}; fix: define it under targets: or use one of: {', '.join(self.targets)}")
         check_api_url(self.api_url, self.allow_insecure_http)
         return self
-
-
-class _FieldError(ValueError):
-    """A validator's complaint that knows which key it is about."""
-
-    def __init__(self, loc: tuple, message: str):
-        super().__init__(message)
-        self.loc = loc
 
 
 def check_api_url(url: str, allow_insecure_http: bool) -> None:

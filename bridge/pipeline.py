@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import requests
 
 from bridge import flowdock
-from bridge.config import Config, Delivery as DeliveryPolicy
+from bridge.config import Config, Route
+from bridge.config import Delivery as DeliveryPolicy
 from bridge.render import Renderer, RenderError
 from bridge.sources import SOURCES, Rejected
 from bridge.store import Delivery, Store, delivery_id_for
@@ -27,8 +28,8 @@ class Services:
     session: requests.Session
 
 
-def process_event(services: Services, event_id: str) -> list[str]:
-    """Render an event for each of its route's targets; return the deliveries to send."""
+def process_event(services: Services, event_id: str, only_target: str | None = None) -> list[str]:
+    """Render an event for each of its route's targets (or one); return the deliveries to send."""
     store = services.store
     event = store.load_event(event_id)
     if event is None:
@@ -56,23 +57,34 @@ def process_event(services: Services, event_id: str) -> list[str]:
         log.error("event %s: template error: %s", event_id, exc)
         return []
     pending = []
-    for target in route.targets:
-        delivery_id = delivery_id_for(event_id, target)
-        delivery = store.load_delivery(delivery_id)
-        if delivery is None:
-            message = compose(content, route.source, name, route.tags, event_id, target, services.config)
-            store.save_delivery(Delivery(delivery_id, event_id, event.route, target, message))
-        elif delivery.status in ("delivered", "failed"):
-            continue
-        # A redelivered task may queue a delivery twice; the message uuid keeps the post single.
-        pending.append(delivery_id)
+    for target in [only_target] if only_target else route.targets:
+        delivery = upsert_delivery(store, event, target, compose(content, route, name, event_id, target, services.config))
+        if delivery is not None:
+            pending.append(delivery.id)
     store.mark_event(event_id, "processed")
     return pending
 
 
-def compose(content: str, source: str, event_name: str, route_tags: list[str], event_id: str, target: str, config: Config) -> dict:
+def upsert_delivery(store: Store, event, target: str, message: dict) -> Delivery | None:
+    """Create the delivery, or refresh one not yet delivered; None when it already arrived."""
+    delivery = store.load_delivery(delivery_id_for(event.id, target))
+    if delivery is None:
+        delivery = Delivery(delivery_id_for(event.id, target), event.id, event.route, target, message)
+    elif delivery.status == "delivered":
+        return None
+    else:
+        # Re-rendered with today's templates; a dead letter starts a fresh round of tries.
+        delivery.message = message
+        if delivery.status == "failed":
+            delivery.status, delivery.round_start = "pending", len(delivery.attempts)
+    store.save_delivery(delivery)
+    # A redelivered task may queue a delivery twice; the message uuid keeps the post single.
+    return delivery
+
+
+def compose(content: str, route: Route, event_name: str, event_id: str, target: str, config: Config) -> dict:
     """The chat message body for one target, without credentials."""
-    tags = list(dict.fromkeys([source, event_name, *route_tags]))
+    tags = list(dict.fromkeys([route.source, event_name, *route.tags]))
     message = {"event": "message", "content": content, "tags": tags, "uuid": flowdock.message_uuid(event_id, target)}
     name = config.targets[target].external_user_name
     return {**message, "external_user_name": name} if name else message
@@ -95,11 +107,12 @@ def attempt(services: Services, delivery_id: str) -> float | None:
         return settle(store, delivery, "delivered")
     if outcome.kind == "permanent":
         return settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent")
-    if len(delivery.attempts) >= config.delivery.max_attempts:
-        return settle(store, delivery, "failed", f"{delivery.target}: gave up after {len(delivery.attempts)} attempts")
+    tries = len(delivery.attempts) - delivery.round_start
+    if tries >= config.delivery.max_attempts:
+        return settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts")
     delivery.status = "retrying"
     store.save_delivery(delivery)
-    wait = backoff(len(delivery.attempts), outcome.retry_after, config.delivery)
+    wait = backoff(tries, outcome.retry_after, config.delivery)
     log.info("delivery %s: %s, retrying in %.1fs", delivery_id, outcome.status or outcome.error.split(":")[0], wait)
     return wait
 

@@ -54,6 +54,8 @@ class Delivery:
     flowdock_user: str | None = None
     message_id: int | None = None
     attempts: list[dict] = field(default_factory=list)
+    # Index in attempts where the current round began: a replay starts a fresh set of tries.
+    round_start: int = 0
 
 
 class Store:
@@ -99,7 +101,19 @@ class Store:
 
     def mark_event(self, event_id: str, status: str, reason: str = "") -> None:
         """Record what became of an event: processed, ignored or failed, and why."""
-        self.redis.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": reason})
+        pipe = self.redis.pipeline()
+        pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": reason})
+        if status == "failed":
+            self._index(pipe, "failed-events", event_id, time.time())
+        else:
+            pipe.zrem(f"{PREFIX}failed-events", event_id)
+        pipe.execute()
+
+    def failed_since(self, since: float) -> tuple[list[str], list[str]]:
+        """Ids of events and of deliveries that failed at or after since, oldest first."""
+        events = self.redis.zrangebyscore(f"{PREFIX}failed-events", since, "+inf")
+        deliveries = self.redis.zrangebyscore(f"{PREFIX}failed", since, "+inf")
+        return [e.decode() for e in events], [d.decode() for d in deliveries]
 
     def save_delivery(self, delivery: Delivery) -> None:
         """Write a delivery record whole; failed ones are also indexed as dead letters."""

@@ -5,9 +5,6 @@ from celery import Celery
 
 from bridge import pipeline
 
-# Redis hands an unacknowledged task to another worker after this many seconds, so every
-# retry wait (config delivery.backoff_cap, at most 3000 s) must stay below it.
-VISIBILITY_TIMEOUT = 3600
 PROCESS_EVENT = "hookdock.process_event"
 DELIVER = "hookdock.deliver"
 
@@ -29,7 +26,8 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         task_reject_on_worker_lost=True,
         # One task at a time per process: a dying worker takes nothing else down with it.
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        # Unacknowledged tasks go back to the queue after this; config keeps retry waits below it.
+        broker_transport_options={"visibility_timeout": services.config.delivery.visibility_timeout},
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
         task_serializer="json",
@@ -37,9 +35,9 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
     )
 
     @celery.task(name=PROCESS_EVENT)
-    def process_event(event_id: str) -> None:
-        """Render an event and queue one delivery per target."""
-        for delivery_id in pipeline.process_event(services, event_id):
+    def process_event(event_id: str, only_target: str | None = None) -> None:
+        """Render an event and queue one delivery per target (or for one target, on replay)."""
+        for delivery_id in pipeline.process_event(services, event_id, only_target):
             deliver.delay(delivery_id)
 
     @celery.task(name=DELIVER, bind=True, max_retries=None)

@@ -1,0 +1,75 @@
+"""What an operator does with records: look at deliveries and events, and replay them."""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict
+from datetime import datetime
+
+from celery import Celery
+
+from bridge.pipeline import Services
+from bridge.tasks import PROCESS_EVENT
+
+RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class NotFound(LookupError):
+    """No event or delivery with that id (or it has expired)."""
+
+
+def parse_since(value: str | None, now: float | None = None) -> float:
+    """'30m', '2h', '7d', or an ISO date/time, as a Unix time; None means the beginning."""
+    if not value:
+        return 0.0
+    match = RELATIVE.match(value.strip())
+    if match:
+        return (time.time() if now is None else now) - float(match.group(1)) * UNIT_SECONDS[match.group(2)]
+    try:
+        return datetime.fromisoformat(value.strip()).timestamp()
+    except ValueError:
+        raise ValueError(f"--since {value!r}: use a duration like 30m, 2h, 7d or an ISO time like 2026-11-28T09:00") from None
+
+
+def delivery_view(services: Services, delivery_id: str) -> dict:
+    """A delivery as an operator sees it (its message never holds credentials)."""
+    delivery = services.store.load_delivery(delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id!r} (ids look like <event id>.<target>)")
+    return asdict(delivery)
+
+
+def event_view(services: Services, event_id: str) -> dict:
+    """An event's record without its body, plus its deliveries."""
+    event = services.store.load_event(event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id!r}")
+    view = {k: v for k, v in asdict(event).items() if k != "body"}
+    route = services.config.routes.get(event.route)
+    targets = route.targets if route else []
+    view["deliveries"] = [d for d in (services.store.load_delivery(f"{event_id}.{t}") for t in targets) if d]
+    view["deliveries"] = [asdict(d) for d in view["deliveries"]]
+    return view
+
+
+def replay(services: Services, celery: Celery, item_id: str) -> dict:
+    """Queue an event (all its targets) or one delivery (its target) again, rendered with today's templates."""
+    event_id, _, target = item_id.partition(".")
+    event = services.store.load_event(event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id!r} to replay (it may have expired)")
+    route = services.config.routes.get(event.route)
+    if target and (route is None or target not in route.targets):
+        raise NotFound(f"no delivery {item_id!r}: event {event_id} does not go to target {target!r}")
+    services.store.mark_event(event_id, "queued", f"replayed at {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+    celery.send_task(PROCESS_EVENT, args=[event_id], kwargs={"only_target": target or None})
+    return {"replayed": item_id}
+
+
+def replay_failed(services: Services, celery: Celery, since: float) -> list[str]:
+    """Replay every failed event and dead-lettered delivery since a time; return what was queued."""
+    events, deliveries = services.store.failed_since(since)
+    queued = [replay(services, celery, e)["replayed"] for e in events]
+    queued += [replay(services, celery, d)["replayed"] for d in deliveries if d.partition(".")[0] not in events]
+    return queued

@@ -1,0 +1,75 @@
+"""The admin API under /api/: inspect deliveries and events, replay them, behind a bearer token."""
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request
+
+from bridge import admin
+from bridge.web import error
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.before_request
+def require_token():
+    """Every call needs Authorization: Bearer <admin_token>; without a configured token the API is off."""
+    configured = current_app.extensions["hookdock"].config.admin_token
+    if configured is None:
+        return error(404, "the admin API is off; set admin_token in the configuration to turn it on")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+        response, status = error(401, "send Authorization: Bearer <admin_token>")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="hookdock"'
+        return response, status
+    return None
+
+
+@bp.errorhandler(admin.NotFound)
+def not_found(exc: admin.NotFound):
+    return error(404, str(exc))
+
+
+@bp.errorhandler(ValueError)
+def bad_value(exc: ValueError):
+    return error(400, str(exc))
+
+
+def services_and_celery():
+    return current_app.extensions["hookdock"], current_app.extensions["celery"]
+
+
+@bp.get("/deliveries")
+def list_deliveries():
+    """Recent deliveries, newest first: ?failed=1, ?route=R, ?limit=N."""
+    services, _ = services_and_celery()
+    found = services.store.list_deliveries(failed=request.args.get("failed") in ("1", "true"),
+                                           route=request.args.get("route"), limit=request.args.get("limit", 100, type=int))
+    return jsonify({"deliveries": [vars(d) for d in found]})
+
+
+@bp.get("/deliveries/<delivery_id>")
+def show_delivery(delivery_id: str):
+    """One delivery with every attempt."""
+    return jsonify(admin.delivery_view(services_and_celery()[0], delivery_id))
+
+
+@bp.get("/events/<event_id>")
+def show_event(event_id: str):
+    """One event's record (without its body) and its deliveries."""
+    return jsonify(admin.event_view(services_and_celery()[0], event_id))
+
+
+@bp.post("/replay/<item_id>")
+def replay_one(item_id: str):
+    """Queue an event or one delivery again, rendered with today's templates."""
+    return jsonify(admin.replay(*services_and_celery(), item_id)), 202
+
+
+@bp.post("/replay")
+def replay_failed():
+    """Queue every failure again: ?failed=1 (required), ?since=2h or an ISO time."""
+    if request.args.get("failed") not in ("1", "true"):
+        return error(400, "say which items to replay: POST /api/replay?failed=1[&since=2h], or POST /api/replay/<id>")
+    queued = admin.replay_failed(*services_and_celery(), admin.parse_since(request.args.get("since")))
+    return jsonify({"replayed": queued}), 202
