@@ -10,6 +10,7 @@ from flask import Flask
 from bridge.config import Config, load_config
 from bridge.embedded import DEFAULT_DATA_DIR, EmbeddedRedis
 from bridge.pipeline import Services
+from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer
 from bridge.store import Store
 from bridge.tasks import make_celery
@@ -34,7 +35,8 @@ def build_services(config: Config, redis_url: str) -> Services:
     """Connect the pieces the web and the worker share; nothing touches the network yet."""
     client = redis.Redis.from_url(redis_url, health_check_interval=30)
     templates = [config.templates_dir or os.environ.get("HOOKDOCK_TEMPLATES")]
-    return Services(config, Store(client, config.retention_days * 86400), Renderer([d for d in templates if d]), requests.Session())
+    store = Store(client, config.retention_days * 86400)
+    return Services(config, store, Renderer([d for d in templates if d]), requests.Session(), RateLimiter(client))
 
 
 def create_app(config: Config | None = None, redis_url: str | None = None) -> Flask:

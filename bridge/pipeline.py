@@ -11,11 +11,14 @@ import requests
 from bridge import flowdock
 from bridge.config import Config, Route
 from bridge.config import Delivery as DeliveryPolicy
+from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer, RenderError
 from bridge.sources import SOURCES, Rejected
 from bridge.store import Delivery, Store, delivery_id_for
 
 log = logging.getLogger(__name__)
+# Longest pause a worker takes for the rate limit in hand; a longer one goes back to the queue.
+MAX_PACING_SLEEP = 2.0
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Services:
     store: Store
     renderer: Renderer
     session: requests.Session
+    limiter: RateLimiter
 
 
 def process_event(services: Services, event_id: str, only_target: str | None = None) -> list[str]:
@@ -99,6 +103,10 @@ def attempt(services: Services, delivery_id: str) -> float | None:
     target = config.targets.get(delivery.target)
     if target is None:
         return settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured")
+    pause = services.limiter.reserve(delivery.target, target.rate_limit, MAX_PACING_SLEEP)
+    if pause > MAX_PACING_SLEEP:
+        return pause  # not an attempt: the target's pace says later
+    time.sleep(pause)
     outcome = flowdock.post(services.session, config.api_url, target, delivery.message, config.delivery.timeout)
     delivery.attempts.append({"at": time.time(), "status": outcome.status, "duration_ms": round(outcome.duration_ms, 1), "error": outcome.error[:300]})
     delivery.last_status, delivery.last_error = outcome.status, outcome.error

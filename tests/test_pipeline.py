@@ -114,3 +114,17 @@ def test_backoff_grows_with_jitter_honours_retry_after_and_stays_under_the_cap(s
     policy = services.config.delivery
     waits = {pipeline.backoff(attempts, retry_after, policy) for _ in range(50)}
     assert all(low <= w <= high for w in waits)
+
+
+def test_a_target_over_its_pace_is_put_back_without_spending_an_attempt(chat, redis_url):
+    paced = CONFIG.replace("token: devflow-token}}", "token: devflow-token, rate_limit: {{per_second: 0.1, burst: 1}}}}", 1)
+    services = build_services(parse_config(paced.format(url=chat.url)), redis_url)
+    accept(services, event_id="e1")
+    accept(services, event_id="e2")
+    [first, _] = pipeline.process_event(services, "e1")
+    [second, _] = pipeline.process_event(services, "e2")
+    assert pipeline.attempt(services, first) is None
+    wait = pipeline.attempt(services, second)
+    assert wait > pipeline.MAX_PACING_SLEEP
+    delivery = services.store.load_delivery(second)
+    assert (delivery.status, delivery.attempts) == ("pending", [])

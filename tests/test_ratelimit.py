@@ -1,0 +1,38 @@
+"""The shared token bucket, in a real Redis."""
+from __future__ import annotations
+
+import pytest
+import redis
+
+from bridge.config import RateLimit
+from bridge.ratelimit import RateLimiter
+
+
+@pytest.fixture
+def limiter(redis_url):
+    return RateLimiter(redis.Redis.from_url(redis_url))
+
+
+def test_a_burst_passes_then_slots_are_spaced_by_the_rate(limiter):
+    limit = RateLimit(per_second=10, burst=3)
+    waits = [limiter.reserve("chat", limit, max_wait=60) for _ in range(8)]
+    assert waits[:3] == [0, 0, 0]
+    # Each later send gets the next free slot, one interval (0.1 s) after the previous one.
+    steps = [b - a for a, b in zip(waits[3:], waits[4:])]
+    assert all(step == pytest.approx(0.1, abs=0.02) for step in steps)
+    assert waits[3] == pytest.approx(0.1, abs=0.02)
+
+
+def test_a_wait_beyond_max_wait_reserves_nothing(limiter):
+    limit = RateLimit(per_second=1, burst=1)
+    assert limiter.reserve("chat", limit, max_wait=0.5) == 0
+    first = limiter.reserve("chat", limit, max_wait=0.5)
+    second = limiter.reserve("chat", limit, max_wait=0.5)
+    assert first > 0.5 and second == pytest.approx(first, abs=0.05)
+
+
+def test_targets_have_separate_buckets(limiter):
+    limit = RateLimit(per_second=1, burst=1)
+    assert limiter.reserve("chat", limit, max_wait=5) == 0
+    assert limiter.reserve("inbox", limit, max_wait=5) == 0
+    assert limiter.reserve("chat", limit, max_wait=5) > 0.5
