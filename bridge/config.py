@@ -54,6 +54,9 @@ class Target(Strict):
     flow_token: SecretStr | None = None
     external_user_name: str | None = Field(default=None, pattern=r"^\S+$")
     rate_limit: RateLimit = RateLimit()
+    # Flow-token targets post one thread per pull request, issue or branch (activity messages);
+    # false makes them post chat messages like user-token targets.
+    threads: bool = True
 
     @model_validator(mode="after")
     def one_kind_of_credentials(self) -> Target:
@@ -74,6 +77,11 @@ class Target(Strict):
     def uses_flow_token(self) -> bool:
         """True when the target posts through POST /messages with a flow token."""
         return self.flow_token is not None
+
+    @property
+    def threaded(self) -> bool:
+        """True when events that belong to an item go into that item's thread."""
+        return self.uses_flow_token and self.threads
 
 
 class Route(Strict):

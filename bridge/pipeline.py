@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import requests
 
 from bridge import flowdock
-from bridge.config import Config, Route
+from bridge.config import Config
 from bridge.config import Delivery as DeliveryPolicy
+from bridge.messages import Rendition, compose
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer, RenderError
 from bridge.sources import SOURCES, Rejected
@@ -54,17 +55,20 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         store.mark_event(event_id, "ignored", decision.reason)
         log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
         return []
+    rendition = Rendition(services.renderer, decision, source.context(name, payload))
+    pending = []
     try:
-        content = services.renderer.render(decision.template, source.context(name, payload))
+        for target in [only_target] if only_target else route.targets:
+            message = compose(rendition, route, name, event_id, target, services.config.targets[target])
+            if "thread" in message:
+                store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
+            delivery = upsert_delivery(store, event, target, message)
+            if delivery is not None:
+                pending.append(delivery.id)
     except RenderError as exc:
         store.mark_event(event_id, "failed", f"template error: {exc}")
         log.error("event %s: template error: %s", event_id, exc)
         return []
-    pending = []
-    for target in [only_target] if only_target else route.targets:
-        delivery = upsert_delivery(store, event, target, compose(content, route, name, event_id, target, services.config))
-        if delivery is not None:
-            pending.append(delivery.id)
     store.mark_event(event_id, "processed")
     return pending
 
@@ -86,14 +90,6 @@ def upsert_delivery(store: Store, event, target: str, message: dict) -> Delivery
     return delivery
 
 
-def compose(content: str, route: Route, event_name: str, event_id: str, target: str, config: Config) -> dict:
-    """The chat message body for one target, without credentials."""
-    tags = list(dict.fromkeys([route.source, event_name, *route.tags]))
-    message = {"event": "message", "content": content, "tags": tags, "uuid": flowdock.message_uuid(event_id, target)}
-    name = config.targets[target].external_user_name
-    return {**message, "external_user_name": name} if name else message
-
-
 def attempt(services: Services, delivery_id: str) -> float | None:
     """Try one delivery once; return seconds to wait before the next try, or None when it is settled."""
     store, config = services.store, services.config
@@ -107,7 +103,7 @@ def attempt(services: Services, delivery_id: str) -> float | None:
     if pause > MAX_PACING_SLEEP:
         return pause  # not an attempt: the target's pace says later
     time.sleep(pause)
-    outcome = flowdock.post(services.session, config.api_url, target, delivery.message, config.delivery.timeout)
+    outcome = flowdock.post(services.session, config.api_url, target, newest_thread_state(store, delivery), config.delivery.timeout)
     delivery.attempts.append({"at": time.time(), "status": outcome.status, "duration_ms": round(outcome.duration_ms, 1), "error": outcome.error[:300]})
     delivery.last_status, delivery.last_error = outcome.status, outcome.error
     if outcome.kind == "delivered":
@@ -123,6 +119,14 @@ def attempt(services: Services, delivery_id: str) -> float | None:
     wait = backoff(tries, outcome.retry_after, config.delivery)
     log.info("delivery %s: %s, retrying in %.1fs", delivery_id, outcome.status or outcome.error.split(":")[0], wait)
     return wait
+
+
+def newest_thread_state(store: Store, delivery: Delivery) -> dict:
+    """The message with the thread state of the newest event seen, so a late older post cannot roll it back."""
+    message = delivery.message
+    if "thread" not in message:
+        return message
+    return {**message, "thread": store.latest_thread(delivery.target, message["external_thread_id"]) or message["thread"]}
 
 
 def settle(store: Store, delivery: Delivery, status: str, why: str = "") -> None:

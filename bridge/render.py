@@ -1,11 +1,13 @@
 """Jinja rendering of chat messages: sandboxed, template lookup order, filters, length cap."""
 from __future__ import annotations
 
+import json
 import traceback
 from pathlib import Path
 
-from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, select_autoescape
+from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import escape
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 # Flowdock refuses chat content longer than this.
@@ -28,7 +30,15 @@ def pluralize(count: int, singular: str = "", plural: str = "s") -> str:
     return singular if count == 1 else plural
 
 
-FILTERS = {"short_sha": short_sha, "first_line": first_line, "pluralize": pluralize}
+def html(value: str, limit: int = 1500) -> str:
+    """Payload text made safe for an HTML body: cut, escaped, line breaks kept."""
+    text = str(value or "").strip()
+    if len(text) > limit:
+        text = text[:limit].rstrip() + "…"
+    return str(escape(text)).replace("\n", "<br>")
+
+
+FILTERS = {"short_sha": short_sha, "first_line": first_line, "pluralize": pluralize, "html": html}
 
 
 class RenderError(Exception):
@@ -58,6 +68,28 @@ class Renderer:
             return cap(text, self.env.get_template(TRUNCATED_TEMPLATE).render().strip())
         except Exception as exc:  # a template must never take the process down
             raise RenderError(describe(exc, name)) from None
+
+    def render_json(self, name: str, context: dict) -> dict:
+        """Render a template that prints one JSON object (a thread message) and parse it."""
+        try:
+            text = self.env.get_template(name).render(context)
+        except Exception as exc:  # a template must never take the process down
+            raise RenderError(describe(exc, name)) from None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise RenderError(f"{name}: did not print valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise RenderError(f"{name}: must print a JSON object")
+        return data
+
+    def exists(self, name: str) -> bool:
+        """True when some folder in the lookup order has this template."""
+        try:
+            self.env.loader.get_source(self.env, name)
+        except TemplateNotFound:
+            return False
+        return True
 
     def check(self) -> list[str]:
         """Compile every template; return 'file:line: message' for each that fails."""

@@ -9,6 +9,15 @@ from dataclasses import asdict, dataclass, field
 import redis
 
 PREFIX = "hookdock:"
+# Keep a thread's state only if it comes from an event that arrived later than the one stored.
+NEWER_THREAD_STATE = """
+local stored = redis.call('HGET', KEYS[1], 'at')
+if (not stored) or tonumber(stored) <= tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'at', ARGV[1], 'state', ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGET', KEYS[1], 'state')
+"""
 
 
 def new_event_id() -> str:
@@ -64,6 +73,7 @@ class Store:
     def __init__(self, client: redis.Redis, retention_seconds: float):
         self.redis = client
         self.ttl = int(retention_seconds)
+        self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
 
     def claim(self, route: str, sender_delivery_id: str, event_id: str) -> str | None:
         """Reserve a sender's delivery id; return the earlier event id if it was seen before."""
@@ -143,6 +153,16 @@ class Store:
                 if len(found) >= limit:
                     break
         return found
+
+    def remember_thread(self, target: str, thread_id: str, arrived_at: float, state: dict) -> dict:
+        """Keep state if its event is the newest seen for this thread; return the newest state."""
+        key = f"{PREFIX}thread:{target}:{thread_id}"
+        return json.loads(self.newer_thread_state(keys=[key], args=[repr(arrived_at), json.dumps(state), self.ttl]))
+
+    def latest_thread(self, target: str, thread_id: str) -> dict | None:
+        """The state of the newest event seen for this thread, if any."""
+        raw = self.redis.hget(f"{PREFIX}thread:{target}:{thread_id}", "state")
+        return json.loads(raw) if raw else None
 
     def ping(self) -> bool:
         """True when Redis answers."""

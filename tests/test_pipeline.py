@@ -8,7 +8,7 @@ from bridge import build_services, pipeline
 from bridge.config import parse_config
 from bridge.flowdock import message_uuid
 from bridge.store import Event, delivery_id_for
-from tests.support import fixture_bytes
+from tests.support import FIXTURES, fixture_bytes
 
 CONFIG = """\
 api_url: {url}
@@ -44,12 +44,15 @@ def test_event_becomes_one_delivery_per_target_and_each_arrives_once(services, c
     for delivery_id in pending:
         assert pipeline.attempt(services, delivery_id) is None
         assert services.store.load_delivery(delivery_id).status == "delivered"
-    messages = stored(chat)["messages"]
-    assert len(messages) == 2
-    first_line = "Codertocat pushed 7 commits to branch master in Codertocat/Hello-World"
-    assert all(m["content"].startswith(first_line) for m in messages)
-    assert {m["uuid"] for m in messages} == {message_uuid("e1", "team-chat"), message_uuid("e1", "team-inbox")}
-    assert messages[0]["tags"] == ["github", "push", "widgets"]
+    chat_message, activity = stored(chat)["messages"]
+    expected = (FIXTURES / "github" / "push__many_commits.txt").read_text().rstrip("\n")
+    assert (chat_message["event"], chat_message["content"]) == ("message", expected)
+    assert chat_message["uuid"] == message_uuid("e1", "team-chat")
+    assert chat_message["tags"] == ["github", "push", "widgets"]
+    # The flow-token target gets the branch's thread, with an activity line for this push.
+    assert (activity["event"], activity["title"], activity["uuid"]) == ("activity", "pushed 7 commits", message_uuid("e1", "team-inbox"))
+    assert activity["external_thread_id"] == "github:Codertocat/Hello-World:branch:master"
+    assert activity["thread"]["status"] == {"value": "active", "color": "blue"}
     assert services.store.load_event("e1").status == "processed"
 
 
@@ -128,3 +131,30 @@ def test_a_target_over_its_pace_is_put_back_without_spending_an_attempt(chat, re
     assert wait > pipeline.MAX_PACING_SLEEP
     delivery = services.store.load_delivery(second)
     assert (delivery.status, delivery.attempts) == ("pending", [])
+
+
+def threads(chat) -> list[dict]:
+    response = requests.get(f"{chat.url}/flows/acme/main/threads", auth=("devflow-token", ""), headers={"Accept": "application/json"}, timeout=5)
+    return response.json()
+
+
+def save_at(services, fixture, event, event_id, arrived_at):
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": event}
+    services.store.save_event(Event(event_id, "widgets", "github", event, "d-" + event_id, headers,
+                                    fixture_bytes("github", fixture), received_at=arrived_at))
+
+
+@pytest.mark.parametrize("process_order", [("older", "newer"), ("newer", "older")])
+def test_a_thread_shows_its_newest_event_whatever_the_order_of_delivery(services, chat, process_order):
+    save_at(services, "pull_request__opened", "pull_request", "older", 1000.0)
+    save_at(services, "pull_request__merged", "pull_request", "newer", 2000.0)
+    inbox = {}
+    for event_id in process_order:
+        inbox[event_id] = pipeline.process_event(services, event_id, only_target="team-inbox")[0]
+    # The newer event is delivered first; the older one arrives last and must not roll the thread back.
+    pipeline.attempt(services, inbox["newer"])
+    pipeline.attempt(services, inbox["older"])
+    [thread] = threads(chat)
+    assert thread["status"] == {"value": "merged", "color": "purple"}
+    titles = [m["title"] for m in stored(chat)["messages"]]
+    assert titles == ["merged pull request into master", "opened pull request"]

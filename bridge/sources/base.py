@@ -18,10 +18,11 @@ class Rejected(Exception):
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do with an event: render `template`, or ignore it because of `reason`."""
+    """What to do with an event: render `template` (into `thread` where targets thread), or ignore it for `reason`."""
 
     template: str | None
     reason: str = ""
+    thread: str | None = None
 
 
 def body_digest(raw: bytes) -> str:

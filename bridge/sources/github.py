@@ -44,33 +44,40 @@ def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
     return headers.get("X-GitHub-Delivery") or body_digest(raw)
 
 
+def thread_id(payload: dict, kind: str, key: object) -> str:
+    """A stable external_thread_id: github:<owner>/<repo>:<kind>:<key>."""
+    return f"github:{(payload.get('repository') or {}).get('full_name', '')}:{kind}:{key}"
+
+
 def _render(event: str) -> Callable[[dict], Decision]:
     return lambda payload: Decision(f"github/{event}.txt")
 
 
-def _by_action(event: str, shown: set[str]) -> Callable[[dict], Decision]:
-    """Render the actions in `shown`, ignore the others with a reason."""
+def _by_action(event: str, shown: set[str], kind: str, item: str) -> Callable[[dict], Decision]:
+    """Render the actions in `shown` into the item's thread, ignore the others with a reason."""
 
     def decide(payload: dict) -> Decision:
         action = payload.get("action")
         if action in shown:
-            return Decision(f"github/{event}.txt")
+            return Decision(f"github/{event}.txt", thread=thread_id(payload, kind, (payload.get(item) or {}).get("number")))
         return Decision(None, f"{event} action {action!r} is not shown by default")
 
     return decide
 
 
 def _push(payload: dict) -> Decision:
-    if payload.get("ref", "").startswith(MERGE_QUEUE_PREFIX):
+    ref = payload.get("ref", "")
+    if ref.startswith(MERGE_QUEUE_PREFIX):
         return Decision(None, "pushes to merge-queue branches are noise")
-    return Decision("github/push.txt")
+    branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+    return Decision("github/push.txt", thread=thread_id(payload, "branch", branch) if branch else None)
 
 
 CLASSIFIERS: dict[str, Callable[[dict], Decision]] = {
     "ping": _render("ping"),
     "push": _push,
-    "pull_request": _by_action("pull_request", PULL_REQUEST_ACTIONS),
-    "issues": _by_action("issues", ISSUE_ACTIONS),
+    "pull_request": _by_action("pull_request", PULL_REQUEST_ACTIONS, "pull", "pull_request"),
+    "issues": _by_action("issues", ISSUE_ACTIONS, "issue", "issue"),
 }
 
 

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bridge.messages import Rendition
 from bridge.render import Renderer
 from bridge.sources import Rejected, github
 from tests.support import FIXTURES, sign
@@ -93,3 +94,17 @@ def test_fixture_renders_exactly_as_expected(path: Path):
     else:
         assert decision.template is not None, decision.reason
         assert Renderer().render(decision.template, github.context(event, payload)) == expected_text.read_text().rstrip("\n")
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_fixture_thread_message_is_exactly_as_expected(path: Path):
+    """Where a .thread file exists, the activity a flow-token target receives; elsewhere, no thread."""
+    event = path.stem.split("__")[0]
+    payload = json.loads(path.read_text())
+    decision = github.classify(event, payload)
+    expected = path.with_suffix(".thread")
+    activity = Rendition(Renderer(), decision, github.context(event, payload)).activity if decision.template else None
+    if expected.exists():
+        assert {"external_thread_id": decision.thread, **activity} == json.loads(expected.read_text())
+    else:
+        assert activity is None

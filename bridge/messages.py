@@ -1,0 +1,43 @@
+"""Turn a rendered event into the Flowdock message body for each target: chat or thread activity."""
+from __future__ import annotations
+
+from functools import cached_property
+
+from bridge import flowdock
+from bridge.config import Route, Target
+from bridge.render import Renderer
+from bridge.sources import Decision
+
+
+class Rendition:
+    """An event's templates, each rendered at most once however many targets it goes to."""
+
+    def __init__(self, renderer: Renderer, decision: Decision, context: dict):
+        self.renderer, self.decision, self.context = renderer, decision, context
+
+    @property
+    def thread_template(self) -> str:
+        """github/push.txt is told as a thread by github/push.thread.json."""
+        return self.decision.template.removesuffix(".txt") + ".thread.json"
+
+    @cached_property
+    def content(self) -> str:
+        """The chat text."""
+        return self.renderer.render(self.decision.template, self.context)
+
+    @cached_property
+    def activity(self) -> dict | None:
+        """Title, author, body and thread state for thread targets; None when the event has no thread."""
+        if self.decision.thread is None or not self.renderer.exists(self.thread_template):
+            return None
+        return self.renderer.render_json(self.thread_template, self.context)
+
+
+def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict:
+    """The message body for one target, without credentials; the uuid is the same on every attempt."""
+    common = {"tags": list(dict.fromkeys([route.source, event_name, *route.tags])),
+              "uuid": flowdock.message_uuid(event_id, target_name)}
+    if target.threaded and rendition.activity is not None:
+        return {"event": "activity", **rendition.activity, "external_thread_id": rendition.decision.thread, **common}
+    message = {"event": "message", "content": rendition.content, **common}
+    return {**message, "external_user_name": target.external_user_name} if target.external_user_name else message
