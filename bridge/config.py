@@ -103,7 +103,7 @@ class Delivery(Strict):
     timeout: float = Field(default=10.0, gt=0, le=120)
     # Redis hands a task that was taken but not acknowledged to another worker after this many
     # seconds: a worker that died mid-delivery is recovered then, not sooner.
-    visibility_timeout: float = Field(default=3600.0, ge=5)
+    visibility_timeout: float = Field(default=900.0, ge=5)
 
     @model_validator(mode="after")
     def waits_fit_in_the_visibility_timeout(self) -> Delivery:

@@ -16,6 +16,18 @@ def broker_url(redis_url: str) -> str:
     return redis_url
 
 
+def transport_options(visibility_timeout: float) -> dict:
+    """Redis transport settings that bring back a dead worker's tasks soon after the visibility timeout."""
+    return {
+        # Unacknowledged tasks go back to the queue after this; config keeps retry waits below it.
+        "visibility_timeout": visibility_timeout,
+        # Kombu sweeps for such tasks every interval x throttle seconds (100 s by default);
+        # sweep every call, a few times per visibility timeout, at least every 10 s.
+        "unacked_restore_interval": max(1, min(10, int(visibility_timeout / 4))),
+        "unacked_restore_throttle": 1,
+    }
+
+
 def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
     """A Celery app whose tasks close over the shared services."""
     celery = Celery("hookdock", broker=broker_url(redis_url), set_as_current=False)
@@ -26,8 +38,7 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         task_reject_on_worker_lost=True,
         # One task at a time per process: a dying worker takes nothing else down with it.
         worker_prefetch_multiplier=1,
-        # Unacknowledged tasks go back to the queue after this; config keeps retry waits below it.
-        broker_transport_options={"visibility_timeout": services.config.delivery.visibility_timeout},
+        broker_transport_options=transport_options(services.config.delivery.visibility_timeout),
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
         task_serializer="json",

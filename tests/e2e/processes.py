@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support import wait_until
+from tests.support import free_port, wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +28,11 @@ class Program:
     def output(self) -> str:
         """Everything the program printed so far."""
         return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the program and every process it started, as a crash or the OOM killer would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         """Signal the program, wait for it, kill it at the deadline; return its exit code."""
@@ -73,3 +78,26 @@ def wait_for_line(program: Program, prefix: str, timeout: float = 30) -> str:
         return None
 
     return wait_until(found, timeout, what=f"{prefix!r} from {program.name}")
+
+
+def start_web(tmp_path: Path, env: dict, name: str = "web") -> tuple[Program, str]:
+    """gunicorn serving app:app on a free port, ready; returns the program and its base URL."""
+    port = free_port()
+    program = Program(name, python("-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}", "--workers", "1"), tmp_path, env)
+    wait_for_http(f"http://127.0.0.1:{port}/readyz", program)
+    return program, f"http://127.0.0.1:{port}"
+
+
+def start_worker(tmp_path: Path, env: dict, name: str = "worker", concurrency: int = 2) -> Program:
+    """A Celery worker consuming the queue, ready."""
+    argv = python("-m", "celery", "-A", "app.celery_app", "worker", "--hostname", f"{name}@%h",
+                  "--concurrency", str(concurrency), "--loglevel", "INFO")
+    program = Program(name, argv, tmp_path, env)
+    wait_until(lambda: " ready." in program.output() or _died(program), 60, what=f"{name} to be ready")
+    return program
+
+
+def _died(program: Program) -> bool:
+    if program.process.poll() is not None:
+        raise AssertionError(f"{program.name} exited with {program.process.returncode}:\n{program.output()[-3000:]}")
+    return False

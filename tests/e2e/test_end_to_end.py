@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from bridge.flowdock import message_uuid
-from tests.e2e.processes import PROJECT, Program, python, wait_for_http, wait_for_line
+from tests.e2e.processes import PROJECT, Program, python, start_web, start_worker, wait_for_http, wait_for_line
 from tests.support import fixture_bytes, free_port, github_headers, wait_until
 
 CONFIG = """\
@@ -35,11 +35,9 @@ def stack(tmp_path, devflow, redis_url):
     config = tmp_path / "bridge.yml"
     config.write_text(CONFIG.format(api_url=devflow))
     env = {"REDIS_URL": redis_url, "HOOKDOCK_CONFIG": str(config), **SECRETS}
-    port = free_port()
-    web = Program("web", python("-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}", "--workers", "1"), tmp_path, env)
-    worker = Program("worker", python("-m", "celery", "-A", "app.celery_app", "worker", "--concurrency", "1", "--loglevel", "INFO"), tmp_path, env)
-    wait_for_http(f"http://127.0.0.1:{port}/readyz", web)
-    yield {"web": f"http://127.0.0.1:{port}", "devflow": devflow, "programs": (web, worker)}
+    web, url = start_web(tmp_path, env)
+    worker = start_worker(tmp_path, env, concurrency=1)
+    yield {"web": url, "devflow": devflow}
     for program in (web, worker):
         program.stop()
         assert "devflow-token" not in program.output(), f"{program.name} logged a secret"

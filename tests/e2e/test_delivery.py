@@ -1,0 +1,188 @@
+"""Delivery guarantees with real processes: devflow misbehaving, Redis restarting, workers dying."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+import redis
+import requests
+
+from bridge.embedded import EmbeddedRedis
+from tests.e2e.processes import PROJECT, Program, python, start_web, start_worker, wait_for_line
+from tests.support import free_port, github_headers, wait_until
+
+CONFIG = """\
+api_url: {api_url}
+delivery: {{max_attempts: 5, backoff_base: 0.5, backoff_cap: 8, timeout: 2, visibility_timeout: 12}}
+targets:
+  team-chat: {{org: acme, flow: main, token: "{token}", rate_limit: {{per_second: 500, burst: 100}}}}
+routes:
+  widgets: {{source: github, secret: "It's a Secret to Everybody", targets: [team-chat]}}
+"""
+
+
+def push(i: int) -> bytes:
+    """A small signed-push body whose message names its number, so each arrival can be checked."""
+    return json.dumps({
+        "ref": "refs/heads/main", "compare": f"https://github.com/acme/widgets/compare/{i}",
+        "repository": {"full_name": "acme/widgets", "html_url": "https://github.com/acme/widgets"},
+        "sender": {"login": "octocat"},
+        "commits": [{"id": f"{i:040x}", "message": f"change number {i}", "author": {"username": "octocat"}}],
+    }).encode()
+
+
+class Bridge:
+    """A private Redis, devflow, and the web and workers started on demand, all stopped at the end."""
+
+    def __init__(self, tmp_path, token="devflow-token"):
+        self.tmp = tmp_path
+        self.redis = EmbeddedRedis(tmp_path / "redis", port=free_port())
+        self.redis.start()
+        self.devflow = Program("devflow", python("-m", "bridge", "devflow", "--port", "0"), tmp_path)
+        self.chat = wait_for_line(self.devflow, "devflow listening on ")
+        config = tmp_path / "bridge.yml"
+        config.write_text(CONFIG.format(api_url=self.chat, token=token))
+        self.env = {"REDIS_URL": self.redis.url, "HOOKDOCK_CONFIG": str(config)}
+        self.programs: list[Program] = [self.devflow]
+        self.webs: list[str] = []
+
+    def web(self, name="web") -> str:
+        program, url = start_web(self.tmp, self.env, name)
+        self.programs.append(program)
+        self.webs.append(url)
+        return url
+
+    def worker(self, name="worker", concurrency=2) -> Program:
+        program = start_worker(self.tmp, self.env, name, concurrency)
+        self.programs.append(program)
+        return program
+
+    def send(self, i: int, web: str | None = None) -> requests.Response:
+        body = push(i)
+        response = requests.post(f"{web or self.webs[0]}/hooks/widgets", data=body,
+                                 headers=github_headers("push", body, delivery=f"delivery-{i}"), timeout=10)
+        assert response.status_code == 202, response.text
+        return response
+
+    def fault(self, **spec) -> None:
+        requests.post(f"{self.chat}/_devflow/faults", json=spec, timeout=5).raise_for_status()
+
+    def stored(self) -> dict:
+        return requests.get(f"{self.chat}/_devflow/messages", timeout=5).json()
+
+    def posts(self) -> list[dict]:
+        return [r for r in requests.get(f"{self.chat}/_devflow/requests", timeout=5).json()["requests"] if r["method"] == "POST"]
+
+    def wait_for_messages(self, count: int, timeout: float = 60) -> list[dict]:
+        return wait_until(lambda: len(m := self.stored()["messages"]) >= count and m, timeout, 0.2, f"{count} messages")
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(python("-m", "bridge", *args), cwd=PROJECT, env={**os.environ, **self.env},
+                              capture_output=True, text=True, timeout=60)
+
+    def close(self) -> None:
+        for program in reversed(self.programs):
+            program.stop()
+        self.redis.stop()
+
+
+@pytest.fixture
+def bridge(tmp_path):
+    stack = Bridge(tmp_path)
+    yield stack
+    stack.close()
+
+
+def assert_each_once(messages: list[dict], count: int) -> None:
+    """Every event arrived, as exactly one message."""
+    assert len(messages) == count
+    assert len({m["uuid"] for m in messages}) == count
+    assert sorted(int(m["content"].split("change number ")[1].split()[0]) for m in messages) == list(range(count))
+
+
+def test_503_three_times_then_200_gives_one_message(bridge):
+    bridge.web()
+    bridge.worker()
+    bridge.fault(status=503, times=3)
+    event_id = bridge.send(0).json()["event"]
+    [message] = bridge.wait_for_messages(1)
+    assert "change number 0" in message["content"]
+    assert [p["status"] for p in bridge.posts()] == [503, 503, 503, 202]
+    delivery = json.loads(bridge.cli("deliveries", "--json").stdout)[0]
+    assert (delivery["id"], delivery["status"], [a["status"] for a in delivery["attempts"]]) == (f"{event_id}.team-chat", "delivered", [503, 503, 503, 202])
+
+
+def test_429_with_retry_after_is_retried_no_sooner(bridge):
+    bridge.web()
+    bridge.worker()
+    bridge.fault(status=429, times=1, retry_after="4")
+    bridge.send(0)
+    bridge.wait_for_messages(1, timeout=30)
+    first, second = bridge.posts()
+    assert (first["status"], second["status"]) == (429, 202)
+    assert second["at"] - first["at"] >= 4000  # devflow stamps requests in milliseconds
+
+
+def test_401_is_dead_lettered_after_one_attempt_and_listed(tmp_path):
+    stack = Bridge(tmp_path, token="not-a-valid-token")
+    try:
+        stack.web()
+        stack.worker()
+        event_id = stack.send(0).json()["event"]
+        listed = wait_until(lambda: event_id in (out := stack.cli("deliveries", "--failed").stdout) and out, 30, 0.3, "the dead letter")
+        assert "failed" in listed and "HTTP 401" in listed and "1 attempt(s)" in listed
+        assert "not-a-valid-token" not in listed
+        assert len(stack.posts()) == 1
+        for program in stack.programs:
+            assert "not-a-valid-token" not in program.output(), f"{program.name} logged the token"
+    finally:
+        stack.close()
+
+
+def test_worker_killed_mid_burst_loses_nothing_and_posts_nothing_twice(bridge):
+    bridge.web()
+    worker = bridge.worker()
+    bridge.fault(delay=0.02, times=200)  # slow the chat a little so the kill lands mid-stream
+    for i in range(200):
+        bridge.send(i)
+    wait_until(lambda: len(bridge.stored()["messages"]) >= 40, 60, 0.1, "the burst to be under way")
+    worker.kill()
+    assert len(bridge.stored()["messages"]) < 200
+    bridge.worker("worker2")
+    bridge.wait_for_messages(200, timeout=120)
+    # Tasks the dead worker held come back after the visibility timeout (12 s here) and run
+    # again; wait until every task is acknowledged, then nothing may have been shown twice.
+    broker = redis.Redis.from_url(bridge.redis.url)
+    wait_until(lambda: broker.hlen("unacked") == 0 and broker.llen("celery") == 0, 60, 0.2, "every task acknowledged")
+    assert_each_once(bridge.stored()["messages"], 200)
+
+
+def test_redis_restart_with_100_events_queued_loses_none(bridge):
+    bridge.web()
+    for i in range(100):
+        bridge.send(i)
+    bridge.redis.stop()
+    bridge.redis.start()
+    bridge.worker()
+    assert_each_once(bridge.wait_for_messages(100), 100)
+
+
+def test_two_webs_and_two_workers_deliver_300_events_each_once(bridge):
+    webs = [bridge.web("web1"), bridge.web("web2")]
+    bridge.worker("worker1", concurrency=1)
+    bridge.worker("worker2", concurrency=1)
+    for i in range(300):
+        bridge.send(i, webs[i % 2])
+    assert_each_once(bridge.wait_for_messages(300, timeout=120), 300)
+    assert bridge.stored()["duplicates"] == 0
+
+
+def test_the_web_keeps_accepting_while_the_worker_is_down(bridge):
+    bridge.web()
+    for i in range(30):
+        bridge.send(i)
+    assert bridge.stored()["messages"] == []
+    bridge.worker()
+    assert_each_once(bridge.wait_for_messages(30), 30)
