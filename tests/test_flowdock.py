@@ -116,3 +116,17 @@ def test_uuid_is_deterministic_per_event_and_target():
 
 def test_redact_hides_every_secret():
     assert flowdock.redact("token abc and pw xyz", ["abc", "xyz", ""]) == "token *** and pw ***"
+
+
+def test_threaded_activity_and_discussion_bodies_are_delivered_with_a_flow_token(chat):
+    thread = {"title": "#42 Fix the flux capacitor", "external_url": "https://github.com/acme/widgets/pull/42",
+              "status": {"value": "open", "color": "green"}, "fields": [{"label": "Author", "value": "octocat"}]}
+    common = {"external_thread_id": "github:acme/widgets:pull:42", "author": {"name": "octocat"}, "thread": thread}
+    activity = {"event": "activity", "title": "opened pull request", "uuid": "u-a", **common}
+    discussion = {"event": "discussion", "title": "commented", "body": "<p>Looks good</p>", "uuid": "u-d", **common}
+    for body in (activity, discussion):
+        outcome = flowdock.post(requests.Session(), chat.url, FLOW_TOKEN, body, timeout=5)
+        assert (outcome.kind, outcome.status) == ("delivered", 202)
+    kept = stored(chat)["messages"]
+    assert [(m["event"], m["external_thread_id"]) for m in kept] == [("activity", "github:acme/widgets:pull:42"), ("discussion", "github:acme/widgets:pull:42")]
+    assert kept[0]["thread_id"] == kept[1]["thread_id"]
