@@ -22,8 +22,8 @@ def cmd_check(args) -> int:
         print(line, file=sys.stderr)
     if errors:
         return 1
-    print(f"{find_path(args.config)}: ok ({len(config.routes)} routes, {len(config.targets)} targets, "
-          f"{len(renderer.env.list_templates())} templates)")
+    print(f"{find_path(args.config)}: ok (routes: {len(config.routes)}, targets: {len(config.targets)}, "
+          f"templates: {len(renderer.env.list_templates())})")
     return 0
 
 

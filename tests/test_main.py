@@ -1,0 +1,70 @@
+"""The command line, called in-process: exit codes and the messages people act on."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.__main__ import main
+
+EXAMPLE = Path(__file__).parent.parent / "bridge.example.yml"
+
+
+def test_check_passes_on_the_example(capsys):
+    assert main(["check", "--config", str(EXAMPLE)]) == 0
+    assert "bridge.example.yml: ok" in capsys.readouterr().out
+
+
+def test_check_fails_with_the_config_error(tmp_path, capsys):
+    broken = tmp_path / "bridge.yml"
+    broken.write_text(EXAMPLE.read_text().replace("    targets: [team-chat]", "    targets: [team-chat]\n    colour: red"))
+    assert main(["check", "--config", str(broken)]) == 1
+    assert f"{broken}:" in capsys.readouterr().err
+
+
+def test_check_fails_on_a_broken_override_with_file_and_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "push.txt").write_text("fine\n{% for %}\n")
+    monkeypatch.setenv("HOOKDOCK_TEMPLATES", str(tmp_path))
+    assert main(["check", "--config", str(EXAMPLE)]) == 1
+    assert f"{tmp_path / 'github' / 'push.txt'}:2:" in capsys.readouterr().err
+
+
+def test_commands_that_need_redis_say_how_to_get_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["deliveries", "--config", str(EXAMPLE)]) == 1
+    assert "REDIS_URL is not set and no embedded Redis is running" in capsys.readouterr().err
+
+
+def test_replay_needs_an_id_or_failed(capsys):
+    assert main(["replay", "--config", str(EXAMPLE)]) == 2
+    assert "give an event or delivery id, or --failed" in capsys.readouterr().err
+
+
+def test_replay_of_an_unknown_id_is_an_error(redis_url, capsys, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    assert main(["replay", "nope", "--config", str(EXAMPLE)]) == 1
+    assert "no event 'nope'" in capsys.readouterr().err
+
+
+def test_deliveries_lists_as_text_and_json(redis_url, capsys, monkeypatch):
+    from bridge import build_services
+    from bridge.config import load_config
+    from bridge.store import Delivery
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    store = build_services(load_config(str(EXAMPLE)), redis_url).store
+    store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="failed", last_status=401, last_error="team-chat: HTTP 401 is permanent"))
+    assert main(["deliveries", "--failed", "--config", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "e1.team-chat  failed" in out and "HTTP 401" in out
+    assert main(["deliveries", "--json", "--config", str(EXAMPLE)]) == 0
+    assert '"id": "e1.team-chat"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["serve", "--help"], ["devflow", "--help"]])
+def test_help_exits_cleanly(argv):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 0
