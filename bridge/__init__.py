@@ -34,9 +34,19 @@ def redis_url_from_env() -> str:
 def build_services(config: Config, redis_url: str) -> Services:
     """Connect the pieces the web and the worker share; nothing touches the network yet."""
     client = redis.Redis.from_url(redis_url, health_check_interval=30)
-    templates = [config.templates_dir or os.environ.get("HOOKDOCK_TEMPLATES")]
     store = Store(client, config.retention_days * 86400)
-    return Services(config, store, Renderer([d for d in templates if d]), requests.Session(), RateLimiter(client))
+    fallback = Renderer() if config.templates_fallback else None
+    return Services(config, store, renderers(config), requests.Session(), RateLimiter(client), fallback)
+
+
+def renderers(config: Config) -> dict[str, Renderer]:
+    """One renderer per lookup order: '' for the shared one, and one per route with its own folder."""
+    shared = [d for d in (config.templates_dir or os.environ.get("HOOKDOCK_TEMPLATES"),) if d]
+    found = {"": Renderer(shared)}
+    for name, route in config.routes.items():
+        if route.templates_dir:
+            found[name] = Renderer([route.templates_dir, *shared])
+    return found
 
 
 def create_app(config: Config | None = None, redis_url: str | None = None) -> Flask:

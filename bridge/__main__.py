@@ -11,19 +11,18 @@ from bridge.embedded import DEFAULT_DATA_DIR
 
 
 def cmd_check(args) -> int:
-    """Validate the configuration and compile every template."""
-    from bridge.render import Renderer
+    """Validate the configuration and compile every template of every lookup order."""
+    from bridge import renderers
 
     config = load_config(args.config)
-    templates = [config.templates_dir or os.environ.get("HOOKDOCK_TEMPLATES")]
-    renderer = Renderer([d for d in templates if d])
-    errors = renderer.check()
+    found = renderers(config)
+    errors = sorted({line for renderer in found.values() for line in renderer.check()})
     for line in errors:
         print(line, file=sys.stderr)
     if errors:
         return 1
-    print(f"{find_path(args.config)}: ok (routes: {len(config.routes)}, targets: {len(config.targets)}, "
-          f"templates: {len(renderer.env.list_templates())})")
+    names = {name for renderer in found.values() for name in renderer.env.list_templates()}
+    print(f"{find_path(args.config)}: ok (routes: {len(config.routes)}, targets: {len(config.targets)}, templates: {len(names)})")
     return 0
 
 

@@ -91,6 +91,8 @@ class Route(Strict):
     secret: SecretStr | None = None
     targets: list[str] = Field(min_length=1)
     tags: list[str] = []
+    # This route's own template overrides, looked up before templates_dir and the built-in ones.
+    templates_dir: str | None = None
 
 
 class Delivery(Strict):
@@ -121,6 +123,8 @@ class Config(Strict):
     max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     retention_days: float = Field(default=7, gt=0)
     templates_dir: str | None = None
+    # When an override fails, post with the built-in template instead (the failure is still recorded).
+    templates_fallback: bool = False
     # Bearer token of the admin API under /api/; without it the API is off.
     admin_token: SecretStr | None = None
     delivery: Delivery = Delivery()

@@ -5,15 +5,16 @@ from functools import cached_property
 
 from bridge import flowdock
 from bridge.config import Route, Target
-from bridge.render import Renderer
+from bridge.render import Renderer, RenderError
 from bridge.sources import Decision
 
 
 class Rendition:
     """An event's templates, each rendered at most once however many targets it goes to."""
 
-    def __init__(self, renderer: Renderer, decision: Decision, context: dict):
-        self.renderer, self.decision, self.context = renderer, decision, context
+    def __init__(self, renderer: Renderer, decision: Decision, context: dict, fallback: Renderer | None = None):
+        self.renderer, self.decision, self.context, self.fallback = renderer, decision, context, fallback
+        self.warnings: list[str] = []
 
     @property
     def thread_template(self) -> str:
@@ -23,14 +24,24 @@ class Rendition:
     @cached_property
     def content(self) -> str:
         """The chat text."""
-        return self.renderer.render(self.decision.template, self.context)
+        return self._with_fallback(Renderer.render, self.decision.template)
 
     @cached_property
     def activity(self) -> dict | None:
         """Title, author, body and thread state for thread targets; None when the event has no thread."""
         if self.decision.thread is None or not self.renderer.exists(self.thread_template):
             return None
-        return self.renderer.render_json(self.thread_template, self.context)
+        return self._with_fallback(Renderer.render_json, self.thread_template)
+
+    def _with_fallback(self, render, name: str):
+        """Render with the route's templates; if an override fails and fallback is on, use the built-in one."""
+        try:
+            return render(self.renderer, name, self.context)
+        except RenderError as exc:
+            if self.fallback is None or self.renderer.is_builtin(name) or not self.fallback.exists(name):
+                raise
+            self.warnings.append(str(exc))
+            return render(self.fallback, name, self.context)
 
 
 def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict:

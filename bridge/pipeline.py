@@ -28,9 +28,15 @@ class Services:
 
     config: Config
     store: Store
-    renderer: Renderer
+    renderers: dict[str, Renderer]
     session: requests.Session
     limiter: RateLimiter
+    # The built-in templates, when a failing override should fall back to them.
+    fallback: Renderer | None = None
+
+    def renderer_for(self, route: str) -> Renderer:
+        """The renderer with this route's lookup order."""
+        return self.renderers.get(route) or self.renderers[""]
 
 
 def process_event(services: Services, event_id: str, only_target: str | None = None) -> list[str]:
@@ -55,7 +61,7 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         store.mark_event(event_id, "ignored", decision.reason)
         log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
         return []
-    rendition = Rendition(services.renderer, decision, source.context(name, payload))
+    rendition = Rendition(services.renderer_for(event.route), decision, source.context(name, payload), services.fallback)
     pending = []
     try:
         for target in [only_target] if only_target else route.targets:
@@ -69,7 +75,7 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         store.mark_event(event_id, "failed", f"template error: {exc}")
         log.error("event %s: template error: %s", event_id, exc)
         return []
-    store.mark_event(event_id, "processed")
+    store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in rendition.warnings))
     return pending
 
 

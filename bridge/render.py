@@ -1,48 +1,52 @@
-"""Jinja rendering of chat messages: sandboxed, template lookup order, filters, length cap."""
+"""Jinja rendering: the sandbox, the lookup order, and limits on time and size."""
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import escape
+
+from bridge.filters import FILTERS
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 # Flowdock refuses chat content longer than this.
 MAX_CONTENT = 8096
 TRUNCATED_TEMPLATE = "_truncated.txt"
-
-
-def short_sha(value: str, length: int = 7) -> str:
-    """The abbreviated commit id people recognise."""
-    return str(value or "")[:length]
-
-
-def first_line(value: str) -> str:
-    """A commit message's subject line."""
-    return str(value or "").strip().splitlines()[0] if str(value or "").strip() else ""
-
-
-def pluralize(count: int, singular: str = "", plural: str = "s") -> str:
-    """'' or 's' (or the given forms) to agree with count."""
-    return singular if count == 1 else plural
-
-
-def html(value: str, limit: int = 1500) -> str:
-    """Payload text made safe for an HTML body: cut, escaped, line breaks kept."""
-    text = str(value or "").strip()
-    if len(text) > limit:
-        text = text[:limit].rstrip() + "…"
-    return str(escape(text)).replace("\n", "<br>")
-
-
-FILTERS = {"short_sha": short_sha, "first_line": first_line, "pluralize": pluralize, "html": html}
+# A template may not print more than this or run longer than this, whatever it loops over.
+MAX_OUTPUT = 256 * 1024
+MAX_SECONDS = 5.0
 
 
 class RenderError(Exception):
     """A template failed; message says which template and line."""
+
+
+class RenderLimit(Exception):
+    """A template ran too long or printed too much."""
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Interrupt the block after seconds, where signals allow it (the main thread of a process)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise RenderLimit(f"took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class Renderer:
@@ -63,33 +67,50 @@ class Renderer:
 
     def render(self, name: str, context: dict) -> str:
         """Render one template to chat text no longer than Flowdock accepts."""
-        try:
-            text = self.env.get_template(name).render(context).strip()
-            return cap(text, self.env.get_template(TRUNCATED_TEMPLATE).render().strip())
-        except Exception as exc:  # a template must never take the process down
-            raise RenderError(describe(exc, name)) from None
+        text = self.render_text(name, context).strip()
+        if len(text) <= MAX_CONTENT:
+            return text
+        return cap(text, self.render_text(TRUNCATED_TEMPLATE, {}).strip())
 
     def render_json(self, name: str, context: dict) -> dict:
         """Render a template that prints one JSON object (a thread message) and parse it."""
-        try:
-            text = self.env.get_template(name).render(context)
-        except Exception as exc:  # a template must never take the process down
-            raise RenderError(describe(exc, name)) from None
+        text = self.render_text(name, context)
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise RenderError(f"{name}: did not print valid JSON ({exc})") from None
+            raise RenderError(f"{self.origin(name) or name}: did not print valid JSON ({exc})") from None
         if not isinstance(data, dict):
-            raise RenderError(f"{name}: must print a JSON object")
+            raise RenderError(f"{self.origin(name) or name}: must print a JSON object")
         return data
+
+    def render_text(self, name: str, context: dict) -> str:
+        """Render within the time and size limits; any failure becomes a RenderError naming file and line."""
+        try:
+            parts, size = [], 0
+            with time_limit(MAX_SECONDS):
+                for chunk in self.env.get_template(name).generate(context):
+                    size += len(chunk)
+                    if size > MAX_OUTPUT:
+                        raise RenderLimit(f"printed more than {MAX_OUTPUT} characters")
+                    parts.append(chunk)
+            return "".join(parts)
+        except Exception as exc:  # a template must never take the process down
+            raise RenderError(describe(exc, name)) from None
 
     def exists(self, name: str) -> bool:
         """True when some folder in the lookup order has this template."""
+        return self.origin(name) is not None
+
+    def origin(self, name: str) -> str | None:
+        """The file a template is loaded from: the first folder in the lookup order that has it."""
         try:
-            self.env.loader.get_source(self.env, name)
+            return self.env.loader.get_source(self.env, name)[1]
         except TemplateNotFound:
-            return False
-        return True
+            return None
+
+    def is_builtin(self, name: str) -> bool:
+        """True when the template in use is the one hookdock ships."""
+        return (self.origin(name) or "").startswith(str(BUILTIN_DIR))
 
     def check(self) -> list[str]:
         """Compile every template; return 'file:line: message' for each that fails."""

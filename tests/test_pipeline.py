@@ -72,14 +72,41 @@ def test_ignored_event_is_recorded_with_its_reason(services, chat):
     assert (event.status, event.reason) == ("ignored", "GitHub event 'watch' is not rendered")
 
 
-def test_template_failure_keeps_the_event_with_the_reason(services, tmp_path, chat):
+def services_with_override(chat, redis_url, folder, fallback=False):
+    """Services whose widgets route has its own template folder."""
+    config = CONFIG.format(url=chat.url).replace("tags: [widgets]}", f"tags: [widgets], templates_dir: {folder}}}")
+    return build_services(parse_config(config + f"templates_fallback: {str(fallback).lower()}\n"), redis_url)
+
+
+def test_template_failure_keeps_the_event_with_the_reason(chat, redis_url, tmp_path):
     (tmp_path / "github").mkdir()
     (tmp_path / "github" / "push.txt").write_text("{{ 1 // 0 }}")
-    services.renderer.__init__([tmp_path])
+    services = services_with_override(chat, redis_url, tmp_path)
     accept(services)
     assert pipeline.process_event(services, "e1") == []
     event = services.store.load_event("e1")
     assert event.status == "failed" and "push.txt:1: ZeroDivisionError" in event.reason
+
+
+def test_a_failing_override_falls_back_to_the_built_in_template_when_configured(chat, redis_url, tmp_path):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "push.txt").write_text("{{ 1 // 0 }}")
+    services = services_with_override(chat, redis_url, tmp_path, fallback=True)
+    accept(services)
+    [chat_delivery, _] = pipeline.process_event(services, "e1")
+    expected = (FIXTURES / "github" / "push__many_commits.txt").read_text().rstrip("\n")
+    assert services.store.load_delivery(chat_delivery).message["content"] == expected
+    event = services.store.load_event("e1")
+    assert event.status == "processed" and "push.txt:1: ZeroDivisionError" in event.reason and "used the built-in template" in event.reason
+
+
+def test_a_route_override_changes_only_that_event(chat, redis_url, tmp_path):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "push.txt").write_text("{{ sender.login }} pushed to {{ ref_name }}")
+    services = services_with_override(chat, redis_url, tmp_path)
+    accept(services)
+    [chat_delivery, _] = pipeline.process_event(services, "e1")
+    assert services.store.load_delivery(chat_delivery).message["content"] == "Codertocat pushed to master"
 
 
 def test_transient_failures_are_retried_then_delivered(services, chat):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.render import MAX_CONTENT, Renderer, RenderError, cap, first_line, pluralize, short_sha
+from bridge.render import MAX_CONTENT, Renderer, RenderError, cap
 
 
 @pytest.fixture
@@ -69,17 +69,35 @@ def test_cap_leaves_short_text_alone():
     assert cap("x" * 20, "[cut]", limit=10) == "xxxx\n[cut]"
 
 
-@pytest.mark.parametrize(
-    "function, args, expected",
-    [
-        (short_sha, ("6113728f27ae82c7b1a177c8d03f9e96e0adf246",), "6113728"),
-        (short_sha, (None,), ""),
-        (first_line, ("Subject\n\nBody",), "Subject"),
-        (first_line, ("  \n",), ""),
-        (pluralize, (1,), ""),
-        (pluralize, (2,), "s"),
-        (pluralize, (0, "y", "ies"), "ies"),
-    ],
-)
-def test_filters(function, args, expected):
-    assert function(*args) == expected
+def test_a_template_that_runs_forever_is_stopped(user_dir, monkeypatch):
+    monkeypatch.setattr("bridge.render.MAX_SECONDS", 0.3)
+    write(user_dir, "slow.txt", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
+    with pytest.raises(RenderError, match=r"slow.txt.*took longer than 0.3 s"):
+        Renderer([user_dir]).render("slow.txt", {})
+
+
+def test_a_template_that_prints_too_much_is_stopped(user_dir):
+    write(user_dir, "huge.txt", "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
+    with pytest.raises(RenderError, match=r"printed more than 262144 characters"):
+        Renderer([user_dir]).render("huge.txt", {})
+
+
+def test_an_edited_template_takes_effect_without_a_restart(user_dir):
+    path = write(user_dir, "hot.txt", "first")
+    renderer = Renderer([user_dir])
+    assert renderer.render("hot.txt", {}) == "first"
+    path.write_text("second")
+    stat = path.stat()
+    # Make the edit visible to the mtime check even on coarse file systems.
+    import os
+
+    os.utime(path, (stat.st_atime, stat.st_mtime + 2))
+    assert renderer.render("hot.txt", {}) == "second"
+
+
+def test_origin_names_the_folder_in_use(user_dir):
+    write(user_dir / "github", "ping.txt", "pong")
+    renderer = Renderer([user_dir])
+    assert renderer.origin("github/ping.txt") == str(user_dir / "github" / "ping.txt")
+    assert renderer.is_builtin("github/push.txt") and not renderer.is_builtin("github/ping.txt")
+    assert renderer.origin("github/nothing.txt") is None
