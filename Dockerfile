@@ -10,6 +10,8 @@ RUN pip install -r requirements.txt
 COPY app.py ./
 COPY bridge ./bridge
 COPY templates ./templates
+# Real payloads: `python -m bridge check` renders them through your templates.
+COPY tests/fixtures ./tests/fixtures
 
 RUN useradd --system --uid 10001 hookdock
 USER hookdock

@@ -39,6 +39,11 @@ def build_services(config: Config, redis_url: str) -> Services:
     return Services(config, store, renderers(config), requests.Session(), RateLimiter(client), fallback)
 
 
+def offline_services(config: Config) -> Services:
+    """Services for rendering only (previews, checks): no Redis, no HTTP."""
+    return Services(config, None, renderers(config), None, None, Renderer() if config.templates_fallback else None)
+
+
 def renderers(config: Config) -> dict[str, Renderer]:
     """One renderer per lookup order: '' for the shared one, and one per route with its own folder."""
     shared = [d for d in (config.templates_dir or os.environ.get("HOOKDOCK_TEMPLATES"),) if d]

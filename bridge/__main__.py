@@ -1,9 +1,8 @@
-"""The command line: python -m bridge {serve,check,deliveries,replay,devflow}."""
+"""The command line: python -m bridge {serve,check,templates,render,deliveries,replay,devflow}."""
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from bridge import MissingRedis
 from bridge.config import ConfigError, find_path, load_config
@@ -11,18 +10,83 @@ from bridge.embedded import DEFAULT_DATA_DIR
 
 
 def cmd_check(args) -> int:
-    """Validate the configuration and compile every template of every lookup order."""
-    from bridge import renderers
+    """Validate the configuration, compile every template, and render every shipped sample."""
+    from bridge import offline_services
+    from bridge.preview import check_samples
 
     config = load_config(args.config)
-    found = renderers(config)
-    errors = sorted({line for renderer in found.values() for line in renderer.check()})
+    services = offline_services(config)
+    renderers = services.renderers.values()
+    errors = sorted({line for renderer in renderers for line in renderer.check()}) or check_samples(services)
     for line in errors:
         print(line, file=sys.stderr)
     if errors:
         return 1
-    names = {name for renderer in found.values() for name in renderer.env.list_templates()}
+    names = {name for renderer in renderers for name in renderer.env.list_templates()}
     print(f"{find_path(args.config)}: ok (routes: {len(config.routes)}, targets: {len(config.targets)}, templates: {len(names)})")
+    return 0
+
+
+def cmd_templates(args) -> int:
+    """List every template with the file it is loaded from, or the variables one event's templates get."""
+    from bridge import offline_services
+    from bridge.preview import describe_context
+
+    if args.context:
+        try:
+            rows = describe_context(*args.context)
+        except KeyError as exc:
+            print(f"hookdock: {exc.args[0]}", file=sys.stderr)
+            return 1
+        width = max(len(name) for name, _, _ in rows)
+        for name, kind, sample in rows:
+            print(f"{name:<{width}}  {kind:<6}  {sample}")
+        return 0
+    services = offline_services(load_config(args.config))
+    if args.route and args.route not in services.config.routes:
+        print(f"hookdock: no route named {args.route!r}", file=sys.stderr)
+        return 1
+    renderer = services.renderer_for(args.route or "")
+    for name in renderer.env.list_templates():
+        origin = renderer.origin(name)
+        print(f"{name:<40} {'built-in' if renderer.is_builtin(name) else 'override'}  {origin}")
+    return 0
+
+
+def cmd_render(args) -> int:
+    """Print, as JSON, the requests an event would cause; send nothing."""
+    from bridge import build_services, offline_services, redis_url_from_env
+    from bridge.preview import preview, route_for_source
+
+    config = load_config(args.config)
+    if args.event_id:
+        services = build_services(config, redis_url_from_env())
+        event = services.store.load_event(args.event_id)
+        if event is None:
+            print(f"hookdock: no event {args.event_id!r} (it may have expired)", file=sys.stderr)
+            return 1
+        from bridge.sources import SOURCES
+
+        name, payload = SOURCES[event.source].parse(event.headers, event.body)
+        result = preview(services, event.route, name, payload, event.id)
+    else:
+        if not (args.source and args.event and args.payload):
+            print("hookdock: give --source, --event and a PAYLOAD.json file (or - for stdin), or --event-id ID", file=sys.stderr)
+            return 2
+        services = offline_services(config)
+        try:
+            route = route_for_source(services, args.source, args.route)
+            text = sys.stdin.read() if args.payload == "-" else open(args.payload, encoding="utf-8").read()
+            payload = json.loads(text)
+        except (KeyError, OSError, ValueError) as exc:
+            print(f"hookdock: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+            return 1
+        result = preview(services, route, args.event, payload)
+    for warning in result.get("warnings", []):
+        print(f"hookdock: template error, built-in used: {warning}", file=sys.stderr)
+    if "ignored" in result:
+        print(f"hookdock: ignored: {result['ignored']}", file=sys.stderr)
+    print(json.dumps(result["requests"], indent=2, ensure_ascii=False))
     return 0
 
 
@@ -103,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     deliveries.add_argument("--route")
     deliveries.add_argument("--limit", type=int, default=50)
     deliveries.add_argument("--json", action="store_true")
+    templates = add("templates", cmd_templates, "list templates and where they load from, or --context SOURCE EVENT")
+    templates.add_argument("--route", help="the lookup order of this route (default: the shared one)")
+    templates.add_argument("--context", nargs=2, metavar=("SOURCE", "EVENT"), help="the variables templates of this event receive")
+    render = add("render", cmd_render, "print the requests an event would cause, as JSON; sends nothing")
+    render.add_argument("payload", nargs="?", help="the webhook body as a JSON file, or - for stdin")
+    render.add_argument("--source", help="who sent it, e.g. github")
+    render.add_argument("--event", help="the event name, e.g. pull_request")
+    render.add_argument("--route", help="render with this route's targets and templates (default: the first route of the source)")
+    render.add_argument("--event-id", help="render a stored, real delivery instead")
     replay = add("replay", cmd_replay, "queue an event or delivery again, or every failure with --failed")
     replay.add_argument("id", nargs="?", help="an event id, or a delivery id (<event id>.<target>)")
     replay.add_argument("--failed", action="store_true", help="every failed event and dead-lettered delivery")

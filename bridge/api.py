@@ -6,6 +6,8 @@ import hmac
 from flask import Blueprint, current_app, jsonify, request
 
 from bridge import admin
+from bridge.preview import preview, route_for_source
+from bridge.render import RenderError
 from bridge.web import error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -73,3 +75,23 @@ def replay_failed():
         return error(400, "say which items to replay: POST /api/replay?failed=1[&since=2h], or POST /api/replay/<id>")
     queued = admin.replay_failed(*services_and_celery(), admin.parse_since(request.args.get("since")))
     return jsonify({"replayed": queued}), 202
+
+
+@bp.post("/preview")
+def preview_payload():
+    """The requests a pasted payload would cause: ?source=github&event=push[&route=R]; sends nothing."""
+    services, _ = services_and_celery()
+    source, event = request.args.get("source", ""), request.args.get("event", "")
+    if not (source and event):
+        return error(400, "give ?source=<source>&event=<event name> and the payload as the JSON body")
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return error(400, "the body must be the webhook payload, a JSON object")
+    try:
+        route = route_for_source(services, source, request.args.get("route"))
+    except KeyError as exc:
+        return error(404, exc.args[0])
+    try:
+        return jsonify(preview(services, route, event, payload))
+    except RenderError as exc:
+        return error(422, f"template error: {exc}")

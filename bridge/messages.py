@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from bridge import flowdock
 from bridge.config import Route, Target
 from bridge.render import Renderer, RenderError
-from bridge.sources import Decision
+from bridge.sources import SOURCES, Decision
+
+if TYPE_CHECKING:
+    from bridge.pipeline import Services
 
 
 class Rendition:
@@ -52,3 +56,16 @@ def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, 
         return {"event": "activity", **rendition.activity, "external_thread_id": rendition.decision.thread, **common}
     message = {"event": "message", "content": rendition.content, **common}
     return {**message, "external_user_name": target.external_user_name} if target.external_user_name else message
+
+
+def messages_for(services: Services, route_name: str, event_name: str, payload: dict, event_id: str,
+                 targets: list[str]) -> tuple[Decision, dict[str, dict], list[str]]:
+    """The decision, the message each target would receive, and the fallbacks taken; raises RenderError."""
+    route = services.config.routes[route_name]
+    source = SOURCES[route.source]
+    decision = source.classify(event_name, payload)
+    if decision.template is None:
+        return decision, {}, []
+    rendition = Rendition(services.renderer_for(route_name), decision, source.context(event_name, payload), services.fallback)
+    messages = {t: compose(rendition, route, event_name, event_id, t, services.config.targets[t]) for t in targets}
+    return decision, messages, rendition.warnings

@@ -11,7 +11,7 @@ import requests
 from bridge import flowdock
 from bridge.config import Config
 from bridge.config import Delivery as DeliveryPolicy
-from bridge.messages import Rendition, compose
+from bridge.messages import messages_for
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer, RenderError
 from bridge.sources import SOURCES, Rejected
@@ -56,26 +56,24 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
     except Rejected as exc:
         store.mark_event(event_id, "failed", exc.message)
         return []
-    decision = source.classify(name, payload)
-    if decision.template is None:
-        store.mark_event(event_id, "ignored", decision.reason)
-        log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
-        return []
-    rendition = Rendition(services.renderer_for(event.route), decision, source.context(name, payload), services.fallback)
-    pending = []
     try:
-        for target in [only_target] if only_target else route.targets:
-            message = compose(rendition, route, name, event_id, target, services.config.targets[target])
-            if "thread" in message:
-                store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
-            delivery = upsert_delivery(store, event, target, message)
-            if delivery is not None:
-                pending.append(delivery.id)
+        decision, messages, warnings = messages_for(services, event.route, name, payload, event_id, [only_target] if only_target else route.targets)
     except RenderError as exc:
         store.mark_event(event_id, "failed", f"template error: {exc}")
         log.error("event %s: template error: %s", event_id, exc)
         return []
-    store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in rendition.warnings))
+    if decision.template is None:
+        store.mark_event(event_id, "ignored", decision.reason)
+        log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
+        return []
+    pending = []
+    for target, message in messages.items():
+        if "thread" in message:
+            store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
+        delivery = upsert_delivery(store, event, target, message)
+        if delivery is not None:
+            pending.append(delivery.id)
+    store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in warnings))
     return pending
 
 

@@ -61,3 +61,13 @@ def test_replay_one_and_all_failed(app):
     assert client.post("/api/replay", headers=AUTH).status_code == 400
     bad = client.post("/api/replay?failed=1&since=yesterday", headers=AUTH)
     assert bad.status_code == 400 and "use a duration" in json.loads(bad.data)["error"]
+
+
+def test_preview_a_pasted_payload(app):
+    from tests.support import fixture_payload
+
+    client = app.test_client()
+    result = client.post("/api/preview?source=github&event=issues", json=fixture_payload("github", "issues__opened"), headers=AUTH).get_json()
+    assert result["requests"][0]["body"]["content"].startswith("Codertocat opened issue #1")
+    assert client.post("/api/preview?source=github", json={}, headers=AUTH).status_code == 400
+    assert client.post("/api/preview?source=gitlab&event=push", json={}, headers=AUTH).status_code == 404

@@ -68,3 +68,34 @@ def test_help_exits_cleanly(argv):
     with pytest.raises(SystemExit) as exited:
         main(argv)
     assert exited.value.code == 0
+
+
+def test_templates_lists_names_and_origins(tmp_path, capsys, monkeypatch):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "ping.txt").write_text("pong")
+    monkeypatch.setenv("HOOKDOCK_TEMPLATES", str(tmp_path))
+    assert main(["templates", "--config", str(EXAMPLE)]) == 0
+    lines = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
+    assert lines["github/ping.txt"] == ["override", str(tmp_path / "github" / "ping.txt")]
+    assert lines["github/push.txt"][0] == "built-in"
+
+
+def test_templates_context_prints_the_variables(capsys):
+    assert main(["templates", "--context", "github", "issues"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:2] == ["event", "string"] and "\nissue " in out
+
+
+def test_render_prints_the_requests_as_json_and_sends_nothing(capsys):
+    import json
+
+    payload = str(Path(__file__).parent / "fixtures" / "github" / "issues__opened.json")
+    assert main(["render", "--config", str(EXAMPLE), "--source", "github", "--event", "issues", payload]) == 0
+    [request] = json.loads(capsys.readouterr().out)
+    assert (request["method"], request["path"]) == ("POST", "/flows/acme/main/messages")
+    assert request["body"]["content"].startswith("Codertocat opened issue #1")
+
+
+def test_render_explains_missing_arguments(capsys):
+    assert main(["render", "--config", str(EXAMPLE), "--source", "github"]) == 2
+    assert "give --source, --event and a PAYLOAD.json" in capsys.readouterr().err

@@ -99,8 +99,7 @@ def _ref(payload: dict) -> dict:
 
 
 def _push_context(payload: dict) -> dict:
-    commits = payload.get("commits") or []
-    return {**_ref(payload), "commits": commits, "distinct_commits": [c for c in commits if c.get("distinct", True)]}
+    return {**_ref(payload), "commits": payload.get("commits") or []}
 
 
 def _pull_request_context(payload: dict) -> dict:

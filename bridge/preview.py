@@ -1,0 +1,72 @@
+"""See what hookdock would send, without sending: previews, template checks, context docs."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from bridge import flowdock
+from bridge.messages import messages_for
+from bridge.pipeline import Services
+from bridge.render import RenderError
+from bridge.samples import event_of, load, sample_paths
+from bridge.sources import SOURCES
+
+EXAMPLE_LIMIT = 60
+JSON_TYPES = {"str": "string", "dict": "object", "list": "list", "NoneType": "null", "int": "number", "float": "number", "bool": "bool"}
+
+
+def preview(services: Services, route_name: str, event_name: str, payload: dict, event_id: str = "preview") -> dict:
+    """The requests an event would cause, credentials hidden; or why it would be ignored."""
+    route = services.config.routes[route_name]
+    decision, messages, warnings = messages_for(services, route_name, event_name, payload, event_id, route.targets)
+    if decision.template is None:
+        return {"ignored": decision.reason, "requests": []}
+    requests = []
+    for target, message in messages.items():
+        url, body, _ = flowdock.request_for(services.config.api_url, services.config.targets[target], message)
+        shown = {**body, "flow_token": "***"} if "flow_token" in body else body
+        requests.append({"target": target, "method": "POST", "path": urlsplit(url).path, "body": shown})
+    return {"template": decision.template, "warnings": warnings, "requests": requests}
+
+
+def route_for_source(services: Services, source: str, route_name: str | None) -> str:
+    """The named route, or the first route of that source."""
+    if route_name:
+        if route_name not in services.config.routes:
+            raise KeyError(f"no route named {route_name!r}; routes: {', '.join(services.config.routes)}")
+        return route_name
+    for name, route in services.config.routes.items():
+        if route.source == source:
+            return name
+    raise KeyError(f"no route has source {source!r}; add one to the configuration or pass --route")
+
+
+def check_samples(services: Services) -> list[str]:
+    """Render every shipped sample through every route's templates; return 'file:line: message (sample)' lines."""
+    errors = set()
+    for route_name, route in services.config.routes.items():
+        for path in sample_paths(route.source):
+            try:
+                messages_for(services, route_name, event_of(path), load(path), "check", route.targets)
+            except RenderError as exc:
+                errors.add(f"{exc} (sample {path.name})")
+    return sorted(errors)
+
+
+def describe_context(source: str, event: str) -> list[tuple[str, str, str]]:
+    """(variable, type, example) for what a template of this event receives, from a real sample."""
+    paths = sample_paths(source, event)
+    if source not in SOURCES or not paths:
+        raise KeyError(f"no {source} sample for event {event!r}; samples: {', '.join(sorted({event_of(p) for p in sample_paths(source)}))}")
+    context = SOURCES[source].context(event, load(paths[0]))
+    return [(name, JSON_TYPES.get(type(value).__name__, type(value).__name__), example(value)) for name, value in context.items()]
+
+
+def example(value) -> str:
+    """A one-line picture of a value: its keys, its length, or itself, cut short."""
+    if isinstance(value, dict):
+        return "keys: " + ", ".join(value)
+    if isinstance(value, list):
+        return f"{len(value)} item{'s' if len(value) != 1 else ''}" + (f", each with keys: {', '.join(value[0])}" if value and isinstance(value[0], dict) else "")
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= EXAMPLE_LIMIT else text[:EXAMPLE_LIMIT - 1] + "…"
