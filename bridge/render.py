@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import traceback
@@ -49,6 +50,16 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+class OverridableLoader(FileSystemLoader):
+    """A FileSystemLoader whose cached templates also go stale when an earlier folder gains an override."""
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        folder = next(d for d in self.searchpath if filename.startswith(os.path.join(d, "")))
+        earlier = [os.path.join(d, *template.split("/")) for d in self.searchpath[:self.searchpath.index(folder)]]
+        return source, filename, lambda: uptodate() and not any(os.path.exists(path) for path in earlier)
+
+
 class Renderer:
     """Renders templates found in user folders first, then the built-in ones."""
 
@@ -56,7 +67,7 @@ class Renderer:
         self.search_path = [str(d) for d in user_dirs] + [str(BUILTIN_DIR)]
         # The immutable sandbox: user templates may read the payload, never change or escape it.
         self.env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(self.search_path),
+            loader=OverridableLoader(self.search_path),
             autoescape=select_autoescape(["html"]),
             undefined=ChainableUndefined,
             trim_blocks=True,

@@ -101,3 +101,12 @@ def test_origin_names_the_folder_in_use(user_dir):
     assert renderer.origin("github/ping.txt") == str(user_dir / "github" / "ping.txt")
     assert renderer.is_builtin("github/push.txt") and not renderer.is_builtin("github/ping.txt")
     assert renderer.origin("github/nothing.txt") is None
+
+
+def test_a_new_override_takes_effect_without_a_restart(user_dir):
+    renderer = Renderer([user_dir])
+    assert renderer.render("github/ping.txt", {"payload": {"hook_id": 1}}).startswith("GitHub webhook 1")
+    write(user_dir / "github", "ping.txt", "overridden")
+    assert renderer.render("github/ping.txt", {}) == "overridden"
+    (user_dir / "github" / "ping.txt").unlink()
+    assert renderer.render("github/ping.txt", {"payload": {"hook_id": 1}}).startswith("GitHub webhook 1")

@@ -34,10 +34,11 @@ def stack(tmp_path, devflow, redis_url):
     """gunicorn and a Celery worker on the test Redis, delivering to devflow."""
     config = tmp_path / "bridge.yml"
     config.write_text(CONFIG.format(api_url=devflow))
-    env = {"REDIS_URL": redis_url, "HOOKDOCK_CONFIG": str(config), **SECRETS}
+    (tmp_path / "custom").mkdir()
+    env = {"REDIS_URL": redis_url, "HOOKDOCK_CONFIG": str(config), "HOOKDOCK_TEMPLATES": str(tmp_path / "custom"), **SECRETS}
     web, url = start_web(tmp_path, env)
     worker = start_worker(tmp_path, env, concurrency=1)
-    yield {"web": url, "devflow": devflow}
+    yield {"web": url, "devflow": devflow, "custom": tmp_path / "custom"}
     for program in (web, worker):
         program.stop()
         assert "devflow-token" not in program.output(), f"{program.name} logged a secret"
@@ -68,6 +69,19 @@ def test_signed_push_becomes_exactly_one_correct_message(stack):
 
     again = requests.post(f"{stack['web']}/hooks/widgets", data=body, headers=github_headers("push", body, "e2e-1"), timeout=5)
     assert again.json() == {"duplicate": True, "event": event_id}
+
+
+def test_an_override_written_while_running_takes_effect_without_a_restart(stack):
+    body = fixture_bytes("github", "push__many_commits")
+    send = lambda delivery: requests.post(f"{stack['web']}/hooks/widgets", data=body, headers=github_headers("push", body, delivery), timeout=5)
+    assert send("before").status_code == 202
+    wait_until(lambda: messages(stack["devflow"]), timeout=30, what="the first message")
+    (stack["custom"] / "github").mkdir()
+    (stack["custom"] / "github" / "push.txt").write_text("{{ sender.login }} pushed {{ commits | length }} to {{ ref_name }}")
+    assert send("after").status_code == 202
+    first, second = wait_until(lambda: len(found := messages(stack["devflow"])) == 2 and found, timeout=30, what="the second message")
+    assert first["content"].startswith("Codertocat pushed 7 commits to branch master")
+    assert second["content"] == "Codertocat pushed 7 to master"
 
 
 def readme_curl() -> tuple[str, dict, bytes]:
