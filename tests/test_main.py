@@ -99,3 +99,21 @@ def test_render_prints_the_requests_as_json_and_sends_nothing(capsys):
 def test_render_explains_missing_arguments(capsys):
     assert main(["render", "--config", str(EXAMPLE), "--source", "github"]) == 2
     assert "give --source, --event and a PAYLOAD.json" in capsys.readouterr().err
+
+
+def test_render_a_stored_event_by_id(redis_url, capsys, monkeypatch):
+    import json
+
+    from bridge import build_services
+    from bridge.config import load_config
+    from bridge.store import Event
+    from tests.support import fixture_bytes
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    store = build_services(load_config(str(EXAMPLE)), redis_url).store
+    store.save_event(Event("e7", "widgets", "github", "issues", "d-7", {"Content-Type": "application/json", "X-GitHub-Event": "issues"},
+                           fixture_bytes("github", "issues__closed")))
+    assert main(["render", "--config", str(EXAMPLE), "--event-id", "e7"]) == 0
+    [request] = json.loads(capsys.readouterr().out)
+    assert request["body"]["content"].startswith("Codertocat closed issue #1")
+    assert main(["render", "--config", str(EXAMPLE), "--event-id", "missing"]) == 1
