@@ -93,6 +93,16 @@ class Route(Strict):
     tags: list[str] = []
     # This route's own template overrides, looked up before templates_dir and the built-in ones.
     templates_dir: str | None = None
+    # Filters (see bridge/routing.py); patterns may use * and ?. An absent list lets everything through.
+    events: list[str] | None = None
+    exclude_events: list[str] = []
+    branches: list[str] | None = None
+    labels: list[str] | None = None
+    repositories: list[str] | None = None
+    exclude_authors: list[str] = []
+    private: bool = True
+    # Payload text may ping people (@nick, @all) and add tags (#word) only when this is true.
+    allow_mentions: bool = False
 
 
 class Delivery(Strict):

@@ -34,6 +34,17 @@ def quiet(value: str) -> str:
     return MENTION_OR_TAG.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, str(value or ""))
 
 
+def quiet_all(value):
+    """A copy of a payload with every string quieted, so no template can ping from payload text."""
+    if isinstance(value, str):
+        return quiet(value)
+    if isinstance(value, dict):
+        return {key: quiet_all(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [quiet_all(item) for item in value]
+    return value
+
+
 def chat(value: str) -> str:
     """Payload text made safe for chat: no control characters, no mentions, no tags."""
     return quiet(CONTROL.sub("", str(value or "")))

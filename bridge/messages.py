@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 from bridge import flowdock
 from bridge.config import Route, Target
+from bridge.filters import quiet_all
 from bridge.render import Renderer, RenderError
+from bridge.routing import drop_reason
 from bridge.sources import SOURCES, Decision
 
 if TYPE_CHECKING:
@@ -64,8 +66,12 @@ def messages_for(services: Services, route_name: str, event_name: str, payload: 
     route = services.config.routes[route_name]
     source = SOURCES[route.source]
     decision = source.classify(event_name, payload)
+    if decision.template is not None:
+        dropped = drop_reason(route_name, route, event_name, decision, source.facts(event_name, payload))
+        decision = Decision(None, dropped) if dropped else decision
     if decision.template is None:
         return decision, {}, []
-    rendition = Rendition(services.renderer_for(route_name), decision, source.context(event_name, payload), services.fallback)
+    shown = payload if route.allow_mentions else quiet_all(payload)
+    rendition = Rendition(services.renderer_for(route_name), decision, source.context(event_name, shown), services.fallback)
     messages = {t: compose(rendition, route, event_name, event_id, t, services.config.targets[t]) for t in targets}
     return decision, messages, rendition.warnings

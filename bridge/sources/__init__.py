@@ -6,6 +6,7 @@ Each source module offers:
     delivery_id(headers, raw) -> the sender's id for this delivery (dedupe key)
     classify(event_name, payload) -> Decision: a template to render, or a reason to ignore
     context(event_name, payload) -> the variables the template receives
+    facts(event_name, payload) -> what route filters look at: action, repository, private, author, branch, labels
 """
 from __future__ import annotations
 

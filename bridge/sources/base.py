@@ -23,6 +23,8 @@ class Decision:
     template: str | None
     reason: str = ""
     thread: str | None = None
+    # Known and renderable, but noise by default: shown only when a route asks for it by name.
+    hidden: bool = False
 
 
 def body_digest(raw: bytes) -> str:

@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bridge.messages import Rendition
-from bridge.render import Renderer
+from bridge import offline_services
+from bridge.config import parse_config
+from bridge.messages import messages_for
 from bridge.sources import Rejected, github
 from tests.support import FIXTURES, sign
 
@@ -78,33 +79,43 @@ def test_a_signature_made_by_the_test_helper_verifies():
     github.verify({"X-Hub-Signature-256": sign(b"{}")}, b"{}", VECTOR_SECRET)
 
 
-CASES = sorted((FIXTURES / "github").glob("*.json"))
+CASES = sorted((FIXTURES / "github").glob("*__*.json"))
+SERVICES = offline_services(parse_config("""\
+targets:
+  chat: {org: acme, flow: main, token: t}
+  inbox: {flow_token: f}
+routes:
+  hooks: {source: github, secret: s, targets: [chat, inbox]}
+"""))
+
+
+def messages(path: Path) -> tuple:
+    """What the chat target and the flow-token target receive for a fixture, through the production path."""
+    return messages_for(SERVICES, "hooks", path.stem.split("__")[0], json.loads(path.read_text()), "fixture", ["chat", "inbox"])
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_fixture_renders_exactly_as_expected(path: Path):
+def test_fixture_chat_message_is_exactly_as_expected(path: Path):
     """Each <event>__<variant>.json has a .txt with the full message, or an .ignored with the reason."""
-    event = path.stem.split("__")[0]
-    payload = json.loads(path.read_text())
-    decision = github.classify(event, payload)
+    decision, sent, warnings = messages(path)
     expected_text, expected_reason = path.with_suffix(".txt"), path.with_suffix(".ignored")
+    assert expected_text.exists() != expected_reason.exists(), f"{path.name} needs exactly one of .txt or .ignored"
     if expected_reason.exists():
-        assert decision.template is None
-        assert decision.reason == expected_reason.read_text().strip()
-    else:
-        assert decision.template is not None, decision.reason
-        assert Renderer().render(decision.template, github.context(event, payload)) == expected_text.read_text().rstrip("\n")
+        assert (decision.template, decision.reason) == (None, expected_reason.read_text().strip())
+        return
+    assert decision.template is not None, decision.reason
+    assert sent["chat"]["event"] == "message" and warnings == []
+    assert sent["chat"]["content"] == expected_text.read_text().rstrip("\n")
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", [p for p in CASES if p.with_suffix(".txt").exists()], ids=lambda p: p.stem)
 def test_fixture_thread_message_is_exactly_as_expected(path: Path):
-    """Where a .thread file exists, the activity a flow-token target receives; elsewhere, no thread."""
-    event = path.stem.split("__")[0]
-    payload = json.loads(path.read_text())
-    decision = github.classify(event, payload)
+    """Where a .thread file exists, the activity a flow-token target receives; elsewhere, a chat message."""
+    _, sent, _ = messages(path)
     expected = path.with_suffix(".thread")
-    activity = Rendition(Renderer(), decision, github.context(event, payload)).activity if decision.template else None
-    if expected.exists():
-        assert {"external_thread_id": decision.thread, **activity} == json.loads(expected.read_text())
-    else:
-        assert activity is None
+    if not expected.exists():
+        assert sent["inbox"]["event"] == "message"
+        return
+    wanted = json.loads(expected.read_text())
+    assert sent["inbox"]["event"] in ("activity", "discussion")
+    assert {key: sent["inbox"][key] for key in wanted} == wanted

@@ -1,0 +1,92 @@
+"""GitHub: verify X-Hub-Signature-256, name the event, and shape its template context.
+
+Each event family (code, pulls, issues, repo) is a module with an EVENTS table of EventSpec.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from bridge.sources.base import Decision, Rejected, body_digest, parse_json_body
+from bridge.sources.github import code, issues, pulls, repo
+from bridge.sources.github.common import EventSpec
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+# Headers stored with an event so the worker can parse it again; never the signature.
+KEPT_HEADERS = ("Content-Type", "X-GitHub-Event", "X-GitHub-Delivery", "X-GitHub-Hook-ID", "User-Agent")
+EVENTS: dict[str, EventSpec] = {**code.EVENTS, **pulls.EVENTS, **issues.EVENTS, **repo.EVENTS}
+LABELLED_ITEMS = ("pull_request", "issue", "discussion")
+
+
+def verify(headers: Mapping[str, str], raw: bytes, secret: str | None) -> None:
+    """Check the HMAC-SHA256 of the raw body in constant time; fail closed either way round."""
+    signature = headers.get(SIGNATURE_HEADER)
+    if not secret:
+        raise Rejected(401, "this route has no secret, so it accepts no GitHub deliveries")
+    if not signature:
+        raise Rejected(401, f"missing {SIGNATURE_HEADER} header; set the webhook's secret in GitHub")
+    algorithm, _, digest = signature.partition("=")
+    if algorithm != "sha256" or not digest:
+        raise Rejected(401, f"{SIGNATURE_HEADER} must look like sha256=<hex digest>")
+    expected = hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode("ascii"), digest.encode("utf-8", "replace")):
+        raise Rejected(401, f"{SIGNATURE_HEADER} does not match the body; check that GitHub and the route share the same secret")
+
+
+def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
+    """Name the event from X-GitHub-Event and parse a JSON or form-encoded body."""
+    event = headers.get("X-GitHub-Event", "").strip()
+    if not event:
+        raise Rejected(400, "missing X-GitHub-Event header")
+    return event, parse_json_body(headers.get("Content-Type", ""), raw, form_field="payload")
+
+
+def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
+    """GitHub's X-GitHub-Delivery GUID, or the body's hash when a proxy dropped it."""
+    return headers.get("X-GitHub-Delivery") or body_digest(raw)
+
+
+def classify(event: str, payload: dict) -> Decision:
+    """Pick the template for an event, or say why it is ignored."""
+    spec = EVENTS.get(event)
+    if spec is None:
+        return Decision(None, f"GitHub event {event!r} is not rendered")
+    noise = spec.skip(payload)
+    if noise:
+        return Decision(None, noise)
+    action = payload.get("action")
+    template, thread = f"github/{event}.txt", spec.thread(payload) if spec.thread else None
+    if spec.shown is None or action in spec.shown:
+        return Decision(template, thread=thread)
+    if action in spec.hidden:
+        return Decision(template, f"{event} action {action!r} is shown only when a route's events names it", thread, hidden=True)
+    return Decision(None, f"{event} action {action!r} is not shown")
+
+
+def context(event: str, payload: dict) -> dict:
+    """The variables a GitHub template receives: the payload plus what is tedious to derive."""
+    base = {
+        "event": event,
+        "action": payload.get("action"),
+        "payload": payload,
+        "repository": payload.get("repository") or {},
+        "sender": payload.get("sender") or {},
+    }
+    spec = EVENTS.get(event)
+    return {**base, **(spec.context(payload) if spec else {})}
+
+
+def facts(event: str, payload: dict) -> dict:
+    """What routes filter on: action, repository, privacy, author, branch and labels."""
+    repository = payload.get("repository") or {}
+    item = next((payload[k] for k in LABELLED_ITEMS if isinstance(payload.get(k), dict)), None)
+    spec = EVENTS.get(event)
+    return {
+        "action": payload.get("action"),
+        "repository": repository.get("full_name"),
+        "private": bool(repository.get("private")),
+        "author": (payload.get("sender") or {}).get("login"),
+        "branch": spec.branch(payload) if spec else None,
+        "labels": [label.get("name", "") for label in item.get("labels") or []] if item is not None else None,
+    }

@@ -1,0 +1,72 @@
+"""What every GitHub event family shares: the event spec, thread ids, refs."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Getter = Callable[[dict], object]
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """How one GitHub event is shown; the template is github/<event>.txt (and .thread.json)."""
+
+    # Actions rendered by default; None when the event has no action or every action is shown.
+    shown: frozenset[str] | None = None
+    # Actions rendered only when a route's `events` names them ("pull_request.labeled").
+    hidden: frozenset[str] = frozenset()
+    # The Flowdock thread the event belongs to (flow-token targets), or None.
+    thread: Callable[[dict], str | None] | None = None
+    # Variables the template receives beyond event, action, payload, repository and sender.
+    context: Callable[[dict], dict] = field(default=lambda payload: {})
+    # A reason to ignore this particular payload (noise), or None.
+    skip: Callable[[dict], str | None] = field(default=lambda payload: None)
+    # The branch the event is about, for routes' `branches` filter.
+    branch: Getter = field(default=lambda payload: None)
+
+
+def actions(*names: str) -> frozenset[str]:
+    """A set of action names."""
+    return frozenset(names)
+
+
+def repo_name(payload: dict) -> str:
+    """owner/repo of the event, or '' for organization-level events."""
+    return (payload.get("repository") or {}).get("full_name", "")
+
+
+def thread_of(kind: str, key: Getter) -> Callable[[dict], str | None]:
+    """A stable external_thread_id: github:<owner>/<repo>:<kind>:<key>, or None without a key."""
+
+    def thread(payload: dict) -> str | None:
+        value = key(payload)
+        return f"github:{repo_name(payload)}:{kind}:{value}" if value not in (None, "") else None
+
+    return thread
+
+
+def dig(*path: str) -> Getter:
+    """payload[a][b]..., or None where any step is missing."""
+
+    def get(payload: dict) -> object:
+        value: object = payload
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    return get
+
+
+def split_ref(ref: str | None) -> tuple[str, str]:
+    """refs/heads/x -> ('branch', 'x'); refs/tags/y -> ('tag', 'y'); anything else -> ('ref', ref)."""
+    ref = ref or ""
+    for prefix, kind in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
+        if ref.startswith(prefix):
+            return kind, ref[len(prefix):]
+    return "ref", ref
+
+
+def branch_of_ref(payload: dict) -> str | None:
+    """The branch of a refs/heads/... ref, else None."""
+    kind, name = split_ref(payload.get("ref"))
+    return name if kind == "branch" else None
