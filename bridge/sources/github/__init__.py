@@ -1,6 +1,6 @@
 """GitHub: verify X-Hub-Signature-256, name the event, and shape its template context.
 
-Each event family (code, pulls, issues, repo) is a module with an EVENTS table of EventSpec.
+Each event family (code, pulls, issues, ci, repo, security) is a module with an EVENTS table of EventSpec.
 """
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import hmac
 from collections.abc import Mapping
 
 from bridge.sources.base import Decision, Rejected, body_digest, parse_json_body
-from bridge.sources.github import code, issues, pulls, repo
+from bridge.sources.github import ci, code, issues, pulls, repo, security
 from bridge.sources.github.common import EventSpec
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 # Headers stored with an event so the worker can parse it again; never the signature.
 KEPT_HEADERS = ("Content-Type", "X-GitHub-Event", "X-GitHub-Delivery", "X-GitHub-Hook-ID", "User-Agent")
-EVENTS: dict[str, EventSpec] = {**code.EVENTS, **pulls.EVENTS, **issues.EVENTS, **repo.EVENTS}
+EVENTS: dict[str, EventSpec] = {**code.EVENTS, **pulls.EVENTS, **issues.EVENTS, **ci.EVENTS, **repo.EVENTS, **security.EVENTS}
 LABELLED_ITEMS = ("pull_request", "issue", "discussion")
 
 
