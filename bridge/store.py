@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 import redis
 
 PREFIX = "hookdock:"
+# Records fetched per round trip when listing.
+PAGE = 200
 # Keep a thread's state only if it comes from an event that arrived later than the one stored.
 NEWER_THREAD_STATE = """
 local stored = redis.call('HGET', KEYS[1], 'at')
@@ -146,12 +148,14 @@ class Store:
         """Newest first; only dead letters when failed."""
         ids = self.redis.zrevrange(f"{PREFIX}{'failed' if failed else 'deliveries'}", 0, -1)
         found = []
-        for raw_id in ids:
-            delivery = self.load_delivery(raw_id.decode())
-            if delivery and (route is None or delivery.route == route):
-                found.append(delivery)
-                if len(found) >= limit:
-                    break
+        for start in range(0, len(ids), PAGE):
+            keys = [f"{PREFIX}delivery:{i.decode()}" for i in ids[start:start + PAGE]]
+            for raw in filter(None, self.redis.mget(keys)):
+                delivery = Delivery(**json.loads(raw))
+                if route is None or delivery.route == route:
+                    found.append(delivery)
+                    if len(found) >= limit:
+                        return found
         return found
 
     def remember_thread(self, target: str, thread_id: str, arrived_at: float, state: dict) -> dict:
