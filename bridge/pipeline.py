@@ -105,7 +105,8 @@ def attempt(services: Services, delivery_id: str) -> float | None:
         return settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured")
     pause = services.limiter.reserve(delivery.target, target.rate_limit, MAX_PACING_SLEEP)
     if pause > MAX_PACING_SLEEP:
-        return pause  # not an attempt: the target's pace says later
+        # Not an attempt: the target's pace says later (never later than a retry may wait).
+        return min(pause, config.delivery.backoff_cap)
     time.sleep(pause)
     outcome = flowdock.post(services.session, config.api_url, target, newest_thread_state(store, delivery), config.delivery.timeout)
     delivery.attempts.append({"at": time.time(), "status": outcome.status, "duration_ms": round(outcome.duration_ms, 1), "error": outcome.error[:300]})
