@@ -52,7 +52,7 @@ def chat(value: str) -> str:
 
 def html(value: str, limit: int = 1500) -> str:
     """Payload text made safe for an HTML body: cut, escaped, line breaks kept."""
-    text = str(value or "").strip()
+    text = str(value or "").replace("\r\n", "\n").strip()
     if len(text) > limit:
         text = text[:limit].rstrip() + "…"
     return str(escape(text)).replace("\n", "<br>")

@@ -27,6 +27,7 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
         (chat, ("ring\x07 @team",), f"ring @{ZWSP}team"),
         (html, ("<script>alert(1)</script>\nnext", 100), "&lt;script&gt;alert(1)&lt;/script&gt;<br>next"),
         (html, ("x" * 20, 10), "x" * 10 + "…"),
+        (html, ("windows\r\nline endings", 100), "windows<br>line endings"),
         (link, ("https://github.com/a/b", "a <b>"), '<a href="https://github.com/a/b">a &lt;b&gt;</a>'),
         (link, ('https://x.io/"onmouseover=', None), '<a href="https://x.io/&#34;onmouseover=">https://x.io/&#34;onmouseover=</a>'),
         (link, ("javascript:alert(1)", "click"), "click"),
