@@ -1,7 +1,20 @@
-"""Code events: pushes (and later branches, tags, releases and commit comments)."""
+"""Code events: pushes, branches and tags, commit comments and releases.
+
+Shown by default: every push (commits capped at five, force pushes, branches and tags created
+or deleted); commit comments created; releases published (a pre-release says so).
+Hidden (a route names them, e.g. "release.released"): releases released, prereleased,
+unpublished and deleted. GitHub sends released or prereleased alongside published for the same
+release, so showing them by default would say it twice; released alone also marks a
+pre-release promoted to a full release, which is why a route may want it.
+Ignored: pushes to merge-queue branches; create and delete, because a push with created or
+deleted set says the same for every branch and tag (GitHub sends both for each new ref);
+releases created (a draft was saved) and edited.
+Threads: pushes go to github:<owner>/<repo>:branch:<name>, releases to :release:<id>;
+commit comments and tag pushes arrive as chat messages.
+"""
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, branch_of_ref, split_ref, thread_of
+from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, split_ref, thread_of
 
 MERGE_QUEUE_PREFIX = "refs/heads/gh-readonly-queue/"
 
@@ -17,6 +30,17 @@ def push_noise(payload: dict) -> str | None:
     return "pushes to merge-queue branches are noise" if (payload.get("ref") or "").startswith(MERGE_QUEUE_PREFIX) else None
 
 
+def reported_by_push(verb: str):
+    """create and delete repeat what the push of the same ref already said."""
+    return lambda payload: f"push already reports {verb} branches and tags"
+
+
 EVENTS = {
     "push": EventSpec(thread=thread_of("branch", branch_of_ref), context=push_context, skip=push_noise, branch=branch_of_ref),
+    "create": EventSpec(skip=reported_by_push("created")),
+    "delete": EventSpec(skip=reported_by_push("deleted")),
+    "commit_comment": EventSpec(shown=actions("created"), context=lambda payload: {"comment": payload.get("comment") or {}}),
+    "release": EventSpec(
+        shown=actions("published"), hidden=actions("released", "prereleased", "unpublished", "deleted"),
+        thread=thread_of("release", dig("release", "id")), context=lambda payload: {"release": payload.get("release") or {}}),
 }

@@ -1,8 +1,33 @@
-"""Repository and hook events: ping (and later stars, forks, members, wiki pages, packages)."""
+"""Repository and hook events: ping, forks, stars, collaborators, visibility, settings, wiki pages, packages.
+
+Shown by default: ping; forks; collaborators added, removed or given other permissions (member);
+a repository made public (public); repositories created, deleted, archived, unarchived,
+made private, renamed and transferred; wiki pages created or edited (gollum); packages published.
+Hidden (a route names them, e.g. "star.created"): stars; repository settings edited; repositories
+publicized, because the public event says the same (GitHub sends both).
+Ignored: stars removed; packages updated; watch, because GitHub sends watch "started" for
+every star, so it would repeat star.created.
+Threads: none; these arrive as chat messages on every target.
+"""
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec
+from bridge.sources.github.common import EventSpec, actions
+
+
+def field(name: str):
+    """The context of events about one payload object: that object under its own name."""
+    return lambda payload: {name: payload.get(name) or {}}
+
 
 EVENTS = {
     "ping": EventSpec(),
+    "fork": EventSpec(context=field("forkee")),
+    "star": EventSpec(shown=actions(), hidden=actions("created")),
+    "member": EventSpec(shown=actions("added", "removed", "edited"), context=field("member")),
+    "public": EventSpec(),
+    "repository": EventSpec(
+        shown=actions("created", "deleted", "archived", "unarchived", "privatized", "renamed", "transferred"),
+        hidden=actions("publicized", "edited")),
+    "gollum": EventSpec(context=lambda payload: {"pages": payload.get("pages") or []}),
+    "package": EventSpec(shown=actions("published"), context=field("package")),
 }
