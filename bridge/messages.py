@@ -50,12 +50,14 @@ class Rendition:
             return render(self.fallback, name, self.context)
 
 
-def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict:
-    """The message body for one target, without credentials; the uuid is the same on every attempt."""
+def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict | None:
+    """The message body for one target, without credentials (the uuid is the same on every attempt); None for none."""
     common = {"tags": list(dict.fromkeys([route.source, event_name, *route.tags])),
               "uuid": flowdock.message_uuid(event_id, target_name)}
     if target.threaded and rendition.activity is not None:
         return {"event": "activity", **rendition.activity, "external_thread_id": rendition.decision.thread, **common}
+    if not rendition.decision.chat:
+        return None  # routine progress belongs in threads only
     message = {"event": "message", "content": rendition.content, **common}
     return {**message, "external_user_name": target.external_user_name} if target.external_user_name else message
 
@@ -74,4 +76,4 @@ def messages_for(services: Services, route_name: str, event_name: str, payload: 
     shown = payload if route.allow_mentions else quiet_all(payload)
     rendition = Rendition(services.renderer_for(route_name), decision, source.context(event_name, shown), services.fallback)
     messages = {t: compose(rendition, route, event_name, event_id, t, services.config.targets[t]) for t in targets}
-    return decision, messages, rendition.warnings
+    return decision, {t: m for t, m in messages.items() if m is not None}, rendition.warnings

@@ -62,7 +62,7 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         store.mark_event(event_id, "failed", f"template error: {exc}")
         log.error("event %s: template error: %s", event_id, exc)
         return []
-    if decision.template is None:
+    if decision.template is None or not messages:
         store.mark_event(event_id, "ignored", decision.reason)
         log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
         return []

@@ -25,6 +25,8 @@ class Decision:
     thread: str | None = None
     # Known and renderable, but noise by default: shown only when a route asks for it by name.
     hidden: bool = False
+    # False for routine progress: it updates the item's thread but posts nothing in chat.
+    chat: bool = True
 
 
 def body_digest(raw: bytes) -> str:

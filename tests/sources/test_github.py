@@ -86,36 +86,49 @@ targets:
   inbox: {flow_token: f}
 routes:
   hooks: {source: github, secret: s, targets: [chat, inbox]}
+  named: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
 """))
 
 
-def messages(path: Path) -> tuple:
-    """What the chat target and the flow-token target receive for a fixture, through the production path."""
-    return messages_for(SERVICES, "hooks", path.stem.split("__")[0], json.loads(path.read_text()), "fixture", ["chat", "inbox"])
+def outcome(path: Path) -> tuple:
+    """The default decision, and what each target receives: through a route naming every action when hidden.
+
+    A fixture's files say: .ignored, why chat gets nothing by default; .txt, the chat text (for a hidden
+    action, when a route names it); .thread, what a flow-token target receives in the item's thread.
+    """
+    event, payload = path.stem.split("__")[0], json.loads(path.read_text())
+    decision = github.classify(event, payload)
+    final, sent, warnings = messages_for(SERVICES, "named" if decision.hidden else "hooks", event, payload, "fixture", ["chat", "inbox"])
+    assert warnings == []
+    return decision, final, sent
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_fixture_chat_message_is_exactly_as_expected(path: Path):
-    """Each <event>__<variant>.json has a .txt with the full message, or an .ignored with the reason."""
-    decision, sent, warnings = messages(path)
+    """Each fixture's chat outcome is written beside it: the full text, or the reason for none."""
+    decision, final, sent = outcome(path)
     expected_text, expected_reason = path.with_suffix(".txt"), path.with_suffix(".ignored")
-    assert expected_text.exists() != expected_reason.exists(), f"{path.name} needs exactly one of .txt or .ignored"
+    assert expected_text.exists() or expected_reason.exists(), f"{path.name} needs a .txt or an .ignored"
     if expected_reason.exists():
-        assert (decision.template, decision.reason) == (None, expected_reason.read_text().strip())
-        return
-    assert decision.template is not None, decision.reason
-    assert sent["chat"]["event"] == "message" and warnings == []
-    assert sent["chat"]["content"] == expected_text.read_text().rstrip("\n")
+        assert (decision.hidden or final.template is None or not final.chat), "rendered by default: write a .txt instead"
+        assert decision.reason == expected_reason.read_text().strip() if decision.template else final.reason == expected_reason.read_text().strip()
+    if expected_text.exists():
+        assert sent["chat"]["event"] == "message"
+        assert sent["chat"]["content"] == expected_text.read_text().rstrip("\n")
+    else:
+        assert "chat" not in sent or decision.hidden
 
 
-@pytest.mark.parametrize("path", [p for p in CASES if p.with_suffix(".txt").exists()], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_fixture_thread_message_is_exactly_as_expected(path: Path):
-    """Where a .thread file exists, the activity a flow-token target receives; elsewhere, a chat message."""
-    _, sent, _ = messages(path)
+    """A .thread file is what a flow-token target receives; without one it gets the chat message or nothing."""
+    _, _, sent = outcome(path)
     expected = path.with_suffix(".thread")
-    if not expected.exists():
+    if expected.exists():
+        wanted = json.loads(expected.read_text())
+        assert sent["inbox"]["event"] in ("activity", "discussion")
+        assert {key: sent["inbox"][key] for key in wanted} == wanted
+    elif path.with_suffix(".txt").exists():
         assert sent["inbox"]["event"] == "message"
-        return
-    wanted = json.loads(expected.read_text())
-    assert sent["inbox"]["event"] in ("activity", "discussion")
-    assert {key: sent["inbox"][key] for key in wanted} == wanted
+    else:
+        assert "inbox" not in sent

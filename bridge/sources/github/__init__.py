@@ -58,7 +58,8 @@ def classify(event: str, payload: dict) -> Decision:
     action = payload.get("action")
     template, thread = f"github/{event}.txt", spec.thread(payload) if spec.thread else None
     if spec.shown is None or action in spec.shown:
-        return Decision(template, thread=thread)
+        routine = spec.routine(payload)
+        return Decision(template, f"{routine}; it goes to the thread only" if routine else "", thread, chat=not routine)
     if action in spec.hidden:
         return Decision(template, f"{event} action {action!r} is shown only when a route's events names it", thread, hidden=True)
     return Decision(None, f"{event} action {action!r} is not shown")

@@ -21,6 +21,8 @@ class EventSpec:
     context: Callable[[dict], dict] = field(default=lambda payload: {})
     # A reason to ignore this particular payload (noise), or None.
     skip: Callable[[dict], str | None] = field(default=lambda payload: None)
+    # A reason this payload is routine: it goes into its thread (flow-token targets), not to chat.
+    routine: Callable[[dict], str | None] = field(default=lambda payload: None)
     # The branch the event is about, for routes' `branches` filter.
     branch: Getter = field(default=lambda payload: None)
 
