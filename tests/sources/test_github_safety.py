@@ -1,0 +1,59 @@
+"""GitHub payload text cannot leak secrets, inject markup or overflow a message."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bridge import offline_services
+from bridge.config import parse_config
+from bridge.messages import messages_for
+from bridge.render import MAX_CONTENT
+from tests.support import FIXTURES, fixture_payload
+
+SERVICES = offline_services(parse_config("""\
+targets:
+  chat: {org: acme, flow: main, token: t}
+  inbox: {flow_token: f}
+routes:
+  hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+"""))
+
+
+def sent(event: str, payload: dict) -> dict:
+    return messages_for(SERVICES, "hooks", event, payload, "e", ["chat", "inbox"])[1]
+
+
+WITH_SECRET = [p for p in sorted((FIXTURES / "github").glob("secret_scanning_alert__*.json")) if json.loads(p.read_text())["alert"].get("secret")]
+
+
+@pytest.mark.parametrize("path", WITH_SECRET, ids=lambda p: p.stem)
+def test_a_leaked_secret_never_reaches_a_message(path):
+    payload = json.loads(path.read_text())
+    secret = payload["alert"]["secret"]
+    assert secret and secret not in json.dumps(sent("secret_scanning_alert", payload))
+
+
+def test_markup_in_payload_text_is_escaped_in_thread_html():
+    payload = fixture_payload("github", "pull_request__opened")
+    payload["pull_request"]["title"] = '<img src=x onerror="alert(1)">'
+    payload["pull_request"]["body"] = "</p><script>steal()</script>"
+    thread = sent("pull_request", payload)["inbox"]["thread"]
+    assert "<img" not in thread["title"] and "&lt;img src=x" in thread["title"]
+    assert "<script>" not in thread["body"] and "&lt;script&gt;" in thread["body"]
+
+
+def test_a_huge_commit_message_is_cut_and_marked():
+    payload = fixture_payload("github", "push__many_commits")
+    for commit in payload["commits"]:
+        commit["message"] = "x" * 20000
+    content = sent("push", payload)["chat"]["content"]
+    assert len(content) <= MAX_CONTENT and len(content.splitlines()[2]) < 200
+
+
+def test_a_huge_comment_is_cut_in_chat_and_in_the_thread():
+    payload = fixture_payload("github", "issue_comment__created")
+    payload["comment"]["body"] = "word " * 50000
+    messages = sent("issue_comment", payload)
+    assert len(messages["chat"]["content"]) <= MAX_CONTENT
+    assert len(messages["inbox"].get("body") or "") < 5000
