@@ -14,7 +14,7 @@ commit comments and tag pushes arrive as chat messages.
 """
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, split_ref, thread_of
+from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, split_ref, thread_of
 
 MERGE_QUEUE_PREFIX = "refs/heads/gh-readonly-queue/"
 
@@ -39,8 +39,8 @@ EVENTS = {
     "push": EventSpec(thread=thread_of("branch", branch_of_ref), context=push_context, skip=push_noise, branch=branch_of_ref),
     "create": EventSpec(skip=reported_by_push("created")),
     "delete": EventSpec(skip=reported_by_push("deleted")),
-    "commit_comment": EventSpec(shown=actions("created"), context=lambda payload: {"comment": payload.get("comment") or {}}),
+    "commit_comment": EventSpec(shown=actions("created"), context=item("comment")),
     "release": EventSpec(
         shown=actions("published"), hidden=actions("released", "prereleased", "unpublished", "deleted"),
-        thread=thread_of("release", dig("release", "id")), context=lambda payload: {"release": payload.get("release") or {}}),
+        thread=thread_of("release", dig("release", "id")), context=item("release")),
 }

@@ -72,3 +72,19 @@ def branch_of_ref(payload: dict) -> str | None:
     """The branch of a refs/heads/... ref, else None."""
     kind, name = split_ref(payload.get("ref"))
     return name if kind == "branch" else None
+
+
+def item(name: str) -> Callable[[dict], dict]:
+    """The context of events about one payload object: that object under its own name."""
+    return lambda payload: {name: payload.get(name) or {}}
+
+
+def title_unchanged(event: str) -> Callable[[dict], str | None]:
+    """A skip for `edited` actions that leave the title alone: body and base edits are noise."""
+
+    def skip(payload: dict) -> str | None:
+        if payload.get("action") == "edited" and "title" not in (payload.get("changes") or {}):
+            return f"{event} action 'edited' without a title change is not shown"
+        return None
+
+    return skip

@@ -12,8 +12,7 @@ an issue in `issues` and `issue_comment` events, and those go to its :pull:<numb
 """
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, dig, thread_of
-from bridge.sources.github.pulls import title_unchanged
+from bridge.sources.github.common import EventSpec, actions, dig, thread_of, title_unchanged
 
 ISSUE_THREAD = thread_of("issue", dig("issue", "number"))
 PULL_THREAD = thread_of("pull", dig("issue", "number"))

@@ -13,7 +13,7 @@ Every event about a pull request goes to its thread, github:<owner>/<repo>:pull:
 """
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, dig, thread_of
+from bridge.sources.github.common import EventSpec, actions, dig, thread_of, title_unchanged
 
 PULL_THREAD = thread_of("pull", dig("pull_request", "number"))
 BASE_BRANCH = dig("pull_request", "base", "ref")
@@ -48,17 +48,6 @@ def review_thread_context(payload: dict) -> dict:
     thread = payload.get("thread") or {}
     return {"pull_request": with_merged(payload.get("pull_request") or {}), "review_thread": thread,
             "comment": next(iter(thread.get("comments") or []), {})}
-
-
-def title_unchanged(event: str):
-    """A skip for `edited` actions that leave the title alone: body and base edits are noise."""
-
-    def skip(payload: dict) -> str | None:
-        if payload.get("action") == "edited" and "title" not in (payload.get("changes") or {}):
-            return f"{event} action 'edited' without a title change is not shown"
-        return None
-
-    return skip
 
 
 def empty_review(payload: dict) -> str | None:

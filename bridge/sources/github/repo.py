@@ -11,23 +11,18 @@ Threads: none; these arrive as chat messages on every target.
 """
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions
-
-
-def field(name: str):
-    """The context of events about one payload object: that object under its own name."""
-    return lambda payload: {name: payload.get(name) or {}}
+from bridge.sources.github.common import EventSpec, actions, item
 
 
 EVENTS = {
     "ping": EventSpec(),
-    "fork": EventSpec(context=field("forkee")),
+    "fork": EventSpec(context=item("forkee")),
     "star": EventSpec(shown=actions(), hidden=actions("created")),
-    "member": EventSpec(shown=actions("added", "removed", "edited"), context=field("member")),
+    "member": EventSpec(shown=actions("added", "removed", "edited"), context=item("member")),
     "public": EventSpec(),
     "repository": EventSpec(
         shown=actions("created", "deleted", "archived", "unarchived", "privatized", "renamed", "transferred"),
         hidden=actions("publicized", "edited")),
     "gollum": EventSpec(context=lambda payload: {"pages": payload.get("pages") or []}),
-    "package": EventSpec(shown=actions("published"), context=field("package")),
+    "package": EventSpec(shown=actions("published"), context=item("package")),
 }

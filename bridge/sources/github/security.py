@@ -16,7 +16,7 @@ The secret of a secret scanning alert never reaches a template: it is removed fr
 """
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, thread_of
+from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, thread_of
 
 # Alert fields that hold the leaked credential itself.
 SECRET_FIELDS = ("secret",)
@@ -26,11 +26,6 @@ def alert_thread(kind: str):
     """github:<owner>/<repo>:alert:<kind>:<number>, or None when the alert has no number."""
     number = dig("alert", "number")
     return thread_of("alert", lambda payload: f"{kind}:{number(payload)}" if number(payload) else None)
-
-
-def alert_context(payload: dict) -> dict:
-    """The alert, under its own name."""
-    return {"alert": payload.get("alert") or {}}
 
 
 def without_secret(payload: dict) -> dict:
@@ -43,11 +38,11 @@ EVENTS = {
     "code_scanning_alert": EventSpec(
         shown=actions("created", "reopened", "reopened_by_user", "fixed", "closed_by_user"),
         hidden=actions("appeared_in_branch"),
-        thread=alert_thread("code_scanning"), context=alert_context, branch=branch_of_ref),
+        thread=alert_thread("code_scanning"), context=item("alert"), branch=branch_of_ref),
     "dependabot_alert": EventSpec(
         shown=actions("created", "reopened", "reintroduced", "fixed", "dismissed"),
         hidden=actions("auto_dismissed", "auto_reopened"),
-        thread=alert_thread("dependabot"), context=alert_context),
+        thread=alert_thread("dependabot"), context=item("alert")),
     "secret_scanning_alert": EventSpec(
         shown=actions("created", "resolved", "reopened", "revoked", "publicly_leaked"),
         hidden=actions("validated"),
@@ -57,5 +52,5 @@ EVENTS = {
         context=lambda payload: {"advisory": payload.get("security_advisory") or {}}),
     "repository_vulnerability_alert": EventSpec(
         shown=actions("create", "dismiss", "resolve", "reopen"),
-        thread=alert_thread("dependabot"), context=alert_context),
+        thread=alert_thread("dependabot"), context=item("alert")),
 }
