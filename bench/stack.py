@@ -1,0 +1,163 @@
+"""Start and stop the processes a bench needs: Redis, devflow, gunicorn apps, Celery workers, helpers."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+import requests
+
+PROJECT = Path(__file__).resolve().parents[1]
+# The same gunicorn settings for every web under test, as the Dockerfile runs it (minus the access log).
+GUNICORN = ["--workers", "2", "--worker-class", "sync"]
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
+    """Poll condition until it returns something truthy; raise at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Program:
+    """A child process in its own session, logging to a file; stopped with its children."""
+
+    def __init__(self, name: str, argv: list[str], log_dir: Path, env: dict | None = None):
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(argv, cwd=PROJECT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                                        stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+        self.pid = self.process.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def check_alive(self) -> None:
+        """Fail with the end of the log if the program died."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.output()[-3000:]}")
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM, then SIGKILL the whole process group at the deadline."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # leftovers: a worker that outlived its master
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.log.close()
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def wait_for_http(url: str, program: Program, timeout: float = 30) -> None:
+    """Wait until url answers 200, failing early if the program died."""
+
+    def up() -> bool:
+        program.check_alive()
+        try:
+            return requests.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_until(up, timeout, f"{program.name} at {url}")
+
+
+def gunicorn(name: str, app: str, log_dir: Path, env: dict | None = None, ready: str = "/healthz") -> tuple[Program, str]:
+    """gunicorn serving app on a free loopback port, ready; returns the program and its base URL."""
+    port = free_port()
+    program = Program(name, python("-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", *GUNICORN), log_dir, env)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url + ready, program)
+    return program, url
+
+
+def devflow(log_dir: Path) -> tuple[Program, str]:
+    """devflow on a free port; returns the program and its URL once it says where it listens."""
+    program = Program("devflow", python("-m", "bridge", "devflow", "--port", "0"), log_dir)
+
+    def listening():
+        program.check_alive()
+        for line in program.output().splitlines():
+            if line.startswith("devflow listening on "):
+                return line.split()[-1]
+        return None
+
+    return program, wait_until(listening, 30, "devflow to listen")
+
+
+def celery_worker(name: str, concurrency: int, log_dir: Path, env: dict) -> Program:
+    """hookdock's Celery worker with the given pool size, ready to consume."""
+    argv = python("-m", "celery", "-A", "app.celery_app", "worker", "--hostname", f"{name}@%h",
+                  "--concurrency", str(concurrency), "--loglevel", "INFO")
+    program = Program(name, argv, log_dir, env)
+    wait_until(lambda: program.check_alive() or " ready." in program.output(), 60, f"{name} to be ready", 0.1)
+    return program
+
+
+def clear_redis(client: redis.Redis) -> None:
+    """Drop hookdock's records and the queue, but keep kombu's bindings: the web would not declare them again."""
+    keys = [k for k in client.scan_iter(count=1000) if not k.startswith(b"_kombu.binding")]
+    for i in range(0, len(keys), 1000):
+        client.delete(*keys[i:i + 1000])
+
+
+def used_memory(client: redis.Redis) -> int:
+    """INFO memory used_memory, in bytes."""
+    return int(client.info("memory")["used_memory"])
+
+
+class Devflow:
+    """The test controls of a running devflow."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def reset(self) -> None:
+        requests.post(f"{self.url}/_devflow/reset", timeout=10).raise_for_status()
+
+    def delay(self, seconds: float) -> None:
+        """Every API request waits this long before it is served normally."""
+        requests.delete(f"{self.url}/_devflow/faults", timeout=10).raise_for_status()
+        if seconds:
+            requests.post(f"{self.url}/_devflow/faults", json={"delay": seconds, "times": 1000000}, timeout=10).raise_for_status()
+
+    def messages(self) -> list[dict]:
+        return requests.get(f"{self.url}/_devflow/messages", timeout=30).json()["messages"]
+
+    def posted_bodies(self) -> list[dict]:
+        """The JSON bodies of the posts devflow received, in arrival order."""
+        entries = requests.get(f"{self.url}/_devflow/requests", timeout=30).json()["requests"]
+        return [e["json"] for e in entries if e["method"] == "POST" and e["json"] is not None]
+
+
+def dump(path: Path, data) -> Path:
+    path.write_text(json.dumps(data))
+    return path
