@@ -11,6 +11,20 @@ import redis
 PREFIX = "hookdock:"
 # Records fetched per round trip when listing.
 PAGE = 200
+# Dedupe and store an event in one round trip, since it is on every webhook's path. An earlier
+# event only counts if it was stored, so a claim whose event was lost never blocks a retry.
+ACCEPT = """
+local earlier = redis.call('GET', KEYS[1])
+if earlier and redis.call('EXISTS', ARGV[6] .. earlier) == 1 then
+  return earlier
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('HSET', KEYS[2], 'meta', ARGV[3], 'body', ARGV[4], 'status', 'queued', 'reason', '')
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
+return false
+"""
 # Keep a thread's state only if it comes from an event that arrived later than the one stored.
 NEWER_THREAD_STATE = """
 local stored = redis.call('HGET', KEYS[1], 'at')
@@ -76,25 +90,21 @@ class Store:
         self.redis = client
         self.ttl = int(retention_seconds)
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
+        self.accept_script = client.register_script(ACCEPT)
 
-    def claim(self, route: str, sender_delivery_id: str, event_id: str) -> str | None:
-        """Reserve a sender's delivery id; return the earlier event id if it was seen before."""
-        key = f"{PREFIX}seen:{route}:{sender_delivery_id}"
-        if self.redis.set(key, event_id, nx=True, ex=self.ttl):
-            return None
-        earlier = (self.redis.get(key) or b"").decode()
-        if earlier and self.redis.exists(f"{PREFIX}event:{earlier}"):
-            return earlier
-        # The earlier attempt claimed the id but never stored its event: this one takes over.
-        self.redis.set(key, event_id, ex=self.ttl)
-        return None
+    def accept(self, event: Event) -> str | None:
+        """Store a new event under its sender's delivery id, in one round trip; or return the earlier event's id."""
+        meta = json.dumps({k: v for k, v in asdict(event).items() if k not in ("body", "status", "reason")})
+        keys = [self._seen_key(event), f"{PREFIX}event:{event.id}", f"{PREFIX}events"]
+        earlier = self.accept_script(keys=keys, args=[event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"])
+        return earlier.decode() if earlier else None
 
-    def release(self, route: str, sender_delivery_id: str) -> None:
-        """Forget a claim whose event could not be queued, so the sender's retry is accepted."""
-        self.redis.delete(f"{PREFIX}seen:{route}:{sender_delivery_id}")
+    def forget(self, event: Event) -> None:
+        """Undo accept() for an event that could not be queued, so the sender's retry is accepted."""
+        self.redis.delete(self._seen_key(event), f"{PREFIX}event:{event.id}")
 
     def save_event(self, event: Event) -> None:
-        """Store an event and index it by arrival time."""
+        """Store an event and index it by arrival time (no dedupe: accept() is the webhook's way in)."""
         meta = {k: v for k, v in asdict(event).items() if k not in ("body", "status", "reason")}
         key = f"{PREFIX}event:{event.id}"
         pipe = self.redis.pipeline()
@@ -167,6 +177,9 @@ class Store:
         """The state of the newest event seen for this thread, if any."""
         raw = self.redis.hget(f"{PREFIX}thread:{target}:{thread_id}", "state")
         return json.loads(raw) if raw else None
+
+    def _seen_key(self, event: Event) -> str:
+        return f"{PREFIX}seen:{event.route}:{event.sender_delivery_id}"
 
     def ping(self) -> bool:
         """True when Redis answers."""

@@ -43,29 +43,28 @@ def receive(route_name: str):
     event = Event(new_event_id(), route_name, route.source, name, source.delivery_id(request.headers, raw),
                   {h: request.headers[h] for h in source.KEPT_HEADERS if h in request.headers}, raw)
     try:
-        earlier = services.store.claim(route_name, event.sender_delivery_id, event.id)
+        earlier = services.store.accept(event)
     except redis.RedisError:
         log.exception("could not reach Redis for event %s", event.id)
         return error(503, "the event could not be stored; please retry")
     if earlier is not None:
         return jsonify({"duplicate": True, "event": earlier}), 200
     try:
-        services.store.save_event(event)
         current_app.extensions["celery"].send_task(PROCESS_EVENT, args=[event.id])
     except Exception:
-        # Nothing was promised yet: forget the claim so the sender's retry is accepted.
-        log.exception("could not store or queue event %s", event.id)
-        _forget(services.store, route_name, event.sender_delivery_id)
+        # Nothing was promised yet: forget the event so the sender's retry is accepted.
+        log.exception("could not queue event %s", event.id)
+        _forget(services.store, event)
         return error(503, "the event could not be queued; please retry")
     return jsonify({"event": event.id}), 202
 
 
-def _forget(store, route_name: str, sender_id: str) -> None:
-    """Release a claim if Redis lets us; a claim left behind is taken over by the sender's retry."""
+def _forget(store, event: Event) -> None:
+    """Forget an event if Redis lets us; if not, it stays stored for an operator to replay."""
     try:
-        store.release(route_name, sender_id)
+        store.forget(event)
     except redis.RedisError:
-        log.warning("could not release the dedupe claim for %s", sender_id)
+        log.error("event %s is stored but not queued; `python -m bridge replay %s` queues it", event.id, event.id)
 
 
 @bp.route("/healthz")

@@ -21,12 +21,23 @@ def test_event_round_trip_keeps_raw_bytes(redis_url):
     assert store.load_event("missing") is None
 
 
-def test_claim_returns_the_earlier_event(redis_url):
+def test_accept_stores_once_per_sender_delivery_id(redis_url):
     store = store_for(redis_url)
-    assert store.claim("widgets", "d-1", "e1") is None
-    store.save_event(Event("e1", "widgets", "github", "push", "d-1", {}))
-    assert store.claim("widgets", "d-1", "e2") == "e1"
-    assert store.claim("other-route", "d-1", "e3") is None
+    first = Event("e1", "widgets", "github", "push", "d-1", {"X-GitHub-Event": "push"}, b"{}")
+    assert store.accept(first) is None
+    assert store.load_event("e1") == first
+    assert store.accept(Event("e2", "widgets", "github", "push", "d-1", {}, b"{}")) == "e1"
+    assert store.load_event("e2") is None
+    assert store.accept(Event("e3", "other-route", "github", "push", "d-1", {}, b"{}")) is None
+
+
+def test_a_forgotten_event_does_not_block_the_senders_retry(redis_url):
+    store = store_for(redis_url)
+    event = Event("e1", "widgets", "github", "push", "d-1", {}, b"{}")
+    store.accept(event)
+    store.forget(event)
+    assert store.load_event("e1") is None
+    assert store.accept(Event("e2", "widgets", "github", "push", "d-1", {}, b"{}")) is None
 
 
 def test_failed_deliveries_are_listed_as_dead_letters_until_they_succeed(redis_url):
@@ -45,8 +56,7 @@ def test_failed_deliveries_are_listed_as_dead_letters_until_they_succeed(redis_u
 
 def test_every_record_expires_with_the_retention_window(redis_url):
     store = store_for(redis_url, retention=120)
-    store.save_event(Event("e1", "widgets", "github", "push", "d-1", {}))
-    store.claim("widgets", "d-1", "e1")
+    store.accept(Event("e1", "widgets", "github", "push", "d-1", {}))
     store.save_delivery(Delivery("e1.chat", "e1", "widgets", "chat", {}))
     client = redis.Redis.from_url(redis_url)
     for key in client.keys("hookdock:*"):

@@ -138,7 +138,21 @@ def test_real_push_fixture_is_accepted(client, queue):
     assert response.status_code == 202 and len(queue()) == 1
 
 
-def test_a_claim_whose_event_was_never_stored_does_not_block_the_retry(client, app, queue):
-    app.extensions["hookdock"].store.claim("widgets", "d-1", "lost-event")
+def test_a_claim_whose_event_was_lost_does_not_block_the_retry(client, redis_url, queue):
+    redis.Redis.from_url(redis_url).set("hookdock:seen:widgets:d-1", "lost-event")
     response = post(client)
     assert response.status_code == 202 and len(queue()) == 1
+
+
+def test_an_event_that_cannot_be_queued_is_refused_and_the_retry_is_accepted(client, app, queue, monkeypatch):
+    celery = app.extensions["celery"]
+    real_send = celery.send_task
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(celery, "send_task", broker_down)
+    refused = post(client)
+    assert refused.status_code == 503 and "could not be queued" in refused.get_json()["error"]
+    monkeypatch.setattr(celery, "send_task", real_send)
+    assert post(client).status_code == 202 and len(queue()) == 1
