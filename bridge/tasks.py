@@ -47,9 +47,13 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
 
     @celery.task(name=PROCESS_EVENT)
     def process_event(event_id: str, only_target: str | None = None) -> None:
-        """Render an event and queue one delivery per target (or for one target, on replay)."""
+        """Render an event and make each target's first attempt; later tries are deliver tasks."""
+        # Attempting here rather than in a task of its own halves the tasks per message, the
+        # worker's largest cost; a redelivered process_event skips what was delivered.
         for delivery_id in pipeline.process_event(services, event_id, only_target):
-            deliver.delay(delivery_id)
+            wait = pipeline.attempt(services, delivery_id)
+            if wait is not None:
+                deliver.apply_async(args=[delivery_id], countdown=wait)
 
     @celery.task(name=DELIVER, bind=True, max_retries=None)
     def deliver(self, delivery_id: str) -> None:
