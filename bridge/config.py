@@ -5,11 +5,11 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from bridge.sources import SOURCES
 
@@ -30,6 +30,16 @@ class _FieldError(ValueError):
         self.loc = loc
 
 
+def _non_empty(secret: SecretStr) -> SecretStr:
+    if not secret.get_secret_value():
+        raise ValueError("is empty; fix: set the environment variable it names, or remove the key")
+    return secret
+
+
+# A secret that is given must not be empty: an empty token or webhook secret fails every request.
+Secret = Annotated[SecretStr, AfterValidator(_non_empty)]
+
+
 class Strict(BaseModel):
     """Every settings block refuses keys it does not know, so typos surface at start-up."""
 
@@ -48,10 +58,10 @@ class Target(Strict):
 
     org: str | None = None
     flow: str | None = None
-    token: SecretStr | None = None
+    token: Secret | None = None
     email: str | None = None
-    password: SecretStr | None = None
-    flow_token: SecretStr | None = None
+    password: Secret | None = None
+    flow_token: Secret | None = None
     external_user_name: str | None = Field(default=None, pattern=r"^\S+$")
     rate_limit: RateLimit = RateLimit()
     # Flow-token targets post one thread per pull request, issue or branch (activity messages);
@@ -88,7 +98,7 @@ class Route(Strict):
     """One webhook URL, /hooks/<name>: who sends to it and where its messages go."""
 
     source: str
-    secret: SecretStr | None = None
+    secret: Secret | None = None
     targets: list[str] = Field(min_length=1)
     tags: list[str] = []
     # This route's own template overrides, looked up before templates_dir and the built-in ones.
@@ -136,7 +146,7 @@ class Config(Strict):
     # When an override fails, post with the built-in template instead (the failure is still recorded).
     templates_fallback: bool = False
     # Bearer token of the admin API under /api/; without it the API is off.
-    admin_token: SecretStr | None = None
+    admin_token: Secret | None = None
     delivery: Delivery = Delivery()
     targets: dict[str, Target] = Field(min_length=1)
     routes: dict[str, Route] = Field(min_length=1)
@@ -222,10 +232,10 @@ def _interpolate(value: Any, loc: tuple, path: str, lines: dict) -> Any:
 
     def substitute(match: re.Match) -> str:
         name, default = match.group(1), match.group(2)
+        if default is not None:
+            return os.environ.get(name) or default  # as in the shell: unset or empty takes the default
         if name in os.environ:
             return os.environ[name]
-        if default is not None:
-            return default
         raise ConfigError(_where(path, lines, loc) + f" environment variable {name} is not set; fix: export {name}=... or write ${{{name}:-default}}")
 
     return ENV_PATTERN.sub(substitute, value)
@@ -243,7 +253,8 @@ def _describe(exc: ValidationError, path: str, lines: dict) -> str:
     if err["type"] == "missing":
         return _where(path, lines, loc) + " is required; fix: add it (see bridge.example.yml)"
     message = err["msg"].removeprefix("Value error, ")
-    return _where(path, lines, loc) + f" {message}; fix: correct this value (see bridge.example.yml)"
+    fix = "" if "; fix:" in message else "; fix: correct this value (see bridge.example.yml)"
+    return _where(path, lines, loc) + f" {message}{fix}"
 
 
 def _where(path: str, lines: dict, loc: tuple) -> str:

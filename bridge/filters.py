@@ -46,8 +46,8 @@ def quiet_all(value):
 
 
 def chat(value: str) -> str:
-    """Payload text made safe for chat: no control characters, no mentions, no tags."""
-    return quiet(CONTROL.sub("", str(value or "")))
+    """Payload text made safe for chat: no control characters (mentions are the route's call: allow_mentions)."""
+    return CONTROL.sub("", str(value or ""))
 
 
 def html(value: str, limit: int = 1500) -> str:

@@ -44,7 +44,8 @@ class Rendition:
         try:
             return render(self.renderer, name, self.context)
         except RenderError as exc:
-            if self.fallback is None or self.renderer.is_builtin(name) or not self.fallback.exists(name):
+            # An override may be the template itself or a macro file it imports: any override counts.
+            if self.fallback is None or not self.renderer.has_overrides or not self.fallback.exists(name):
                 raise
             self.warnings.append(str(exc))
             return render(self.fallback, name, self.context)

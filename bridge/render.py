@@ -121,7 +121,13 @@ class Renderer:
 
     def is_builtin(self, name: str) -> bool:
         """True when the template in use is the one hookdock ships."""
-        return (self.origin(name) or "").startswith(str(BUILTIN_DIR))
+        origin = self.origin(name)
+        return origin is not None and Path(origin).is_relative_to(BUILTIN_DIR)
+
+    @property
+    def has_overrides(self) -> bool:
+        """True when user folders come before the built-in templates."""
+        return len(self.search_path) > 1
 
     def check(self) -> list[str]:
         """Compile every template; return 'file:line: message' for each that fails."""
@@ -146,7 +152,7 @@ def describe(exc: Exception, name: str) -> str:
     filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)
     if lineno is None:
         # Jinja maps runtime errors onto template frames; the innermost one is the culprit.
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".txt", ".html"))]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".txt", ".html", ".json"))]
         if frames:
             filename, lineno = frames[-1].filename, frames[-1].lineno
     message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, TemplateError) else str(exc)

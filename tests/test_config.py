@@ -86,3 +86,15 @@ def test_example_config_is_valid(monkeypatch):
     example = Path(__file__).parent.parent / "bridge.example.yml"
     config = parse_config(example.read_text(), str(example))
     assert config.routes["widgets"].targets == ["team-chat"]
+
+
+@pytest.mark.parametrize("variable", ["FLOWDOCK_TOKEN", "GITHUB_WEBHOOK_SECRET"])
+def test_an_empty_secret_stops_start_up(monkeypatch, variable):
+    monkeypatch.setenv(variable, "")
+    with pytest.raises(ConfigError, match=r"is empty; fix: set the environment variable"):
+        parse_config(GOOD, "bridge.yml")
+
+
+def test_a_default_applies_when_the_variable_is_empty_as_in_the_shell(monkeypatch):
+    monkeypatch.setenv("FLOWDOCK_FLOW_TOKEN", "")
+    assert parse_config(GOOD).targets["team-inbox"].flow_token.get_secret_value() == "ft"

@@ -24,7 +24,7 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
         (quiet, ("cc @all and @octocat, see #42",), f"cc @{ZWSP}all and @{ZWSP}octocat, see #{ZWSP}42"),
         (quiet, ("mail git@github.com or https://x.io/a#frag and x#y",), "mail git@github.com or https://x.io/a#frag and x#y"),
         (quiet, ("@everyone\n#team",), f"@{ZWSP}everyone\n#{ZWSP}team"),
-        (chat, ("ring\x07 @team",), f"ring @{ZWSP}team"),
+        (chat, ("ring\x07 @team",), "ring @team"),
         (html, ("<script>alert(1)</script>\nnext", 100), "&lt;script&gt;alert(1)&lt;/script&gt;<br>next"),
         (html, ("x" * 20, 10), "x" * 10 + "…"),
         (html, ("windows\r\nline endings", 100), "windows<br>line endings"),

@@ -185,3 +185,13 @@ def test_a_thread_shows_its_newest_event_whatever_the_order_of_delivery(services
     assert thread["status"] == {"value": "merged", "color": "purple"}
     titles = [m["title"] for m in stored(chat)["messages"]]
     assert titles == ["merged pull request into master", "opened pull request"]
+
+
+def test_a_failing_override_of_a_macro_file_also_falls_back(chat, redis_url, tmp_path):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "thread_fields.json").write_text("{% set branch = [('Broken', 1 // 0)] %}")
+    services = services_with_override(chat, redis_url, tmp_path, fallback=True)
+    accept(services)
+    [_, inbox] = pipeline.process_event(services, "e1")
+    assert services.store.load_delivery(inbox).message["thread"]["title"] == "branch master of Codertocat/Hello-World"
+    assert "thread_fields.json:1: ZeroDivisionError" in services.store.load_event("e1").reason

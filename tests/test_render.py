@@ -110,3 +110,17 @@ def test_a_new_override_takes_effect_without_a_restart(user_dir):
     assert renderer.render("github/ping.txt", {}) == "overridden"
     (user_dir / "github" / "ping.txt").unlink()
     assert renderer.render("github/ping.txt", {"payload": {"hook_id": 1}}).startswith("GitHub webhook 1")
+
+
+def test_a_folder_whose_name_starts_like_the_built_in_one_is_still_an_override(tmp_path):
+    from bridge.render import BUILTIN_DIR
+
+    sibling = BUILTIN_DIR.parent / (BUILTIN_DIR.name + "-test-override")
+    (sibling / "github").mkdir(parents=True)
+    try:
+        (sibling / "github" / "ping.txt").write_text("pong")
+        assert not Renderer([sibling]).is_builtin("github/ping.txt")
+    finally:
+        (sibling / "github" / "ping.txt").unlink()
+        (sibling / "github").rmdir()
+        sibling.rmdir()

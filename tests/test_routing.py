@@ -75,3 +75,11 @@ def test_payload_text_cannot_ping_or_tag_unless_the_route_opts_in():
     assert "@\u200ball please look, see #\u200b42 and mail octocat@github.com" in quiet
     loud = outcome(", allow_mentions: true", "issues__opened", mention_everyone)
     assert "@all please look, see #42" in loud
+
+
+def test_allow_mentions_reaches_every_template():
+    def ping_alice(payload):
+        payload["comment"]["body"] = "ping @alice"
+
+    assert "ping @alice" in outcome(", allow_mentions: true", "commit_comment__created", ping_alice)
+    assert "ping @\u200balice" in outcome("", "commit_comment__created", ping_alice)

@@ -57,3 +57,24 @@ def test_a_huge_comment_is_cut_in_chat_and_in_the_thread():
     messages = sent("issue_comment", payload)
     assert len(messages["chat"]["content"]) <= MAX_CONTENT
     assert len(messages["inbox"].get("body") or "") < 5000
+
+
+def with_markup(value):
+    """Every string of a payload with a <b> tag added, except URLs and ids that code matches on."""
+    if isinstance(value, dict):
+        return {k: (v if k in ("action", "state", "conclusion", "status", "ref", "sha", "html_url", "url") else with_markup(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_markup(v) for v in value]
+    return value + "<b>x</b>" if isinstance(value, str) and not value.startswith("http") else value
+
+
+CASES = [p for p in sorted((FIXTURES / "github").glob("*__*.json")) if p.with_suffix(".thread").exists()]
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_payload_markup_never_reaches_thread_html_unescaped(path):
+    message = sent(path.stem.split("__")[0], with_markup(json.loads(path.read_text())))["inbox"]
+    thread = message.get("thread") or {}
+    places = [message.get("title") or "", message.get("body") or "", thread.get("title", ""), thread.get("body") or ""]
+    places += [field["value"] for field in thread.get("fields", [])]
+    assert not [text for text in places if "<b>" in text]
