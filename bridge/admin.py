@@ -68,8 +68,12 @@ def replay(services: Services, celery: Celery, item_id: str) -> dict:
 
 
 def replay_failed(services: Services, celery: Celery, since: float) -> list[str]:
-    """Replay every failed event and dead-lettered delivery since a time; return what was queued."""
+    """Replay every failed event and dead-lettered delivery since a time that still exists; return what was queued."""
     events, deliveries = services.store.failed_since(since)
-    queued = [replay(services, celery, e)["replayed"] for e in events]
-    queued += [replay(services, celery, d)["replayed"] for d in deliveries if d.partition(".")[0] not in events]
+    queued = []
+    for item in events + [d for d in deliveries if d.partition(".")[0] not in events]:
+        try:
+            queued.append(replay(services, celery, item)["replayed"])
+        except NotFound:
+            continue  # expired with the retention window; its index entry goes with the next write
     return queued

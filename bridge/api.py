@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from bridge import admin
 from bridge.preview import preview, route_for_source
-from bridge.render import RenderError
+from bridge.pipeline import failure_reason
 from bridge.web import error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -93,5 +93,5 @@ def preview_payload():
         return error(404, exc.args[0])
     try:
         return jsonify(preview(services, route, event, payload))
-    except RenderError as exc:
-        return error(422, f"template error: {exc}")
+    except Exception as exc:  # a template error or a payload of an unexpected shape
+        return error(422, failure_reason(exc))

@@ -6,6 +6,7 @@ import random
 import time
 from dataclasses import dataclass
 
+import redis
 import requests
 
 from bridge import flowdock
@@ -50,17 +51,14 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
     if route is None:
         store.mark_event(event_id, "failed", f"route {event.route!r} is no longer configured")
         return []
-    source = SOURCES[route.source]
     try:
-        name, payload = source.parse(event.headers, event.body)
-    except Rejected as exc:
-        store.mark_event(event_id, "failed", exc.message)
-        return []
-    try:
+        name, payload = SOURCES[route.source].parse(event.headers, event.body)
         decision, messages, warnings = messages_for(services, event.route, name, payload, event_id, [only_target] if only_target else route.targets)
-    except RenderError as exc:
-        store.mark_event(event_id, "failed", f"template error: {exc}")
-        log.error("event %s: template error: %s", event_id, exc)
+    except redis.RedisError:
+        raise  # transient: the task retries
+    except Exception as exc:  # a template error or a payload of an unexpected shape: keep the event, say why
+        store.mark_event(event_id, "failed", failure_reason(exc))
+        log.error("event %s failed: %s", event_id, failure_reason(exc))
         return []
     if decision.template is None or not messages:
         store.mark_event(event_id, "ignored", decision.reason)
@@ -75,6 +73,15 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
             pending.append(delivery.id)
     store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in warnings))
     return pending
+
+
+def failure_reason(exc: Exception) -> str:
+    """What an operator reads on a failed event."""
+    if isinstance(exc, Rejected):
+        return exc.message
+    if isinstance(exc, RenderError):
+        return f"template error: {exc}"
+    return f"could not process the payload: {type(exc).__name__}: {exc}"
 
 
 def upsert_delivery(store: Store, event, target: str, message: dict) -> Delivery | None:
@@ -108,7 +115,12 @@ def attempt(services: Services, delivery_id: str) -> float | None:
         # Not an attempt: the target's pace says later (never later than a retry may wait).
         return min(pause, config.delivery.backoff_cap)
     time.sleep(pause)
-    outcome = flowdock.post(services.session, config.api_url, target, newest_thread_state(store, delivery), config.delivery.timeout)
+    try:
+        outcome = flowdock.post(services.session, config.api_url, target, newest_thread_state(store, delivery), config.delivery.timeout)
+    except redis.RedisError:
+        raise  # transient: the task retries
+    except Exception as exc:  # a bug must dead-letter the delivery, not leave it pending for ever
+        outcome = flowdock.Outcome("permanent", None, 0.0, flowdock.redact(f"{type(exc).__name__}: {exc}", flowdock.secrets_of(target)))
     delivery.attempts.append({"at": time.time(), "status": outcome.status, "duration_ms": round(outcome.duration_ms, 1), "error": outcome.error[:300]})
     delivery.last_status, delivery.last_error = outcome.status, outcome.error
     if outcome.kind == "delivered":

@@ -123,6 +123,8 @@ class Store:
 
     def mark_event(self, event_id: str, status: str, reason: str = "") -> None:
         """Record what became of an event: processed, ignored or failed, and why."""
+        if not self.redis.exists(f"{PREFIX}event:{event_id}"):
+            return  # expired: writing now would leave a record without its body and TTL
         pipe = self.redis.pipeline()
         pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": reason})
         if status == "failed":

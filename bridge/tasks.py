@@ -1,7 +1,9 @@
 """Celery glue: the two tasks, their serialization and their retry policy; the logic is in pipeline."""
 from __future__ import annotations
 
+import redis
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 from bridge import pipeline
 
@@ -45,7 +47,11 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         accept_content=["json"],
     )
 
-    @celery.task(name=PROCESS_EVENT)
+    # Redis hiccups are transient: retry the task rather than lose it (acks_late keeps it queued).
+    transient = {"autoretry_for": (redis.RedisError, OperationalError), "retry_backoff": True,
+                 "retry_backoff_max": 60, "max_retries": None}
+
+    @celery.task(name=PROCESS_EVENT, **transient)
     def process_event(event_id: str, only_target: str | None = None) -> None:
         """Render an event and make each target's first attempt; later tries are deliver tasks."""
         # Attempting here rather than in a task of its own halves the tasks per message, the
@@ -55,7 +61,7 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
             if wait is not None:
                 deliver.apply_async(args=[delivery_id], countdown=wait)
 
-    @celery.task(name=DELIVER, bind=True, max_retries=None)
+    @celery.task(name=DELIVER, bind=True, **transient)
     def deliver(self, delivery_id: str) -> None:
         """Make one attempt; schedule the next when the answer says to retry."""
         wait = pipeline.attempt(services, delivery_id)

@@ -110,3 +110,13 @@ def test_event_view_leaves_out_the_body_and_lists_deliveries(services):
     view = admin.event_view(services, "e1")
     assert "body" not in view and view["status"] == "processed"
     assert [d["target"] for d in view["deliveries"]] == ["team-chat", "other"]
+
+
+def test_replay_failed_skips_what_has_expired(app, services, redis_url):
+    save(services, "e1")
+    services.store.mark_event("e1", "failed", "template error")
+    save(services, "gone")
+    services.store.mark_event("gone", "failed", "template error")
+    redis.Redis.from_url(redis_url).delete("hookdock:event:gone")
+    assert admin.replay_failed(services, app.extensions["celery"], since=0) == ["e1"]
+    assert services.store.load_event("gone") is None

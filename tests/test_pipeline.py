@@ -195,3 +195,24 @@ def test_a_failing_override_of_a_macro_file_also_falls_back(chat, redis_url, tmp
     [_, inbox] = pipeline.process_event(services, "e1")
     assert services.store.load_delivery(inbox).message["thread"]["title"] == "branch master of Codertocat/Hello-World"
     assert "thread_fields.json:1: ZeroDivisionError" in services.store.load_event("e1").reason
+
+
+def test_a_payload_of_unexpected_shape_fails_visibly_and_can_be_replayed(services, chat):
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    services.store.save_event(Event("odd", "widgets", "github", "push", "d-odd", headers, b'{"ref": ["x"], "repository": [1], "action": [2]}'))
+    assert pipeline.process_event(services, "odd") == []
+    event = services.store.load_event("odd")
+    assert event.status == "failed" and event.reason.startswith("could not process the payload: ")
+    assert services.store.failed_since(0) == (["odd"], [])
+
+
+def test_a_bug_while_posting_dead_letters_the_delivery(services, chat, monkeypatch):
+    [first, _] = pipeline.process_event(services, accept(services))
+
+    def broken(*args, **kwargs):
+        raise TypeError("unexpected")
+
+    monkeypatch.setattr(pipeline.flowdock, "post", broken)
+    assert pipeline.attempt(services, first) is None
+    delivery = services.store.load_delivery(first)
+    assert delivery.status == "failed" and "TypeError: unexpected" in delivery.last_error

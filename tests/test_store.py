@@ -71,3 +71,9 @@ def test_time_indexes_drop_entries_older_than_retention(redis_url):
     store.save_event(Event("new", "widgets", "github", "push", "d-1", {}))
     members = redis.Redis.from_url(redis_url).zrange("hookdock:events", 0, -1)
     assert members == [b"new"]
+
+
+def test_marking_an_expired_event_writes_nothing(redis_url):
+    store = store_for(redis_url)
+    store.mark_event("gone", "failed", "late")
+    assert store.load_event("gone") is None and not redis.Redis.from_url(redis_url).exists("hookdock:event:gone")

@@ -55,7 +55,7 @@ def classify(event: str, payload: dict) -> Decision:
     noise = spec.skip(payload)
     if noise:
         return Decision(None, noise)
-    action = payload.get("action")
+    action = payload.get("action") if isinstance(payload.get("action"), str) else None
     template, thread = f"github/{event}.txt", spec.thread(payload) if spec.thread else None
     if spec.shown is None or action in spec.shown:
         routine = spec.routine(payload)
