@@ -50,6 +50,21 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
+class LimitedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with * and ** bounded: one C-level operation cannot be interrupted by a timer."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 100:
+            raise RenderLimit("exponent larger than 100")
+        if operator == "*":
+            sized, count = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
+            if isinstance(sized, (str, list, tuple)) and isinstance(count, int) and len(sized) * count > MAX_OUTPUT:
+                raise RenderLimit(f"would build more than {MAX_OUTPUT} items")
+        return super().call_binop(context, operator, left, right)
+
+
 class OverridableLoader(FileSystemLoader):
     """A FileSystemLoader whose cached templates also go stale when an earlier folder gains an override."""
 
@@ -66,7 +81,7 @@ class Renderer:
     def __init__(self, user_dirs: list[str | Path] = ()):
         self.search_path = [str(d) for d in user_dirs] + [str(BUILTIN_DIR)]
         # The immutable sandbox: user templates may read the payload, never change or escape it.
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = LimitedSandbox(
             loader=OverridableLoader(self.search_path),
             autoescape=select_autoescape(["html"]),
             undefined=ChainableUndefined,

@@ -124,3 +124,15 @@ def test_a_folder_whose_name_starts_like_the_built_in_one_is_still_an_override(t
         (sibling / "github" / "ping.txt").unlink()
         (sibling / "github").rmdir()
         sibling.rmdir()
+
+
+@pytest.mark.parametrize("expression", ["'x' * 400000000", "[1] * 400000000", "10 ** 1000000", "n ** 1000"])
+def test_one_huge_operation_is_refused_before_it_runs(user_dir, expression):
+    write(user_dir, "big.txt", "{{ " + expression + " }}")
+    with pytest.raises(RenderError, match=r"big.txt:1: RenderLimit"):
+        Renderer([user_dir]).render("big.txt", {"n": 10})
+
+
+def test_ordinary_arithmetic_still_works(user_dir):
+    write(user_dir, "sum.txt", "{{ '-' * 3 }} {{ 2 ** 8 }} {{ 3 * 4 }}")
+    assert Renderer([user_dir]).render("sum.txt", {}) == "--- 256 12"
