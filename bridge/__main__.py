@@ -17,7 +17,7 @@ def cmd_check(args) -> int:
     config = load_config(args.config)
     services = offline_services(config)
     renderers = services.renderers.values()
-    errors = sorted({line for renderer in renderers for line in renderer.check()}) or check_samples(services)
+    errors = sorted({line for renderer in renderers for line in renderer.check()}) or check_samples(config)
     for line in errors:
         print(line, file=sys.stderr)
     if errors:

@@ -214,11 +214,28 @@ def parse_config(text: str, path: str = DEFAULT_PATH) -> Config:
         raise ConfigError(f"{path}: the file must be a mapping with targets: and routes:")
     data = _interpolate(raw, (), path, lines)
     try:
-        return Config.model_validate({**data, "path": path})
+        config = Config.model_validate({**data, "path": path})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path, lines)) from None
     except _FieldError as exc:
         raise ConfigError(_where(path, lines, exc.loc) + f" {exc}") from None
+    return _with_resolved_folders(config, path, lines)
+
+
+def _with_resolved_folders(config: Config, path: str, lines: dict) -> Config:
+    """Template folders relative to the configuration file, and refused if they do not exist."""
+
+    def resolve(folder: str | None, loc: tuple) -> str | None:
+        if folder is None:
+            return None
+        found = Path(folder) if Path(folder).is_absolute() else Path(path).resolve().parent / folder
+        if not found.is_dir():
+            raise ConfigError(_where(path, lines, loc) + f" folder {found} does not exist; fix: create it or correct the path")
+        return str(found)
+
+    routes = {name: route.model_copy(update={"templates_dir": resolve(route.templates_dir, ("routes", name, "templates_dir"))})
+              for name, route in config.routes.items()}
+    return config.model_copy(update={"templates_dir": resolve(config.templates_dir, ("templates_dir",)), "routes": routes})
 
 
 def _interpolate(value: Any, loc: tuple, path: str, lines: dict) -> Any:

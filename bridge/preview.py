@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from bridge import flowdock
+from bridge import flowdock, offline_services
+from bridge.config import Config, Target
 from bridge.messages import messages_for
 from bridge.pipeline import Services
 from bridge.render import RenderError
@@ -41,13 +42,21 @@ def route_for_source(services: Services, source: str, route_name: str | None) ->
     raise KeyError(f"no route has source {source!r}; add one to the configuration or pass --route")
 
 
-def check_samples(services: Services) -> list[str]:
-    """Render every shipped sample through every route's templates; return 'file:line: message (sample)' lines."""
+def check_samples(config: Config) -> list[str]:
+    """Render every shipped sample through each route's templates; return 'file:line: message (sample)' lines.
+
+    Each route is probed with every action named, a chat and a thread target, and no fallback,
+    so hidden actions, thread templates and failing overrides are all rendered and reported.
+    """
+    probe_targets = {"chat": Target(org="probe", flow="probe", token="probe"), "thread": Target(flow_token="probe")}
     errors = set()
-    for route_name, route in services.config.routes.items():
+    for route_name, route in config.routes.items():
+        probe = route.model_copy(update={"targets": list(probe_targets), "events": ["*", "*.*"], "exclude_events": [],
+                                         "branches": None, "labels": None, "repositories": None, "exclude_authors": [], "private": True})
+        services = offline_services(config.model_copy(update={"targets": probe_targets, "routes": {route_name: probe}, "templates_fallback": False}))
         for path in sample_paths(route.source):
             try:
-                messages_for(services, route_name, event_of(path), load(path), "check", route.targets)
+                messages_for(services, route_name, event_of(path), load(path), "check", list(probe_targets))
             except RenderError as exc:
                 errors.add(f"{exc} (sample {path.name})")
     return sorted(errors)

@@ -98,3 +98,12 @@ def test_an_empty_secret_stops_start_up(monkeypatch, variable):
 def test_a_default_applies_when_the_variable_is_empty_as_in_the_shell(monkeypatch):
     monkeypatch.setenv("FLOWDOCK_FLOW_TOKEN", "")
     assert parse_config(GOOD).targets["team-inbox"].flow_token.get_secret_value() == "ft"
+
+
+def test_template_folders_are_relative_to_the_file_and_must_exist(tmp_path):
+    (tmp_path / "mine").mkdir()
+    text = GOOD + "templates_dir: mine\n"
+    config = parse_config(text, str(tmp_path / "bridge.yml"))
+    assert config.templates_dir == str(tmp_path / "mine")
+    with pytest.raises(ConfigError, match=r"bridge.yml:10: templates_dir: folder .*/absent does not exist; fix: create it"):
+        parse_config(GOOD + "templates_dir: absent\n", str(tmp_path / "bridge.yml"))

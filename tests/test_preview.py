@@ -46,13 +46,13 @@ def test_route_for_source_picks_the_first_or_the_named_route():
 
 
 def test_every_shipped_sample_renders_with_the_built_in_templates():
-    assert sample_paths("github") and check_samples(services()) == []
+    assert sample_paths("github") and check_samples(services().config) == []
 
 
 def test_check_samples_finds_an_override_that_fails_only_at_runtime(tmp_path):
     (tmp_path / "github").mkdir()
     (tmp_path / "github" / "issues.txt").write_text("{{ issue.number // 0 }}")
-    errors = check_samples(services(f", templates_dir: {tmp_path}"))
+    errors = check_samples(services(f", templates_dir: {tmp_path}").config)
     assert errors and all(e.startswith(f"{tmp_path / 'github' / 'issues.txt'}:1: ZeroDivisionError") for e in errors)
     assert "(sample issues__opened.json)" in " ".join(errors)
 
@@ -63,3 +63,11 @@ def test_context_description_comes_from_the_code():
     assert rows["commits"][0] == "list" and rows["sender"][1].startswith("keys: login")
     with pytest.raises(KeyError, match="no github sample for event 'nope'"):
         describe_context("github", "nope")
+
+
+def test_check_renders_hidden_actions_and_thread_templates_even_with_fallback_on(tmp_path):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "pull_request.thread.json").write_text("{{ 1 // 0 }}")
+    config = services(f", templates_dir: {tmp_path}").config.model_copy(update={"templates_fallback": True})
+    errors = check_samples(config)
+    assert any("pull_request.thread.json:1: ZeroDivisionError" in e and "pull_request__labeled.json" in e for e in errors)
