@@ -27,6 +27,9 @@ def transport_options(visibility_timeout: float) -> dict:
         # sweep every call, a few times per visibility timeout, at least every 10 s.
         "unacked_restore_interval": max(1, min(10, int(visibility_timeout / 4))),
         "unacked_restore_throttle": 1,
+        # A sweep holds a lock in Redis; if its worker is killed mid-sweep the lock blocks every
+        # sweep until it expires (300 s by default), so it must not outlast a sweep by much.
+        "unacked_mutex_expire": max(5, min(60, int(visibility_timeout / 4))),
     }
 
 
