@@ -20,22 +20,28 @@ def matches(value: str | None, patterns: list[str]) -> bool:
     return value is not None and any(compiled(pattern).match(value) for pattern in patterns)
 
 
+def names(name: str, patterns: list[str]) -> bool:
+    """True when a pattern names "event.action" or its event; an event without actions is "event." too."""
+    return matches(name, patterns) or matches(name.split(".")[0], patterns) or ("." not in name and matches(name + ".", patterns))
+
+
 def _events(route: Route, name: str, decision: Decision, facts: dict) -> str | None:
-    if route.events is None or matches(name, route.events) or matches(name.split(".")[0], route.events):
+    if route.events is None or names(name, route.events):
         return None
     return f"events: {name} matches none of {', '.join(route.events)}"
 
 
 def _exclude_events(route: Route, name: str, decision: Decision, facts: dict) -> str | None:
-    excluded = matches(name, route.exclude_events) or matches(name.split(".")[0], route.exclude_events)
-    return f"exclude_events: {name} is excluded" if excluded else None
+    return f"exclude_events: {name} is excluded" if names(name, route.exclude_events) else None
 
 
 def _hidden(route: Route, name: str, decision: Decision, facts: dict) -> str | None:
-    """Noisy actions need a pattern that names actions ("pull_request.labeled", "pull_request.*")."""
+    """Noise needs a pattern that names it: "pull_request.labeled", "pull_request.*", or "create" itself."""
     if not decision.hidden:
         return None
-    return None if matches(name, [p for p in route.events or [] if "." in p]) else decision.reason
+    explicit = [p for p in route.events or [] if "." in p or not any(c in p for c in "*?")]
+    named = matches(name, explicit) or ("." not in name and matches(name + ".", explicit))
+    return None if named else decision.reason
 
 
 def _repositories(route: Route, name: str, decision: Decision, facts: dict) -> str | None:

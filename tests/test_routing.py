@@ -83,3 +83,12 @@ def test_allow_mentions_reaches_every_template():
 
     assert "ping @alice" in outcome(", allow_mentions: true", "commit_comment__created", ping_alice)
     assert "ping @\u200balice" in outcome("", "commit_comment__created", ping_alice)
+
+
+@pytest.mark.parametrize(
+    "events, shown",
+    [("[create]", True), ("['create.*']", True), ("['*.*']", True), ("['*']", False), ("['cr*']", False), (None, False)],
+)
+def test_an_event_hidden_by_default_needs_a_route_to_name_it(events, shown):
+    result = outcome(f", events: {events}" if events else "", "create__tag")
+    assert result.startswith("Codertocat created tag simple-tag") if shown else result == "create is shown only when a route's events names it"

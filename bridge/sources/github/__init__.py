@@ -60,8 +60,9 @@ def classify(event: str, payload: dict) -> Decision:
     if spec.shown is None or action in spec.shown:
         routine = spec.routine(payload)
         return Decision(template, f"{routine}; it goes to the thread only" if routine else "", thread, chat=not routine)
-    if action in spec.hidden:
-        return Decision(template, f"{event} action {action!r} is shown only when a route's events names it", thread, hidden=True)
+    if (action or "") in spec.hidden:  # "" stands for an event without actions
+        named = f"{event} action {action!r}" if action else event
+        return Decision(template, f"{named} is shown only when a route's events names it", thread, hidden=True)
     return Decision(None, f"{event} action {action!r} is not shown")
 
 

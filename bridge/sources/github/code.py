@@ -6,9 +6,9 @@ Hidden (a route names them, e.g. "release.released"): releases released, prerele
 unpublished and deleted. GitHub sends released or prereleased alongside published for the same
 release, so showing them by default would say it twice; released alone also marks a
 pre-release promoted to a full release, which is why a route may want it.
-Ignored: pushes to merge-queue branches; create and delete, because a push with created or
-deleted set says the same for every branch and tag (GitHub sends both for each new ref);
-releases created (a draft was saved) and edited.
+Hidden too: create and delete, because a push with created or deleted set says the same for
+every branch and tag (GitHub sends both for each new ref); a route may name "create" or "delete".
+Ignored: pushes to merge-queue branches; releases created (a draft was saved) and edited.
 Threads: pushes go to github:<owner>/<repo>:branch:<name>, releases to :release:<id>;
 commit comments and tag pushes arrive as chat messages.
 """
@@ -17,6 +17,11 @@ from __future__ import annotations
 from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, split_ref, thread_of
 
 MERGE_QUEUE_PREFIX = "refs/heads/gh-readonly-queue/"
+
+
+def ref_branch(payload: dict) -> str | None:
+    """create and delete name a branch in ref when ref_type is branch."""
+    return payload.get("ref") if payload.get("ref_type") == "branch" else None
 
 
 def push_context(payload: dict) -> dict:
@@ -30,15 +35,11 @@ def push_noise(payload: dict) -> str | None:
     return "pushes to merge-queue branches are noise" if (payload.get("ref") or "").startswith(MERGE_QUEUE_PREFIX) else None
 
 
-def reported_by_push(verb: str):
-    """create and delete repeat what the push of the same ref already said."""
-    return lambda payload: f"push already reports {verb} branches and tags"
-
-
 EVENTS = {
     "push": EventSpec(thread=thread_of("branch", branch_of_ref), context=push_context, skip=push_noise, branch=branch_of_ref),
-    "create": EventSpec(skip=reported_by_push("created")),
-    "delete": EventSpec(skip=reported_by_push("deleted")),
+    # push already reports every new and deleted branch and tag: these repeat it, so only on request.
+    "create": EventSpec(shown=actions(), hidden=actions(""), branch=ref_branch),
+    "delete": EventSpec(shown=actions(), hidden=actions(""), branch=ref_branch),
     "commit_comment": EventSpec(shown=actions("created"), context=item("comment")),
     "release": EventSpec(
         shown=actions("published"), hidden=actions("released", "prereleased", "unpublished", "deleted"),
