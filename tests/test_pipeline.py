@@ -69,7 +69,7 @@ def test_ignored_event_is_recorded_with_its_reason(services, chat):
     accept(services, fixture="watch__started", event="watch")
     assert pipeline.process_event(services, "e1") == []
     event = services.store.load_event("e1")
-    assert (event.status, event.reason) == ("ignored", "GitHub event 'watch' is not rendered")
+    assert (event.status, event.reason) == ("ignored", "watch action 'started' is shown only when a route's events names it")
 
 
 def services_with_override(chat, redis_url, folder, fallback=False):

@@ -33,8 +33,8 @@ def test_preview_lists_each_request_without_credentials():
 
 
 def test_preview_of_an_ignored_event_says_why():
-    result = preview(services(), "widgets", "watch", fixture_payload("github", "watch__started"))
-    assert result == {"ignored": "GitHub event 'watch' is not rendered", "requests": []}
+    result = preview(services(), "widgets", "team_add", {"team": {"name": "core"}})
+    assert result == {"ignored": "GitHub event 'team_add' is not rendered", "requests": []}
 
 
 def test_route_for_source_picks_the_first_or_the_named_route():

@@ -5,8 +5,8 @@ a repository made public (public); repositories created, deleted, archived, unar
 made private, renamed and transferred; wiki pages created or edited (gollum); packages published.
 Hidden (a route names them, e.g. "star.created"): stars; repository settings edited; repositories
 publicized, because the public event says the same (GitHub sends both).
-Ignored: stars removed; packages updated; watch, because GitHub sends watch "started" for
-every star, so it would repeat star.created.
+Hidden too: watch (GitHub sends watch "started" for every star, under its old name).
+Ignored: stars removed; packages updated.
 Threads: none; these arrive as chat messages on every target.
 """
 from __future__ import annotations
@@ -18,6 +18,8 @@ EVENTS = {
     "ping": EventSpec(),
     "fork": EventSpec(context=item("forkee")),
     "star": EventSpec(shown=actions(), hidden=actions("created")),
+    # GitHub's watch "started" is a star under its old name; hidden like star.created.
+    "watch": EventSpec(shown=actions(), hidden=actions("started")),
     "member": EventSpec(shown=actions("added", "removed", "edited"), context=item("member")),
     "public": EventSpec(),
     "repository": EventSpec(
