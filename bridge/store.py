@@ -23,6 +23,7 @@ redis.call('HSET', KEYS[2], 'meta', ARGV[3], 'body', ARGV[4], 'status', 'queued'
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
 return false
 """
 # Keep a thread's state only if it comes from an event that arrived later than the one stored.
@@ -95,7 +96,7 @@ class Store:
     def accept(self, event: Event) -> str | None:
         """Store a new event under its sender's delivery id, in one round trip; or return the earlier event's id."""
         meta = json.dumps({k: v for k, v in asdict(event).items() if k not in ("body", "status", "reason")})
-        keys = [self._seen_key(event), f"{PREFIX}event:{event.id}", f"{PREFIX}events"]
+        keys = [self._seen_key(event), f"{PREFIX}event:{event.id}", f"{PREFIX}events", f"{PREFIX}unsettled:events"]
         earlier = self.accept_script(keys=keys, args=[event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"])
         return earlier.decode() if earlier else None
 
@@ -131,6 +132,7 @@ class Store:
             self._index(pipe, "failed-events", event_id, time.time())
         else:
             pipe.zrem(f"{PREFIX}failed-events", event_id)
+        self._unsettled(pipe, "events", event_id, status == "queued")
         pipe.execute()
 
     def failed_since(self, since: float) -> tuple[list[str], list[str]]:
@@ -149,6 +151,7 @@ class Store:
             self._index(pipe, "failed", delivery.id, delivery.updated_at)
         else:
             pipe.zrem(f"{PREFIX}failed", delivery.id)
+        self._unsettled(pipe, "deliveries", delivery.id, delivery.status in ("pending", "retrying"))
         pipe.execute()
 
     def load_delivery(self, delivery_id: str) -> Delivery | None:
@@ -179,6 +182,23 @@ class Store:
         """The state of the newest event seen for this thread, if any."""
         raw = self.redis.hget(f"{PREFIX}thread:{target}:{thread_id}", "state")
         return json.loads(raw) if raw else None
+
+    def unsettled(self, kind: str, before: float, limit: int = PAGE) -> list[str]:
+        """Events still queued, or deliveries still pending, that nothing has touched since before."""
+        return [i.decode() for i in self.redis.zrangebyscore(f"{PREFIX}unsettled:{kind}", "-inf", before, start=0, num=limit)]
+
+    def touch(self, kind: str, item_id: str) -> None:
+        """Note that an unsettled item was just queued again."""
+        self.redis.zadd(f"{PREFIX}unsettled:{kind}", {item_id: time.time()}, xx=True)
+
+    def _unsettled(self, pipe, kind: str, item_id: str, waiting: bool) -> None:
+        """Track what still waits for a task, so a task lost with its worker can be found."""
+        key = f"{PREFIX}unsettled:{kind}"
+        if waiting:
+            pipe.zadd(key, {item_id: time.time()})
+        else:
+            pipe.zrem(key, item_id)
+        pipe.zremrangebyscore(key, "-inf", time.time() - self.ttl)
 
     def _seen_key(self, event: Event) -> str:
         return f"{PREFIX}seen:{event.route}:{event.sender_delivery_id}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import redis
 from celery import Celery
+from celery.signals import worker_ready
 from kombu.exceptions import OperationalError
 
 from bridge import pipeline
@@ -70,5 +71,13 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         wait = pipeline.attempt(services, delivery_id)
         if wait is not None:
             raise self.retry(countdown=wait)
+
+    @worker_ready.connect(weak=False)
+    def start_recovery(sender, **kwargs) -> None:
+        """Each worker sweeps for work whose task was lost (bridge/recovery.py)."""
+        if sender.app is celery:
+            from bridge import recovery
+
+            recovery.start(services, celery)
 
     return celery

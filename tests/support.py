@@ -1,12 +1,15 @@
 """Small helpers the tests share: ports, waiting with a deadline, signing, fixture files."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import socket
 import time
 from pathlib import Path
+
+import redis
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "It's a Secret to Everybody"
@@ -50,3 +53,13 @@ def fixture_bytes(source: str, name: str) -> bytes:
 def fixture_payload(source: str, name: str) -> dict:
     """A fixture payload, parsed."""
     return json.loads(fixture_bytes(source, name))
+
+
+def queued(redis_url) -> list[tuple]:
+    """(task name, args, kwargs) of every task waiting in the Celery queue."""
+    found = []
+    for raw in redis.Redis.from_url(redis_url).lrange("celery", 0, -1):
+        message = json.loads(raw)
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        found.append((message["headers"]["task"], args, kwargs))
+    return found

@@ -1,7 +1,6 @@
 """Inspecting and replaying, with a real Redis and a real devflow."""
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -10,6 +9,7 @@ import redis
 from bridge import admin, create_app, pipeline
 from bridge.config import parse_config
 from bridge.store import Event
+from tests.support import queued
 
 CONFIG = """\
 api_url: {url}
@@ -31,16 +31,6 @@ def app(chat, redis_url):
 @pytest.fixture
 def services(app):
     return app.extensions["hookdock"]
-
-
-def queued(redis_url) -> list[tuple]:
-    """(task name, args, kwargs) of every task waiting in the Celery queue."""
-    found = []
-    for raw in redis.Redis.from_url(redis_url).lrange("celery", 0, -1):
-        message = json.loads(raw)
-        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-        found.append((message["headers"]["task"], args, kwargs))
-    return found
 
 
 def save(services, event_id="e1"):
