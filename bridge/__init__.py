@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import redis
 import requests
@@ -35,8 +36,7 @@ def build_services(config: Config, redis_url: str) -> Services:
     """Connect the pieces the web and the worker share; nothing touches the network yet."""
     client = redis.Redis.from_url(redis_url, health_check_interval=30)
     store = Store(client, config.retention_days * 86400)
-    fallback = Renderer() if config.templates_fallback else None
-    return Services(config, store, renderers(config), requests.Session(), RateLimiter(client), fallback)
+    return replace(offline_services(config), store=store, session=requests.Session(), limiter=RateLimiter(client))
 
 
 def offline_services(config: Config) -> Services:

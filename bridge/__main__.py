@@ -57,6 +57,7 @@ def cmd_render(args) -> int:
     """Print, as JSON, the requests an event would cause; send nothing."""
     from bridge import build_services, offline_services, redis_url_from_env
     from bridge.preview import preview, route_for_source
+    from bridge.sources import SOURCES
 
     config = load_config(args.config)
     if args.event_id:
@@ -65,8 +66,6 @@ def cmd_render(args) -> int:
         if event is None:
             print(f"hookdock: no event {args.event_id!r} (it may have expired)", file=sys.stderr)
             return 1
-        from bridge.sources import SOURCES
-
         name, payload = SOURCES[event.source].parse(event.headers, event.body)
         result = preview(services, event.route, name, payload, event.id)
     else:

@@ -5,7 +5,7 @@ import json
 from urllib.parse import urlsplit
 
 from bridge import flowdock, offline_services
-from bridge.config import Config, Target
+from bridge.config import Config, Route, Target
 from bridge.messages import messages_for
 from bridge.pipeline import Services
 from bridge.render import RenderError
@@ -51,8 +51,8 @@ def check_samples(config: Config) -> list[str]:
     probe_targets = {"chat": Target(org="probe", flow="probe", token="probe"), "thread": Target(flow_token="probe")}
     errors = set()
     for route_name, route in config.routes.items():
-        probe = route.model_copy(update={"targets": list(probe_targets), "events": ["*", "*.*"], "exclude_events": [],
-                                         "branches": None, "labels": None, "repositories": None, "exclude_authors": [], "private": True})
+        probe = Route(source=route.source, secret="probe", targets=list(probe_targets), templates_dir=route.templates_dir,
+                      events=["*", "*.*"], allow_mentions=route.allow_mentions)
         services = offline_services(config.model_copy(update={"targets": probe_targets, "routes": {route_name: probe}, "templates_fallback": False}))
         for path in sample_paths(route.source):
             try:

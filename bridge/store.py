@@ -95,7 +95,7 @@ class Store:
 
     def accept(self, event: Event) -> str | None:
         """Store a new event under its sender's delivery id, in one round trip; or return the earlier event's id."""
-        meta = json.dumps({k: v for k, v in asdict(event).items() if k not in ("body", "status", "reason")})
+        meta = self._meta(event)
         keys = [self._seen_key(event), f"{PREFIX}event:{event.id}", f"{PREFIX}events", f"{PREFIX}unsettled:events"]
         earlier = self.accept_script(keys=keys, args=[event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"])
         return earlier.decode() if earlier else None
@@ -106,10 +106,9 @@ class Store:
 
     def save_event(self, event: Event) -> None:
         """Store an event and index it by arrival time (no dedupe: accept() is the webhook's way in)."""
-        meta = {k: v for k, v in asdict(event).items() if k not in ("body", "status", "reason")}
         key = f"{PREFIX}event:{event.id}"
         pipe = self.redis.pipeline()
-        pipe.hset(key, mapping={"meta": json.dumps(meta), "body": event.body, "status": event.status, "reason": event.reason})
+        pipe.hset(key, mapping={"meta": self._meta(event), "body": event.body, "status": event.status, "reason": event.reason})
         pipe.expire(key, self.ttl)
         self._index(pipe, "events", event.id, event.received_at)
         pipe.execute()
@@ -199,6 +198,11 @@ class Store:
         else:
             pipe.zrem(key, item_id)
         pipe.zremrangebyscore(key, "-inf", time.time() - self.ttl)
+
+    @staticmethod
+    def _meta(event: Event) -> str:
+        """Everything about an event but its body and fate, as JSON."""
+        return json.dumps({k: v for k, v in asdict(event).items() if k not in ("body", "status", "reason")})
 
     def _seen_key(self, event: Event) -> str:
         return f"{PREFIX}seen:{event.route}:{event.sender_delivery_id}"

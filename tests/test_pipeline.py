@@ -72,16 +72,17 @@ def test_ignored_event_is_recorded_with_its_reason(services, chat):
     assert (event.status, event.reason) == ("ignored", "watch action 'started' is shown only when a route's events names it")
 
 
-def services_with_override(chat, redis_url, folder, fallback=False):
-    """Services whose widgets route has its own template folder."""
+def services_with_override(chat, redis_url, folder, templates: dict[str, str], fallback=False):
+    """Services whose widgets route has its own template folder, holding these github/ templates."""
+    (folder / "github").mkdir()
+    for name, text in templates.items():
+        (folder / "github" / name).write_text(text)
     config = CONFIG.format(url=chat.url).replace("tags: [widgets]}", f"tags: [widgets], templates_dir: {folder}}}")
     return build_services(parse_config(config + f"templates_fallback: {str(fallback).lower()}\n"), redis_url)
 
 
 def test_template_failure_keeps_the_event_with_the_reason(chat, redis_url, tmp_path):
-    (tmp_path / "github").mkdir()
-    (tmp_path / "github" / "push.txt").write_text("{{ 1 // 0 }}")
-    services = services_with_override(chat, redis_url, tmp_path)
+    services = services_with_override(chat, redis_url, tmp_path, {"push.txt": "{{ 1 // 0 }}"})
     accept(services)
     assert pipeline.process_event(services, "e1") == []
     event = services.store.load_event("e1")
@@ -89,9 +90,7 @@ def test_template_failure_keeps_the_event_with_the_reason(chat, redis_url, tmp_p
 
 
 def test_a_failing_override_falls_back_to_the_built_in_template_when_configured(chat, redis_url, tmp_path):
-    (tmp_path / "github").mkdir()
-    (tmp_path / "github" / "push.txt").write_text("{{ 1 // 0 }}")
-    services = services_with_override(chat, redis_url, tmp_path, fallback=True)
+    services = services_with_override(chat, redis_url, tmp_path, {"push.txt": "{{ 1 // 0 }}"}, fallback=True)
     accept(services)
     [chat_delivery, _] = pipeline.process_event(services, "e1")
     expected = (FIXTURES / "github" / "push__many_commits.txt").read_text().rstrip("\n")
@@ -101,9 +100,7 @@ def test_a_failing_override_falls_back_to_the_built_in_template_when_configured(
 
 
 def test_a_route_override_changes_only_that_event(chat, redis_url, tmp_path):
-    (tmp_path / "github").mkdir()
-    (tmp_path / "github" / "push.txt").write_text("{{ sender.login }} pushed to {{ ref_name }}")
-    services = services_with_override(chat, redis_url, tmp_path)
+    services = services_with_override(chat, redis_url, tmp_path, {"push.txt": "{{ sender.login }} pushed to {{ ref_name }}"})
     accept(services)
     [chat_delivery, _] = pipeline.process_event(services, "e1")
     assert services.store.load_delivery(chat_delivery).message["content"] == "Codertocat pushed to master"
@@ -188,9 +185,7 @@ def test_a_thread_shows_its_newest_event_whatever_the_order_of_delivery(services
 
 
 def test_a_failing_override_of_a_macro_file_also_falls_back(chat, redis_url, tmp_path):
-    (tmp_path / "github").mkdir()
-    (tmp_path / "github" / "thread_fields.json").write_text("{% set branch = [('Broken', 1 // 0)] %}")
-    services = services_with_override(chat, redis_url, tmp_path, fallback=True)
+    services = services_with_override(chat, redis_url, tmp_path, {"thread_fields.json": "{% set branch = [('Broken', 1 // 0)] %}"}, fallback=True)
     accept(services)
     [_, inbox] = pipeline.process_event(services, "e1")
     assert services.store.load_delivery(inbox).message["thread"]["title"] == "branch master of Codertocat/Hello-World"
