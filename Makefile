@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench check clean
+.PHONY: run test lint bench check clean
 
 $(PY):
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -22,8 +22,12 @@ bridge.yml:
 run: $(STAMP) bridge.yml
 	$(PY) -m bridge serve --with-devflow
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 check: $(STAMP) bridge.yml
 	$(PY) -m bridge check

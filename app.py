@@ -1,4 +1,5 @@
 """Entry points: `gunicorn app:app` for the web, `celery -A app.celery_app worker` for the worker."""
+
 import sys
 
 from bridge import MissingRedis, create_app

@@ -1,4 +1,5 @@
 """python -m bench: run hookdock and its baselines side by side, print a table, write bench/results/latest.json."""
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,7 @@ class Stack:
 
     def run_json(self, name: str, argv: list[str], timeout: float, watch: bool = False) -> dict:
         """Run a bench helper process to the end and parse the JSON it prints."""
-        process = subprocess.Popen(python(*argv), cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   start_new_session=True)
+        process = subprocess.Popen(python(*argv), cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         if watch:
             self.rss.watch(name, process.pid)
         try:
@@ -95,11 +95,34 @@ class Stack:
             raise RuntimeError(f"{name} failed ({process.returncode}): {err.decode()[-2000:]}")
         return json.loads(out)
 
-    def loadgen(self, url: str, *, duration: float = 10, warmup: float = 0, count: int | None = None,
-                rate: float = 0, connections: int = 16, timeout: float = 5, vary: bool = False) -> dict:
+    def loadgen(
+        self,
+        url: str,
+        *,
+        duration: float = 10,
+        warmup: float = 0,
+        count: int | None = None,
+        rate: float = 0,
+        connections: int = 16,
+        timeout: float = 5,
+        vary: bool = False,
+    ) -> dict:
         """The load generator in its own process; its JSON summary."""
-        argv = ["-m", "bench.loadgen", url, "--duration", str(duration), "--warmup", str(warmup), "--rate", str(rate),
-                "--connections", str(connections), "--timeout", str(timeout)]
+        argv = [
+            "-m",
+            "bench.loadgen",
+            url,
+            "--duration",
+            str(duration),
+            "--warmup",
+            str(warmup),
+            "--rate",
+            str(rate),
+            "--connections",
+            str(connections),
+            "--timeout",
+            str(timeout),
+        ]
         argv += ["--count", str(count)] if count else []
         argv += ["--vary"] if vary else []
         return self.run_json("loadgen", argv, timeout=warmup + duration + timeout + 120)
@@ -117,8 +140,13 @@ class Stack:
 
 def machine() -> dict:
     """What the figures were measured on."""
-    return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "load_avg_at_start": os.getloadavg()}
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_avg_at_start": os.getloadavg(),
+    }
 
 
 def main() -> int:

@@ -1,4 +1,5 @@
 """The stack's limit: the same Flask and gunicorn, an endpoint that reads the body and answers 204."""
+
 from flask import Flask, request
 
 app = Flask(__name__)

@@ -1,4 +1,5 @@
 """Delivery: queued events posted to devflow by hookdock's worker, against a raw requests loop; latency; scaling."""
+
 from __future__ import annotations
 
 from bench.ingest import ROUNDS, best, light_latency, say
@@ -45,8 +46,15 @@ def hookdock_run(stack, web_url: str, concurrency: int, latency: bool = False) -
         if not first:
             raise RuntimeError(f"{DELIVERIES_INDEX} is empty; has the store's layout changed?")
         began_ms = first[0][1] * 1000
-        out.update(concurrency=concurrency, messages=len(times), began_ms=began_ms, first_ms=times[0], last_ms=times[-1],
-                   span_s=(times[-1] - began_ms) / 1000, rate=round(EVENTS / ((times[-1] - began_ms) / 1000), 1))
+        out.update(
+            concurrency=concurrency,
+            messages=len(times),
+            began_ms=began_ms,
+            first_ms=times[0],
+            last_ms=times[-1],
+            span_s=(times[-1] - began_ms) / 1000,
+            rate=round(EVENTS / ((times[-1] - began_ms) / 1000), 1),
+        )
         wait_until(lambda: drained(stack), 30, "the queue to drain", 0.2)
         out["used_memory_retained"] = used_memory(stack.client)
         out["bodies"] = stack.devflow.posted_bodies()[:EVENTS]
@@ -62,12 +70,18 @@ def raw_run(stack, bodies: list[dict], processes: int) -> dict:
     """The same bodies posted by plain requests loops in as many processes; first to last message stored."""
     stack.devflow.reset()
     path = dump(stack.work / "bodies.json", bodies)
-    client = stack.run_json("rawpost", ["-m", "bench.rawpost", stack.devflow.url, str(path), "--processes", str(processes)],
-                            timeout=300, watch=True)
+    client = stack.run_json("rawpost", ["-m", "bench.rawpost", stack.devflow.url, str(path), "--processes", str(processes)], timeout=300, watch=True)
     times = stored_times(stack, len(bodies))
     span = (times[-1] - times[0]) / 1000
-    return {"client": client, "processes": processes, "messages": len(times), "first_ms": times[0], "last_ms": times[-1],
-            "span_s": span, "rate": round(len(bodies) / span, 1)}
+    return {
+        "client": client,
+        "processes": processes,
+        "messages": len(times),
+        "first_ms": times[0],
+        "last_ms": times[-1],
+        "span_s": span,
+        "rate": round(len(bodies) / span, 1),
+    }
 
 
 def run(stack, web_url: str) -> dict:
@@ -89,7 +103,14 @@ def run(stack, web_url: str) -> dict:
     stack.clear()
     two = next(r for r in runs["c2"] if "light" in r)
     stored, retained = two["used_memory_stored"] - two["used_memory_before"], two["used_memory_retained"] - two["used_memory_before"]
-    return {"events": EVENTS, "light": two["light"], **{f"{k}_all_rates": [r["rate"] for r in v] for k, v in runs.items()},
-            "hookdock_c2": best(runs["c2"], "rate"), "raw_c2": best(runs["raw"], "rate"), "hookdock_c1": best(runs["c1"], "rate"),
-            "redis_bytes_per_event_queued": round(stored / EVENTS), "redis_bytes_per_event_retained": round(retained / EVENTS),
-            "body_bytes": two["answers"]["body_bytes"]}
+    return {
+        "events": EVENTS,
+        "light": two["light"],
+        **{f"{k}_all_rates": [r["rate"] for r in v] for k, v in runs.items()},
+        "hookdock_c2": best(runs["c2"], "rate"),
+        "raw_c2": best(runs["raw"], "rate"),
+        "hookdock_c1": best(runs["c1"], "rate"),
+        "redis_bytes_per_event_queued": round(stored / EVENTS),
+        "redis_bytes_per_event_retained": round(retained / EVENTS),
+        "body_bytes": two["answers"]["body_bytes"],
+    }

@@ -1,4 +1,5 @@
 """Ingest: signed pushes against the bare endpoint, hookdock's /hooks/<route> and the naive bridge."""
+
 from __future__ import annotations
 
 import re
@@ -57,10 +58,14 @@ def light_latency(stack, url: str) -> dict:
     stored = wait_until(arrived, 60, f"{len(markers)} light-load messages", 0.5)
     # With 50 events, p99 is the slowest one.
     latencies = sorted(stored[m] - markers[m] for m in markers)
-    return {"events": len(markers), "rate": LIGHT_RATE, "answers": sent,
-            "p50_ms": round(latencies[len(latencies) // 2], 1),
-            "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1),
-            "max_ms": round(latencies[-1], 1)}
+    return {
+        "events": len(markers),
+        "rate": LIGHT_RATE,
+        "answers": sent,
+        "p50_ms": round(latencies[len(latencies) // 2], 1),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1),
+        "max_ms": round(latencies[-1], 1),
+    }
 
 
 def run(stack) -> dict:
@@ -73,7 +78,7 @@ def run(stack) -> dict:
 
     runs: dict[str, list] = {"bare": [], "hookdock": []}
     for turn in range(ROUNDS):
-        for name, url in [("bare", bare_hook), ("hookdock", web_hook)][::1 if turn % 2 == 0 else -1]:
+        for name, url in [("bare", bare_hook), ("hookdock", web_hook)][:: 1 if turn % 2 == 0 else -1]:
             say(f"ingest: {name} at max rate ({turn + 1} of {ROUNDS})")
             runs[name].append(max_rate(stack, url))
             stack.clear()

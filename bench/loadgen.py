@@ -3,6 +3,7 @@
 python -m bench.loadgen URL --connections 16 --duration 10     # closed loop: as fast as answers come
 python -m bench.loadgen URL --rate 500 --duration 10           # open loop: a constant arrival rate
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,9 +74,11 @@ class Requests:
             body = push_body(marker)
             signature = sign(body, SECRET)
             self.sent[marker] = time.time() * 1000
-        head = (f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: {self.run}-{seq}\r\n"
-                f"X-Hub-Signature-256: {signature}\r\nUser-Agent: GitHub-Hookshot/bench\r\nConnection: keep-alive\r\n\r\n")
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: {self.run}-{seq}\r\n"
+            f"X-Hub-Signature-256: {signature}\r\nUser-Agent: GitHub-Hookshot/bench\r\nConnection: keep-alive\r\n\r\n"
+        )
         return head.encode() + body
 
 
@@ -104,17 +107,27 @@ class Results:
             return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2) if ordered else None
 
         errors = sum(self.errors.values())
-        return {"ok": len(ordered), "errors": errors, "requests": len(ordered) + errors, "elapsed_s": round(elapsed, 3),
-                "rps": round(len(ordered) / elapsed, 1) if elapsed else 0.0, "p50_ms": pct(50), "p95_ms": pct(95),
-                "p99_ms": pct(99), "max_ms": pct(100), "statuses": self.statuses, "error_kinds": self.errors,
-                "connections_opened": connections_opened}
+        return {
+            "ok": len(ordered),
+            "errors": errors,
+            "requests": len(ordered) + errors,
+            "elapsed_s": round(elapsed, 3),
+            "rps": round(len(ordered) / elapsed, 1) if elapsed else 0.0,
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "p99_ms": pct(99),
+            "max_ms": pct(100),
+            "statuses": self.statuses,
+            "error_kinds": self.errors,
+            "connections_opened": connections_opened,
+        }
 
 
 async def one(conn: Connection, data: bytes, started: float, results: Results, timeout: float) -> bool:
     """Make one request and record it; False when the connection failed (it is reopened next time)."""
     try:
         status = await conn.request(data, timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         conn.close()
         results.record(started, error="timeout")
         return False
@@ -126,8 +139,7 @@ async def one(conn: Connection, data: bytes, started: float, results: Results, t
     return True
 
 
-async def closed_loop(reqs: Requests, connections: int, duration: float, count: int | None, timeout: float,
-                      results: Results) -> list[Connection]:
+async def closed_loop(reqs: Requests, connections: int, duration: float, count: int | None, timeout: float, results: Results) -> list[Connection]:
     """Each connection sends its next request as soon as the last is answered, until time or count runs out."""
     conns = [Connection(reqs.host, reqs.port) for _ in range(connections)]
     deadline = time.perf_counter() + duration
@@ -145,8 +157,7 @@ async def closed_loop(reqs: Requests, connections: int, duration: float, count: 
     return conns
 
 
-async def open_loop(reqs: Requests, rate: float, duration: float, count: int | None, timeout: float,
-                    results: Results) -> list[Connection]:
+async def open_loop(reqs: Requests, rate: float, duration: float, count: int | None, timeout: float, results: Results) -> list[Connection]:
     """Start requests on a fixed schedule whatever the answers; latency counts from the scheduled time."""
     total = count if count is not None else int(rate * duration)
     idle: list[Connection] = []

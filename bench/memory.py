@@ -1,4 +1,5 @@
 """Peak resident memory of process trees, sampled from a background thread while the runs go on."""
+
 from __future__ import annotations
 
 import threading
@@ -29,7 +30,7 @@ class PeakRSS:
         with self._lock:
             self.roots = {k: v for k, v in self.roots.items() if not k.startswith(f"{name}#")}
 
-    def start(self) -> "PeakRSS":
+    def start(self) -> PeakRSS:
         self._thread.start()
         return self
 

@@ -1,4 +1,5 @@
 """The naive bridge: verify the signature and post to the chat API inside the request, then answer."""
+
 import hashlib
 import hmac
 import json
@@ -27,8 +28,7 @@ def receive(route_name: str):
     lines = [f"{push['sender']['login']} pushed {len(push['commits'])} commits to {push['repository']['full_name']}"]
     lines += [f"- {c['id'][:7]} {c['message'].splitlines()[0]}" for c in push["commits"][:5]]
     message = {"event": "message", "content": "\n".join(lines), "tags": ["github", "push"], "uuid": str(uuid.uuid4())}
-    answer = session.post(f"{CHAT_URL}/flows/acme/main/messages", json=message, auth=(TOKEN, ""),
-                          headers={"Accept": "application/json"}, timeout=10)
+    answer = session.post(f"{CHAT_URL}/flows/acme/main/messages", json=message, auth=(TOKEN, ""), headers={"Accept": "application/json"}, timeout=10)
     return ({"posted": True}, 200) if answer.ok else ({"error": f"chat answered {answer.status_code}"}, 502)
 
 

@@ -2,6 +2,7 @@
 
 python -m bench.rawpost CHAT_URL BODIES.json --processes 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,7 @@ def post_all(url: str, bodies: list[dict]) -> int:
     session = requests.Session()
     ok = 0
     for body in bodies:
-        answer = session.post(url, json=body, auth=(TOKEN, ""), timeout=10,
-                              headers={"Accept": "application/json", "User-Agent": "bench-rawpost"})
+        answer = session.post(url, json=body, auth=(TOKEN, ""), timeout=10, headers={"Accept": "application/json", "User-Agent": "bench-rawpost"})
         ok += answer.ok
     return ok
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     bodies = json.load(open(args.bodies))
     url = f"{args.chat_url}/flows/acme/main/messages"
     # Processes, not threads: hookdock's worker is a prefork pool of the same size.
-    shares = [bodies[i::args.processes] for i in range(args.processes)]
+    shares = [bodies[i :: args.processes] for i in range(args.processes)]
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(args.processes) as pool:
         ok = sum(pool.starmap(post_all, [(url, share) for share in shares]))

@@ -1,4 +1,5 @@
 """The markdown table of ratios (hookdock / baseline) and the aims, from the raw figures."""
+
 from __future__ import annotations
 
 MB = 2**20
@@ -37,9 +38,10 @@ def aims(results: dict) -> dict:
         "worker_rss_mb_per_process": (worker / MB, "<", 120.0),
         "web_rss_mb_per_process": (max(web_worker, rss["web"]["root"]) / MB, "<", 80.0),
     }
-    return {name: {"value": round(value, 3), "aim": f"{op} {bound:g}",
-                   "met": value >= bound if op == ">=" else value < bound}
-            for name, (value, op, bound) in checks.items()}
+    return {
+        name: {"value": round(value, 3), "aim": f"{op} {bound:g}", "met": value >= bound if op == ">=" else value < bound}
+        for name, (value, op, bound) in checks.items()
+    }
 
 
 def table(results: dict) -> str:
@@ -58,35 +60,80 @@ def table(results: dict) -> str:
     light, naive_light = dl["light"], ing["naive_light"]
     per_worker = max(rss["worker2"]["root"], rss["worker2"]["children"])
     rows = [
-        ("Ingest, max rate, 16 conns (req/s)", f"{hm['rps']:.0f}{_errors(hm)}", f"bare 204: {bm['rps']:.0f}{_errors(bm)}",
-         _ratio(hm["rps"], bm["rps"]), aim("ingest_vs_bare")),
-        ("Ingest, max rate, p50 / p99 (ms)", _ms(hm, "p50_ms", "p99_ms"), f"bare 204: {_ms(bm, 'p50_ms', 'p99_ms')}",
-         _ratio(hm["p99_ms"], bm["p99_ms"]), ""),
-        (f"Ingest at {rate:g}/s, p50 / p95 / p99 (ms)", _ms(hf, "p50_ms", "p95_ms", "p99_ms") + _errors(hf),
-         f"bare 204: {_ms(bf, 'p50_ms', 'p95_ms', 'p99_ms')}{_errors(bf)}", _ratio(hf["p99_ms"], bf["p99_ms"]),
-         "p99 " + aim("p99_ms_at_half_bare_rate")),
-        (f"Ingest at {ing['own_rate']:g}/s (half its max), p50 / p95 / p99 (ms)", _ms(ho, "p50_ms", "p95_ms", "p99_ms") + _errors(ho),
-         f"bare 204: {_ms(bo, 'p50_ms', 'p95_ms', 'p99_ms')}{_errors(bo)}", _ratio(ho["p99_ms"], bo["p99_ms"]), ""),
-        ("Ingest, max rate, vs naive bridge (req/s)", f"{hm['rps']:.0f}", f"naive: {nm['rps']:.0f}{_errors(nm)}",
-         _ratio(hm["rps"], nm["rps"]), ""),
-        (f"Ingest at {rate:g}/s, vs naive: p99 (ms)", _ms(hf, "p99_ms") + _errors(hf),
-         f"naive: {_ms(nf, 'p99_ms')}, {nf['ok']} ok, {nf['errors']} err", _ratio(hf["p99_ms"], nf["p99_ms"]), ""),
-        (f"Delivery, {dl['events']} msgs, 2 processes (msg/s)", f"{c2['rate']:.0f}", f"raw requests loop: {raw['rate']:.0f}",
-         _ratio(c2["rate"], raw["rate"]), aim("delivery_vs_raw")),
-        (f"Webhook → message at {light['rate']:g}/s, p50 / p99 (ms)", _ms(light, "p50_ms", "p99_ms"),
-         f"naive, sync: {_ms(naive_light, 'p50_ms', 'p99_ms')}", _ratio(light["p50_ms"], naive_light["p50_ms"]), ""),
-        ("Scaling: worker --concurrency 2 vs 1 (msg/s)", f"{c2['rate']:.0f}", f"concurrency 1: {c1['rate']:.0f}",
-         _ratio(c2["rate"], c1["rate"]), ""),
-        ("Web RSS per gunicorn worker (MB)", _mb(rss["web"]["children"]), f"bare 204: {_mb(rss['bare']['children'])}",
-         _ratio(rss["web"]["children"], rss["bare"]["children"]), aim("web_rss_mb_per_process")),
-        ("Web RSS, master + 2 workers (MB)", _mb(rss["web"]["sum"]), f"bare 204: {_mb(rss['bare']['sum'])}",
-         _ratio(rss["web"]["sum"], rss["bare"]["sum"]), ""),
-        ("Worker RSS per Celery process (MB)", _mb(per_worker), f"raw loop process: {_mb(_per_process(rss['rawpost']))}",
-         _ratio(per_worker, _per_process(rss["rawpost"])), aim("worker_rss_mb_per_process")),
-        ("Worker RSS, master + 2 pool processes (MB)", _mb(rss["worker2"]["sum"]), f"raw loop, 3 processes: {_mb(rss['rawpost']['sum'])}",
-         _ratio(rss["worker2"]["sum"], rss["rawpost"]["sum"]), ""),
-        ("Redis bytes per event, queued / retained", f"{dl['redis_bytes_per_event_queued']} / {dl['redis_bytes_per_event_retained']}",
-         f"body: {dl['body_bytes']}", _ratio(dl["redis_bytes_per_event_retained"], dl["body_bytes"]), ""),
+        (
+            "Ingest, max rate, 16 conns (req/s)",
+            f"{hm['rps']:.0f}{_errors(hm)}",
+            f"bare 204: {bm['rps']:.0f}{_errors(bm)}",
+            _ratio(hm["rps"], bm["rps"]),
+            aim("ingest_vs_bare"),
+        ),
+        ("Ingest, max rate, p50 / p99 (ms)", _ms(hm, "p50_ms", "p99_ms"), f"bare 204: {_ms(bm, 'p50_ms', 'p99_ms')}", _ratio(hm["p99_ms"], bm["p99_ms"]), ""),
+        (
+            f"Ingest at {rate:g}/s, p50 / p95 / p99 (ms)",
+            _ms(hf, "p50_ms", "p95_ms", "p99_ms") + _errors(hf),
+            f"bare 204: {_ms(bf, 'p50_ms', 'p95_ms', 'p99_ms')}{_errors(bf)}",
+            _ratio(hf["p99_ms"], bf["p99_ms"]),
+            "p99 " + aim("p99_ms_at_half_bare_rate"),
+        ),
+        (
+            f"Ingest at {ing['own_rate']:g}/s (half its max), p50 / p95 / p99 (ms)",
+            _ms(ho, "p50_ms", "p95_ms", "p99_ms") + _errors(ho),
+            f"bare 204: {_ms(bo, 'p50_ms', 'p95_ms', 'p99_ms')}{_errors(bo)}",
+            _ratio(ho["p99_ms"], bo["p99_ms"]),
+            "",
+        ),
+        ("Ingest, max rate, vs naive bridge (req/s)", f"{hm['rps']:.0f}", f"naive: {nm['rps']:.0f}{_errors(nm)}", _ratio(hm["rps"], nm["rps"]), ""),
+        (
+            f"Ingest at {rate:g}/s, vs naive: p99 (ms)",
+            _ms(hf, "p99_ms") + _errors(hf),
+            f"naive: {_ms(nf, 'p99_ms')}, {nf['ok']} ok, {nf['errors']} err",
+            _ratio(hf["p99_ms"], nf["p99_ms"]),
+            "",
+        ),
+        (
+            f"Delivery, {dl['events']} msgs, 2 processes (msg/s)",
+            f"{c2['rate']:.0f}",
+            f"raw requests loop: {raw['rate']:.0f}",
+            _ratio(c2["rate"], raw["rate"]),
+            aim("delivery_vs_raw"),
+        ),
+        (
+            f"Webhook → message at {light['rate']:g}/s, p50 / p99 (ms)",
+            _ms(light, "p50_ms", "p99_ms"),
+            f"naive, sync: {_ms(naive_light, 'p50_ms', 'p99_ms')}",
+            _ratio(light["p50_ms"], naive_light["p50_ms"]),
+            "",
+        ),
+        ("Scaling: worker --concurrency 2 vs 1 (msg/s)", f"{c2['rate']:.0f}", f"concurrency 1: {c1['rate']:.0f}", _ratio(c2["rate"], c1["rate"]), ""),
+        (
+            "Web RSS per gunicorn worker (MB)",
+            _mb(rss["web"]["children"]),
+            f"bare 204: {_mb(rss['bare']['children'])}",
+            _ratio(rss["web"]["children"], rss["bare"]["children"]),
+            aim("web_rss_mb_per_process"),
+        ),
+        ("Web RSS, master + 2 workers (MB)", _mb(rss["web"]["sum"]), f"bare 204: {_mb(rss['bare']['sum'])}", _ratio(rss["web"]["sum"], rss["bare"]["sum"]), ""),
+        (
+            "Worker RSS per Celery process (MB)",
+            _mb(per_worker),
+            f"raw loop process: {_mb(_per_process(rss['rawpost']))}",
+            _ratio(per_worker, _per_process(rss["rawpost"])),
+            aim("worker_rss_mb_per_process"),
+        ),
+        (
+            "Worker RSS, master + 2 pool processes (MB)",
+            _mb(rss["worker2"]["sum"]),
+            f"raw loop, 3 processes: {_mb(rss['rawpost']['sum'])}",
+            _ratio(rss["worker2"]["sum"], rss["rawpost"]["sum"]),
+            "",
+        ),
+        (
+            "Redis bytes per event, queued / retained",
+            f"{dl['redis_bytes_per_event_queued']} / {dl['redis_bytes_per_event_retained']}",
+            f"body: {dl['body_bytes']}",
+            _ratio(dl["redis_bytes_per_event_retained"], dl["body_bytes"]),
+            "",
+        ),
         ("Redis peak RSS over the whole bench (MB)", _mb(rss["redis"]["root"]), "—", "—", ""),
     ]
     lines = ["| Measure | hookdock | Baseline | Ratio | Aim |", "| --- | ---: | ---: | ---: | --- |"]

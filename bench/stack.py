@@ -1,4 +1,5 @@
 """Start and stop the processes a bench needs: Redis, devflow, gunicorn apps, Celery workers, helpers."""
+
 from __future__ import annotations
 
 import json
@@ -44,9 +45,15 @@ class Program:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(argv, cwd=PROJECT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-                                        stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            argv,
+            cwd=PROJECT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.pid = self.process.pid
 
     def output(self) -> str:
@@ -115,8 +122,7 @@ def devflow(log_dir: Path) -> tuple[Program, str]:
 
 def celery_worker(name: str, concurrency: int, log_dir: Path, env: dict) -> Program:
     """hookdock's Celery worker with the given pool size, ready to consume."""
-    argv = python("-m", "celery", "-A", "app.celery_app", "worker", "--hostname", f"{name}@%h",
-                  "--concurrency", str(concurrency), "--loglevel", "INFO")
+    argv = python("-m", "celery", "-A", "app.celery_app", "worker", "--hostname", f"{name}@%h", "--concurrency", str(concurrency), "--loglevel", "INFO")
     program = Program(name, argv, log_dir, env)
     wait_until(lambda: program.check_alive() or " ready." in program.output(), 60, f"{name} to be ready", 0.1)
     return program
@@ -126,7 +132,7 @@ def clear_redis(client: redis.Redis) -> None:
     """Drop hookdock's records and the queue, but keep kombu's bindings: the web would not declare them again."""
     keys = [k for k in client.scan_iter(count=1000) if not k.startswith(b"_kombu.binding")]
     for i in range(0, len(keys), 1000):
-        client.delete(*keys[i:i + 1000])
+        client.delete(*keys[i : i + 1000])
 
 
 def used_memory(client: redis.Redis) -> int:

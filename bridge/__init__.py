@@ -1,4 +1,5 @@
 """hookdock: webhooks in, readable Flowdock messages out, delivered reliably."""
+
 from __future__ import annotations
 
 import os

@@ -1,9 +1,11 @@
 """The command line: python -m bridge {serve,check,templates,render,deliveries,replay,devflow}."""
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
 from bridge import MissingRedis
 from bridge.config import ConfigError, find_path, load_config
 from bridge.embedded import DEFAULT_DATA_DIR
@@ -107,8 +109,7 @@ def cmd_deliveries(args) -> int:
         print(json.dumps([vars(d) for d in found], indent=2))
         return 0
     for d in found:
-        print(f"{d.id}  {d.status:<9} {d.route}->{d.target}  HTTP {d.last_status or '-'}  "
-              f"{len(d.attempts)} attempt(s)  {d.last_error[:80]}")
+        print(f"{d.id}  {d.status:<9} {d.route}->{d.target}  HTTP {d.last_status or '-'}  {len(d.attempts)} attempt(s)  {d.last_error[:80]}")
     return 0
 
 
@@ -122,8 +123,7 @@ def cmd_replay(args) -> int:
     app = create_app(load_config(args.config))
     services, celery = app.extensions["hookdock"], app.extensions["celery"]
     try:
-        queued = [admin.replay(services, celery, args.id)["replayed"]] if args.id else \
-            admin.replay_failed(services, celery, admin.parse_since(args.since))
+        queued = [admin.replay(services, celery, args.id)["replayed"]] if args.id else admin.replay_failed(services, celery, admin.parse_since(args.since))
     except (admin.NotFound, ValueError) as exc:
         print(f"hookdock: {exc}", file=sys.stderr)
         return 1

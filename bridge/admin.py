@@ -1,4 +1,5 @@
 """What an operator does with records: look at deliveries and events, and replay them."""
+
 from __future__ import annotations
 
 import re

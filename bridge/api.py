@@ -1,4 +1,5 @@
 """The admin API under /api/: inspect deliveries and events, replay them, behind a bearer token."""
+
 from __future__ import annotations
 
 import hmac
@@ -6,8 +7,8 @@ import hmac
 from flask import Blueprint, current_app, jsonify, request
 
 from bridge import admin
-from bridge.preview import preview, route_for_source
 from bridge.pipeline import failure_reason
+from bridge.preview import preview, route_for_source
 from bridge.web import error
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -45,8 +46,9 @@ def services_and_celery():
 def list_deliveries():
     """Recent deliveries, newest first: ?failed=1, ?route=R, ?limit=N."""
     services, _ = services_and_celery()
-    found = services.store.list_deliveries(failed=request.args.get("failed") in ("1", "true"),
-                                           route=request.args.get("route"), limit=request.args.get("limit", 100, type=int))
+    found = services.store.list_deliveries(
+        failed=request.args.get("failed") in ("1", "true"), route=request.args.get("route"), limit=request.args.get("limit", 100, type=int)
+    )
     return jsonify({"deliveries": [vars(d) for d in found]})
 
 

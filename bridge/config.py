@@ -1,4 +1,5 @@
 """Load bridge.yml: YAML, ${VAR} from the environment, validated into typed settings."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -131,7 +132,10 @@ class Delivery(Strict):
     def waits_fit_in_the_visibility_timeout(self) -> Delivery:
         """A retry waiting longer than the visibility timeout would be handed to a second worker and run twice."""
         if self.backoff_cap + self.timeout >= self.visibility_timeout:
-            raise _FieldError(("delivery", "backoff_cap"), f"backoff_cap plus timeout must stay below visibility_timeout ({self.visibility_timeout:g} s); fix: lower backoff_cap or raise visibility_timeout")
+            raise _FieldError(
+                ("delivery", "backoff_cap"),
+                f"backoff_cap plus timeout must stay below visibility_timeout ({self.visibility_timeout:g} s); fix: lower backoff_cap or raise visibility_timeout",
+            )
         return self
 
 
@@ -162,7 +166,9 @@ class Config(Strict):
                 raise _FieldError(("routes", name, "secret"), 'GitHub routes need the webhook secret; fix: add secret: "${GITHUB_WEBHOOK_SECRET}"')
             for i, target in enumerate(route.targets):
                 if target not in self.targets:
-                    raise _FieldError(("routes", name, "targets", i), f"unknown target {target!r}; fix: define it under targets: or use one of: {', '.join(self.targets)}")
+                    raise _FieldError(
+                        ("routes", name, "targets", i), f"unknown target {target!r}; fix: define it under targets: or use one of: {', '.join(self.targets)}"
+                    )
         check_api_url(self.api_url, self.allow_insecure_http)
         return self
 
@@ -233,8 +239,10 @@ def _with_resolved_folders(config: Config, path: str, lines: dict) -> Config:
             raise ConfigError(_where(path, lines, loc) + f" folder {found} does not exist; fix: create it or correct the path")
         return str(found)
 
-    routes = {name: route.model_copy(update={"templates_dir": resolve(route.templates_dir, ("routes", name, "templates_dir"))})
-              for name, route in config.routes.items()}
+    routes = {
+        name: route.model_copy(update={"templates_dir": resolve(route.templates_dir, ("routes", name, "templates_dir"))})
+        for name, route in config.routes.items()
+    }
     return config.model_copy(update={"templates_dir": resolve(config.templates_dir, ("templates_dir",)), "routes": routes})
 
 

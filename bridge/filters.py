@@ -1,8 +1,9 @@
 """Filters for template authors: short ids, plurals, safe chat and HTML text, links, relative time."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
 
@@ -69,11 +70,10 @@ def link(url: str, text: str | None = None) -> Markup:
 def ago(value: str | int | float, now: datetime | None = None) -> str:
     """'3 hours ago' from an ISO time or a Unix time, as GitHub payloads carry both."""
     try:
-        when = datetime.fromtimestamp(float(value), timezone.utc) if isinstance(value, (int, float)) else \
-            datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        when = datetime.fromtimestamp(float(value), UTC) if isinstance(value, (int, float)) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except (TypeError, ValueError, OverflowError):
         return str(value or "")
-    seconds = ((now or datetime.now(timezone.utc)) - when).total_seconds()
+    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
     for size, unit in AGO_UNITS:
         if abs(seconds) >= size:
             count = int(abs(seconds) // size)
@@ -81,5 +81,4 @@ def ago(value: str | int | float, now: datetime | None = None) -> str:
     return "just now"
 
 
-FILTERS = {"short_sha": short_sha, "first_line": first_line, "pluralize": pluralize, "quiet": quiet,
-           "chat": chat, "html": html, "link": link, "ago": ago}
+FILTERS = {"short_sha": short_sha, "first_line": first_line, "pluralize": pluralize, "quiet": quiet, "chat": chat, "html": html, "link": link, "ago": ago}

@@ -1,4 +1,5 @@
 """The Flowdock REST API client: build a request for a target, post it, classify the answer."""
+
 from __future__ import annotations
 
 import email.utils

@@ -1,4 +1,5 @@
 """Turn a rendered event into the Flowdock message body for each target: chat or thread activity."""
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -53,8 +54,7 @@ class Rendition:
 
 def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict | None:
     """The message body for one target, without credentials (the uuid is the same on every attempt); None for none."""
-    common = {"tags": list(dict.fromkeys([route.source, event_name, *route.tags])),
-              "uuid": flowdock.message_uuid(event_id, target_name)}
+    common = {"tags": list(dict.fromkeys([route.source, event_name, *route.tags])), "uuid": flowdock.message_uuid(event_id, target_name)}
     if target.threaded and rendition.activity is not None:
         return {"event": "activity", **rendition.activity, "external_thread_id": rendition.decision.thread, **common}
     if not rendition.decision.chat:
@@ -63,8 +63,9 @@ def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, 
     return {**message, "external_user_name": target.external_user_name} if target.external_user_name else message
 
 
-def messages_for(services: Services, route_name: str, event_name: str, payload: dict, event_id: str,
-                 targets: list[str]) -> tuple[Decision, dict[str, dict], list[str]]:
+def messages_for(
+    services: Services, route_name: str, event_name: str, payload: dict, event_id: str, targets: list[str]
+) -> tuple[Decision, dict[str, dict], list[str]]:
     """The decision, the message each target would receive, and the fallbacks taken; raises RenderError."""
     route = services.config.routes[route_name]
     source = SOURCES[route.source]

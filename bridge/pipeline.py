@@ -1,4 +1,5 @@
 """The worker's logic, free of Celery: turn an event into deliveries, and make one delivery attempt."""
+
 from __future__ import annotations
 
 import logging

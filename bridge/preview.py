@@ -1,4 +1,5 @@
 """See what hookdock would send, without sending: previews, template checks, context docs."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,14 @@ def check_samples(config: Config) -> list[str]:
     probe_targets = {"chat": Target(org="probe", flow="probe", token="probe"), "thread": Target(flow_token="probe")}
     errors = set()
     for route_name, route in config.routes.items():
-        probe = Route(source=route.source, secret="probe", targets=list(probe_targets), templates_dir=route.templates_dir,
-                      events=["*", "*.*"], allow_mentions=route.allow_mentions)
+        probe = Route(
+            source=route.source,
+            secret="probe",
+            targets=list(probe_targets),
+            templates_dir=route.templates_dir,
+            events=["*", "*.*"],
+            allow_mentions=route.allow_mentions,
+        )
         services = offline_services(config.model_copy(update={"targets": probe_targets, "routes": {route_name: probe}, "templates_fallback": False}))
         for path in sample_paths(route.source):
             try:
@@ -76,6 +83,8 @@ def example(value) -> str:
     if isinstance(value, dict):
         return "keys: " + ", ".join(value)
     if isinstance(value, list):
-        return f"{len(value)} item{'s' if len(value) != 1 else ''}" + (f", each with keys: {', '.join(value[0])}" if value and isinstance(value[0], dict) else "")
+        return f"{len(value)} item{'s' if len(value) != 1 else ''}" + (
+            f", each with keys: {', '.join(value[0])}" if value and isinstance(value[0], dict) else ""
+        )
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= EXAMPLE_LIMIT else text[:EXAMPLE_LIMIT - 1] + "…"
+    return text if len(text) <= EXAMPLE_LIMIT else text[: EXAMPLE_LIMIT - 1] + "…"

@@ -1,4 +1,5 @@
 """Outbound pacing per target: a token bucket kept in Redis, shared by every worker process."""
+
 from __future__ import annotations
 
 import redis

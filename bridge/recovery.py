@@ -6,6 +6,7 @@ event and delivery still waiting for a task is tracked in Redis; what nothing ha
 longer than any task may legitimately take is queued again. Both tasks are idempotent, so a
 task that was merely slow costs a repeat, never a second message.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Jinja rendering: the sandbox, the lookup order, and limits on time and size."""
+
 from __future__ import annotations
 
 import json
@@ -71,7 +72,7 @@ class OverridableLoader(FileSystemLoader):
     def get_source(self, environment, template):
         source, filename, uptodate = super().get_source(environment, template)
         folder = next(d for d in self.searchpath if filename.startswith(os.path.join(d, "")))
-        earlier = [os.path.join(d, *template.split("/")) for d in self.searchpath[:self.searchpath.index(folder)]]
+        earlier = [os.path.join(d, *template.split("/")) for d in self.searchpath[: self.searchpath.index(folder)]]
         return source, filename, lambda: uptodate() and not any(os.path.exists(path) for path in earlier)
 
 

@@ -1,4 +1,5 @@
 """Route filters: which events a route lets through, and the reason when it drops one."""
+
 from __future__ import annotations
 
 import re
@@ -70,8 +71,7 @@ def _labels(route: Route, name: str, decision: Decision, facts: dict) -> str | N
     return f"labels: none of [{', '.join(facts['labels'])}] matches {', '.join(route.labels)}"
 
 
-CHECKS: list[Callable[[Route, str, Decision, dict], str | None]] = [
-    _events, _exclude_events, _hidden, _repositories, _private, _authors, _branches, _labels]
+CHECKS: list[Callable[[Route, str, Decision, dict], str | None]] = [_events, _exclude_events, _hidden, _repositories, _private, _authors, _branches, _labels]
 
 
 def drop_reason(route_name: str, route: Route, event: str, decision: Decision, facts: dict) -> str | None:

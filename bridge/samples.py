@@ -1,4 +1,5 @@
 """Real payloads shipped with hookdock (tests/fixtures), for previews, checks and context docs."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Events, deliveries, attempts and dedupe keys in Redis, each kept for the retention window."""
+
 from __future__ import annotations
 
 import json
@@ -163,7 +164,7 @@ class Store:
         ids = self.redis.zrevrange(f"{PREFIX}{'failed' if failed else 'deliveries'}", 0, -1)
         found = []
         for start in range(0, len(ids), PAGE):
-            keys = [f"{PREFIX}delivery:{i.decode()}" for i in ids[start:start + PAGE]]
+            keys = [f"{PREFIX}delivery:{i.decode()}" for i in ids[start : start + PAGE]]
             for raw in filter(None, self.redis.mget(keys)):
                 delivery = Delivery(**json.loads(raw))
                 if route is None or delivery.route == route:

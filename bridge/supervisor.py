@@ -1,4 +1,5 @@
 """`python -m bridge serve`: start Redis, gunicorn, a Celery worker (and devflow) and stop them together."""
+
 from __future__ import annotations
 
 import os
@@ -21,10 +22,10 @@ def child_commands(args) -> list[tuple[str, list[str]]]:
     children = []
     if args.with_devflow:
         children.append(("devflow", [py, "-m", "bridge", "devflow", "--port", str(args.devflow_port)]))
-    children.append(("worker", [py, "-m", "celery", "-A", "app.celery_app", "worker",
-                                "--concurrency", str(args.concurrency), "--loglevel", "INFO"]))
-    children.append(("web", [py, "-m", "gunicorn", "app:app", "--bind", f"{args.host}:{args.port}",
-                             "--workers", str(args.web_workers), "--access-logfile", "-"]))
+    children.append(("worker", [py, "-m", "celery", "-A", "app.celery_app", "worker", "--concurrency", str(args.concurrency), "--loglevel", "INFO"]))
+    children.append(
+        ("web", [py, "-m", "gunicorn", "app:app", "--bind", f"{args.host}:{args.port}", "--workers", str(args.web_workers), "--access-logfile", "-"])
+    )
     return children
 
 

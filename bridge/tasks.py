@@ -1,4 +1,5 @@
 """Celery glue: the two tasks, their serialization and their retry policy; the logic is in pipeline."""
+
 from __future__ import annotations
 
 import redis
@@ -15,7 +16,7 @@ DELIVER = "hookdock.deliver"
 def broker_url(redis_url: str) -> str:
     """Kombu spells a unix-socket Redis as redis+socket://; redis-py as unix://."""
     if redis_url.startswith("unix://"):
-        return "redis+socket://" + redis_url[len("unix://"):]
+        return "redis+socket://" + redis_url[len("unix://") :]
     return redis_url
 
 
@@ -52,8 +53,7 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
     )
 
     # Redis hiccups are transient: retry the task rather than lose it (acks_late keeps it queued).
-    transient = {"autoretry_for": (redis.RedisError, OperationalError), "retry_backoff": True,
-                 "retry_backoff_max": 60, "max_retries": None}
+    transient = {"autoretry_for": (redis.RedisError, OperationalError), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": None}
 
     @celery.task(name=PROCESS_EVENT, **transient)
     def process_event(event_id: str, only_target: str | None = None) -> None:

@@ -1,4 +1,5 @@
 """The web side: /hooks/<route> accepts, verifies, dedupes, stores and queues; health probes."""
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,15 @@ def receive(route_name: str):
         name, _ = source.parse(request.headers, raw)
     except Rejected as exc:
         return error(exc.status, exc.message)
-    event = Event(new_event_id(), route_name, route.source, name, source.delivery_id(request.headers, raw),
-                  {h: request.headers[h] for h in source.KEPT_HEADERS if h in request.headers}, raw)
+    event = Event(
+        new_event_id(),
+        route_name,
+        route.source,
+        name,
+        source.delivery_id(request.headers, raw),
+        {h: request.headers[h] for h in source.KEPT_HEADERS if h in request.headers},
+        raw,
+    )
     try:
         earlier = services.store.accept(event)
     except redis.RedisError:

@@ -1,4 +1,5 @@
 """Shared fixtures: a real redis-server on a free port, flushed before each test."""
+
 from __future__ import annotations
 
 import pytest

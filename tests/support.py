@@ -1,4 +1,5 @@
 """Small helpers the tests share: ports, waiting with a deadline, signing, fixture files."""
+
 from __future__ import annotations
 
 import base64
@@ -41,8 +42,13 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 def github_headers(event: str, body: bytes, delivery: str = "d-1", secret: str = SECRET) -> dict:
     """Headers of a signed GitHub JSON delivery."""
-    return {"Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": sign(body, secret), "User-Agent": "GitHub-Hookshot/test"}
+    return {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sign(body, secret),
+        "User-Agent": "GitHub-Hookshot/test",
+    }
 
 
 def fixture_bytes(source: str, name: str) -> bytes:

@@ -1,4 +1,5 @@
 """Inspecting and replaying, with a real Redis and a real devflow."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def services(app):
 
 
 def save(services, event_id="e1"):
-    services.store.save_event(Event(event_id, "widgets", "github", "ping", "d-" + event_id,
-                                    {"Content-Type": "application/json", "X-GitHub-Event": "ping"}, PING))
+    services.store.save_event(
+        Event(event_id, "widgets", "github", "ping", "d-" + event_id, {"Content-Type": "application/json", "X-GitHub-Event": "ping"}, PING)
+    )
 
 
 def test_replaying_an_event_queues_all_its_targets(app, services, redis_url):

@@ -1,4 +1,5 @@
 """The admin API: bearer token, listing, showing and replaying."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,18 @@ def app(redis_url):
     app = create_app(parse_config(CONFIG), redis_url)
     store = app.extensions["hookdock"].store
     store.save_event(Event("e1", "widgets", "github", "ping", "d-1", {"X-GitHub-Event": "ping"}, b"{}"))
-    store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {"event": "message"}, status="failed",
-                                 last_status=401, attempts=[{"at": 1.0, "status": 401, "duration_ms": 3.0, "error": "{}"}]))
+    store.save_delivery(
+        Delivery(
+            "e1.team-chat",
+            "e1",
+            "widgets",
+            "team-chat",
+            {"event": "message"},
+            status="failed",
+            last_status=401,
+            attempts=[{"at": 1.0, "status": 401, "duration_ms": 3.0, "error": "{}"}],
+        )
+    )
     return app
 
 

@@ -1,4 +1,5 @@
 """Configuration: interpolation, validation, and errors that name file, line, key and fix."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,9 +43,15 @@ def test_secrets_are_hidden_in_repr():
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (("${FLOWDOCK_TOKEN}", "${NOT_SET_ANYWHERE}"), "bridge.yml:3: targets.team-chat.token: environment variable NOT_SET_ANYWHERE is not set; fix: export NOT_SET_ANYWHERE="),
+        (
+            ("${FLOWDOCK_TOKEN}", "${NOT_SET_ANYWHERE}"),
+            "bridge.yml:3: targets.team-chat.token: environment variable NOT_SET_ANYWHERE is not set; fix: export NOT_SET_ANYWHERE=",
+        ),
         (("    targets: [team-chat]\n", "    targets: [team-chat]\n    colour: red\n"), "bridge.yml:10: routes.widgets.colour: unknown key; fix: remove it"),
-        (("targets: [team-chat]", "targets: [team-chat, nowhere]"), "bridge.yml:9: routes.widgets.targets.1: unknown target 'nowhere'; fix: define it under targets:"),
+        (
+            ("targets: [team-chat]", "targets: [team-chat, nowhere]"),
+            "bridge.yml:9: routes.widgets.targets.1: unknown target 'nowhere'; fix: define it under targets:",
+        ),
         (("source: github", "source: gitlub"), "bridge.yml:7: routes.widgets.source: unknown source 'gitlub'; fix: use one of: github"),
         (('    secret: "${GITHUB_WEBHOOK_SECRET}"\n', ""), "bridge.yml:6: routes.widgets.secret: GitHub routes need the webhook secret; fix: add secret:"),
         (("https://api.flowdock.com", "http://chat.example.com"), "bridge.yml:1: api_url: plain http is only allowed to loopback hosts; fix: use https://"),

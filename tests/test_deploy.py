@@ -1,4 +1,5 @@
 """The deployment files say what the README promises: durable Redis, web and worker with health checks."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The customising guide's examples are real files, shown verbatim, and do what the guide says."""
+
 from __future__ import annotations
 
 from pathlib import Path

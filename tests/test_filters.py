@@ -1,14 +1,15 @@
 """Filters for template authors, one table."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from bridge.filters import ago, chat, first_line, html, link, pluralize, quiet, short_sha
 
 ZWSP = "\u200b"
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 """The Flowdock client against a real devflow: requests, credentials and the answer table."""
+
 from __future__ import annotations
 
 import email.utils
@@ -66,8 +67,9 @@ def test_validation_error_keeps_the_servers_errors(chat):
     assert '"Validation error"' in outcome.error and "content" in outcome.error
 
 
-@pytest.mark.parametrize("status, kind", [(503, "retry"), (500, "retry"), (429, "retry"), (408, "retry"),
-                                          (409, "retry"), (425, "retry"), (403, "permanent"), (410, "permanent")])
+@pytest.mark.parametrize(
+    "status, kind", [(503, "retry"), (500, "retry"), (429, "retry"), (408, "retry"), (409, "retry"), (425, "retry"), (403, "permanent"), (410, "permanent")]
+)
 def test_answer_table(chat, status, kind):
     fault(chat, status=status, times=1)
     outcome = flowdock.post(requests.Session(), chat.url, TOKEN, message(), timeout=5)
@@ -99,7 +101,7 @@ def test_password_with_any_character_is_sent_as_utf8_basic_auth():
     target = Target(org="acme", flow="main", email="jane+ci@example.com", password="sälaisuus:密码")
     url, body, auth = flowdock.request_for("https://api.example.com/", target, message())
     assert url == "https://api.example.com/flows/acme/main/messages"
-    assert auth == ("jane+ci@example.com".encode(), "sälaisuus:密码".encode())
+    assert auth == (b"jane+ci@example.com", "sälaisuus:密码".encode())
     prepared = requests.Request("POST", url, auth=auth, json=body).prepare()
     assert prepared.headers["Authorization"].startswith("Basic ")
 
@@ -120,8 +122,12 @@ def test_redact_hides_every_secret():
 
 
 def test_threaded_activity_and_discussion_bodies_are_delivered_with_a_flow_token(chat):
-    thread = {"title": "#42 Fix the flux capacitor", "external_url": "https://github.com/acme/widgets/pull/42",
-              "status": {"value": "open", "color": "green"}, "fields": [{"label": "Author", "value": "octocat"}]}
+    thread = {
+        "title": "#42 Fix the flux capacitor",
+        "external_url": "https://github.com/acme/widgets/pull/42",
+        "status": {"value": "open", "color": "green"},
+        "fields": [{"label": "Author", "value": "octocat"}],
+    }
     common = {"external_thread_id": "github:acme/widgets:pull:42", "author": {"name": "octocat"}, "thread": thread}
     activity = {"event": "activity", "title": "opened pull request", "uuid": "u-a", **common}
     discussion = {"event": "discussion", "title": "commented", "body": "<p>Looks good</p>", "uuid": "u-d", **common}

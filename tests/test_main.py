@@ -1,4 +1,5 @@
 """The command line, called in-process: exit codes and the messages people act on."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,7 +56,9 @@ def test_deliveries_lists_as_text_and_json(redis_url, capsys, monkeypatch):
 
     monkeypatch.setenv("REDIS_URL", redis_url)
     store = build_services(load_config(str(EXAMPLE)), redis_url).store
-    store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="failed", last_status=401, last_error="team-chat: HTTP 401 is permanent"))
+    store.save_delivery(
+        Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="failed", last_status=401, last_error="team-chat: HTTP 401 is permanent")
+    )
     assert main(["deliveries", "--failed", "--config", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "e1.team-chat  failed" in out and "HTTP 401" in out
@@ -111,8 +114,17 @@ def test_render_a_stored_event_by_id(redis_url, capsys, monkeypatch):
 
     monkeypatch.setenv("REDIS_URL", redis_url)
     store = build_services(load_config(str(EXAMPLE)), redis_url).store
-    store.save_event(Event("e7", "widgets", "github", "issues", "d-7", {"Content-Type": "application/json", "X-GitHub-Event": "issues"},
-                           fixture_bytes("github", "issues__closed")))
+    store.save_event(
+        Event(
+            "e7",
+            "widgets",
+            "github",
+            "issues",
+            "d-7",
+            {"Content-Type": "application/json", "X-GitHub-Event": "issues"},
+            fixture_bytes("github", "issues__closed"),
+        )
+    )
     assert main(["render", "--config", str(EXAMPLE), "--event-id", "e7"]) == 0
     [request] = json.loads(capsys.readouterr().out)
     assert request["body"]["content"].startswith("Codertocat closed issue #1")

@@ -1,4 +1,5 @@
 """The worker's logic with a real Redis and a real devflow: render, deliver, retry, dead-letter."""
+
 from __future__ import annotations
 
 import pytest
@@ -136,7 +137,9 @@ def test_running_out_of_attempts_is_a_dead_letter(services, chat):
     assert "gave up after 3 attempts" in delivery.last_error
 
 
-@pytest.mark.parametrize("attempts, retry_after, low, high", [(1, None, 0.05, 0.1), (3, None, 0.2, 0.4), (10, None, 0.5, 1.0), (1, 0.8, 0.8, 0.8), (1, 99, 1.0, 1.0)])
+@pytest.mark.parametrize(
+    "attempts, retry_after, low, high", [(1, None, 0.05, 0.1), (3, None, 0.2, 0.4), (10, None, 0.5, 1.0), (1, 0.8, 0.8, 0.8), (1, 99, 1.0, 1.0)]
+)
 def test_backoff_grows_with_jitter_honours_retry_after_and_stays_under_the_cap(services, attempts, retry_after, low, high):
     policy = services.config.delivery
     waits = {pipeline.backoff(attempts, retry_after, policy) for _ in range(50)}
@@ -164,8 +167,7 @@ def threads(chat) -> list[dict]:
 
 def save_at(services, fixture, event, event_id, arrived_at):
     headers = {"Content-Type": "application/json", "X-GitHub-Event": event}
-    services.store.save_event(Event(event_id, "widgets", "github", event, "d-" + event_id, headers,
-                                    fixture_bytes("github", fixture), received_at=arrived_at))
+    services.store.save_event(Event(event_id, "widgets", "github", event, "d-" + event_id, headers, fixture_bytes("github", fixture), received_at=arrived_at))
 
 
 @pytest.mark.parametrize("process_order", [("older", "newer"), ("newer", "older")])

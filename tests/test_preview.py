@@ -1,4 +1,5 @@
 """Previews, sample checks and context docs: what would be sent, without sending."""
+
 from __future__ import annotations
 
 import pytest

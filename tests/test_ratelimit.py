@@ -1,4 +1,5 @@
 """The shared token bucket, in a real Redis."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,7 @@ def test_a_burst_passes_then_slots_are_spaced_by_the_rate(limiter):
     waits = [limiter.reserve("chat", limit, max_wait=60) for _ in range(8)]
     assert waits[:3] == [0, 0, 0]
     # Each later send gets the next free slot, one interval (0.1 s) after the previous one.
-    steps = [b - a for a, b in zip(waits[3:], waits[4:])]
+    steps = [b - a for a, b in zip(waits[3:], waits[4:], strict=False)]
     assert all(step == pytest.approx(0.1, abs=0.02) for step in steps)
     assert waits[3] == pytest.approx(0.1, abs=0.02)
 

@@ -1,4 +1,5 @@
 """Recovery: work whose task was lost with its worker is found and queued again."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Rendering: the sandbox, the lookup order, filters, the length cap and error locations."""
+
 from __future__ import annotations
 
 import pytest

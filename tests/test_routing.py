@@ -1,4 +1,5 @@
 """Route filters, one table: what each key lets through and the reason it gives when it drops."""
+
 from __future__ import annotations
 
 import pytest

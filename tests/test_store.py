@@ -1,4 +1,5 @@
 """Records in a real Redis: round trips, dead-letter index, retention."""
+
 from __future__ import annotations
 
 import redis

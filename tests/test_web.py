@@ -1,4 +1,5 @@
 """The webhook endpoint, through Flask's test client against a real Redis."""
+
 from __future__ import annotations
 
 import base64

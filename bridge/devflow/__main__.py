@@ -1,4 +1,5 @@
 """Run devflow on its own: ``python -m bridge.devflow [--host H] [--port P] ...``."""
+
 import sys
 
 from .cli import main

@@ -1,4 +1,5 @@
 """The Flowdock REST endpoints devflow serves: posting, flows, message listing and threads."""
+
 from __future__ import annotations
 
 from flask import Flask, g, jsonify, request
@@ -50,12 +51,16 @@ def _accepted(flow: Flow, message: dict):
 def _missing_thread(state: DevflowState, flow: Flow, source: str, draft: dict, in_thread: bool) -> bool:
     # A new external thread needs its state; report it with the other problems at once.
     external_id = draft.get("external_thread_id")
-    return (not in_thread and external_id is not None and draft.get("thread_id") is None
-            and "thread" not in g.body and not state.has_external_thread(flow, source, external_id))
+    return (
+        not in_thread
+        and external_id is not None
+        and draft.get("thread_id") is None
+        and "thread" not in g.body
+        and not state.has_external_thread(flow, source, external_id)
+    )
 
 
-def _post(flow: Flow, *, source: str, user_id: str, thread_id: str | None = None,
-          parent_id: int | None = None):
+def _post(flow: Flow, *, source: str, user_id: str, thread_id: str | None = None, parent_id: int | None = None):
     state: DevflowState = g.state
     draft, errors = validate_message(g.body, in_thread=thread_id is not None, comment_path=parent_id is not None)
     if errors and _missing_thread(state, flow, source, draft, thread_id is not None):
@@ -63,8 +68,7 @@ def _post(flow: Flow, *, source: str, user_id: str, thread_id: str | None = None
     if errors:
         raise validation_error(errors)
     try:
-        message, duplicate = state.post(flow, draft, source=source, user_id=user_id,
-                                        thread_id=thread_id, parent_id=parent_id)
+        message, duplicate = state.post(flow, draft, source=source, user_id=user_id, thread_id=thread_id, parent_id=parent_id)
     except NotFound as error:
         raise ApiError(404, str(error)) from None
     except Invalid as error:
@@ -110,12 +114,19 @@ def flow_json(flow: Flow, state: DevflowState) -> dict:
     """Return a flow as GET /flows/:org/:flow shows it."""
     base = _base_url()
     users = [u.public() for u in state.users if u.id in flow.members]
-    return {"id": flow.id, "name": flow.display_name, "parameterized_name": flow.name,
-            "organization": {"name": flow.org_name, "parameterized_name": flow.org,
-                             "url": f"{base}/organizations/{flow.org}"},
-            "open": True, "joined": True, "access_mode": "invitation", "unread_mentions": 0,
-            "url": f"{base}/flows/{flow.org}/{flow.name}", "web_url": f"{base}/#{flow.org}/{flow.name}",
-            "users": users}
+    return {
+        "id": flow.id,
+        "name": flow.display_name,
+        "parameterized_name": flow.name,
+        "organization": {"name": flow.org_name, "parameterized_name": flow.org, "url": f"{base}/organizations/{flow.org}"},
+        "open": True,
+        "joined": True,
+        "access_mode": "invitation",
+        "unread_mentions": 0,
+        "url": f"{base}/flows/{flow.org}/{flow.name}",
+        "web_url": f"{base}/#{flow.org}/{flow.name}",
+        "users": users,
+    }
 
 
 def get_flow(org: str, flow: str):
@@ -146,7 +157,7 @@ def _listing(messages: list[dict]):
     tags = g.state.normalise_tags(params["tags"])
     chosen = [m for m in messages if _matches(m, params, tags)]
     # sort picks the newest or the oldest matches; the answer is always in ascending id order.
-    chosen = chosen[-params["limit"]:] if params["sort"] == "desc" else chosen[:params["limit"]]
+    chosen = chosen[-params["limit"] :] if params["sort"] == "desc" else chosen[: params["limit"]]
     return jsonify(chosen)
 
 

@@ -1,4 +1,5 @@
 """Command line and serving helpers of devflow: options, the foreground server, a background server."""
+
 from __future__ import annotations
 
 import argparse
@@ -45,10 +46,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add devflow's options to a parser."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5050, help="port to listen on; 0 picks a free one (default 5050)")
-    parser.add_argument("--user", action="append", type=parse_user, metavar="TOKEN:ID:NICK",
-                        help="a user (repeatable); replaces the default user dev/devflow-token")
-    parser.add_argument("--flow", action="append", type=parse_flow, metavar="ORG/FLOW[:FLOW_TOKEN]",
-                        help="a flow every user joins (repeatable); replaces the default acme/main")
+    parser.add_argument(
+        "--user", action="append", type=parse_user, metavar="TOKEN:ID:NICK", help="a user (repeatable); replaces the default user dev/devflow-token"
+    )
+    parser.add_argument(
+        "--flow", action="append", type=parse_flow, metavar="ORG/FLOW[:FLOW_TOKEN]", help="a flow every user joins (repeatable); replaces the default acme/main"
+    )
 
 
 def build_state(args: argparse.Namespace) -> DevflowState:
@@ -80,15 +83,13 @@ class BackgroundServer:
 
     def __init__(self, state: DevflowState | None = None, host: str = "127.0.0.1", port: int = 0):
         self.state = state if state is not None else DevflowState.with_defaults()
-        self.server: BaseWSGIServer = make_server(host, port, create_devflow_app(self.state), threaded=True,
-                                                  request_handler=QuietPathHandler)
+        self.server: BaseWSGIServer = make_server(host, port, create_devflow_app(self.state), threaded=True, request_handler=QuietPathHandler)
         self.port = self.server.server_port
         self.url = _url(host, self.port)
         # A short poll interval keeps shutdown quick (the default 0.5 s adds up across tests).
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="devflow", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="devflow", daemon=True)
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> BackgroundServer:
         """Start serving; return self."""
         self._thread.start()
         return self
@@ -99,7 +100,7 @@ class BackgroundServer:
         self.server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -112,8 +113,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     # Signals reach only the main thread; elsewhere the embedding process owns shutdown.
     in_main = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
     try:
         server.start()
         print(f"devflow listening on {server.url}", flush=True)

@@ -30,10 +30,11 @@ Control endpoints (JSON in, JSON out; none of them is recorded in the request lo
   duplicate count (users and flows stay); answers ``{"ok": true}``.
 - ``GET /_devflow/health`` answers ``{"ok": true}``.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, g, jsonify, render_template, request
@@ -69,11 +70,15 @@ def _number(errors: Errors, body: dict, key: str, kind: type, low: float, high: 
 
 def _fault(body: dict) -> dict:
     errors = Errors()
-    fault = {"status": _number(errors, body, "status", int, 100, 599),
-             "times": _number(errors, body, "times", int, 1, 10**6) or 1,
-             "delay": _number(errors, body, "delay", float, 0, MAX_DELAY),
-             "retry_after": body.get("retry_after"), "path": body.get("path"),
-             "method": body.get("method"), "body": body.get("body")}
+    fault = {
+        "status": _number(errors, body, "status", int, 100, 599),
+        "times": _number(errors, body, "times", int, 1, 10**6) or 1,
+        "delay": _number(errors, body, "delay", float, 0, MAX_DELAY),
+        "retry_after": body.get("retry_after"),
+        "path": body.get("path"),
+        "method": body.get("method"),
+        "body": body.get("body"),
+    }
     if fault["status"] is None and fault["delay"] is None and "status" not in errors:
         errors.add("status", "status or delay is required")
     if fault["retry_after"] is not None and not isinstance(fault["retry_after"], (str, int)):
@@ -126,7 +131,7 @@ def health():
 
 
 def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _safe_url(url: object) -> str | None:
@@ -138,8 +143,7 @@ def _safe_url(url: object) -> str | None:
 
 def _sender(message: dict, nicks: dict[str, str]) -> str:
     author = message.get("author") or {}
-    return (message.get("external_user_name") or author.get("name")
-            or nicks.get(message["user"]) or f"user {message['user']}")
+    return message.get("external_user_name") or author.get("name") or nicks.get(message["user"]) or f"user {message['user']}"
 
 
 def page():
@@ -155,8 +159,7 @@ def page():
         threads = state.threads(flow)
         for thread in threads:
             thread["link"] = _safe_url(thread.get("external_url"))
-        flows.append({"org": flow.org, "name": flow.name, "title": flow.display_name,
-                      "threads": threads, "messages": list(reversed(messages))})
+        flows.append({"org": flow.org, "name": flow.name, "title": flow.display_name, "threads": threads, "messages": list(reversed(messages))})
     return render_template("index.html", flows=flows)
 
 

@@ -1,10 +1,11 @@
 """Users, flows and credentials of devflow, plus time helpers; plain data, no locking."""
+
 from __future__ import annotations
 
 import hmac
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class NotFound(Exception):
@@ -72,7 +73,7 @@ def now_ms() -> int:
 
 def iso(ms: int) -> str:
     """Return an ISO 8601 UTC timestamp for milliseconds since the epoch."""
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def same_secret(a: str | None, b: str) -> bool:

@@ -1,4 +1,5 @@
 """Flask app factory of devflow: strict request checks, auth, faults and the request log."""
+
 from __future__ import annotations
 
 import base64
@@ -97,9 +98,18 @@ def _log_entry(body: dict | None) -> dict:
     if body is not None and "flow_token" in body:
         body = dict(body, flow_token=REDACTED)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HIDDEN_HEADERS}
-    return {"method": request.method, "path": request.path, "query": query, "headers": headers,
-            "auth": g.auth.public(), "json": body, "status": None, "message_id": None,
-            "duplicate": False, "at": int(time.time() * 1000)}
+    return {
+        "method": request.method,
+        "path": request.path,
+        "query": query,
+        "headers": headers,
+        "auth": g.auth.public(),
+        "json": body,
+        "status": None,
+        "message_id": None,
+        "duplicate": False,
+        "at": int(time.time() * 1000),
+    }
 
 
 def _fault_response(fault: dict):

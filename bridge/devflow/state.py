@@ -1,4 +1,5 @@
 """In-memory, thread-safe store of devflow users, flows, messages, threads, requests and faults."""
+
 from __future__ import annotations
 
 import copy
@@ -9,8 +10,7 @@ from .models import Auth, Flow, Invalid, NotFound, User, iso, now_ms, same_secre
 
 EVERYONE_TAGS = {"@everyone", "@everybody", "@all", "@anyone", "@anybody"}
 THREAD_KEYS = ("title", "body", "external_url", "status", "fields", "actions")
-COUNTERS = {"activity": "activities", "discussion": "external_comments",
-            "message": "internal_comments", "comment": "internal_comments"}
+COUNTERS = {"activity": "activities", "discussion": "external_comments", "message": "internal_comments", "comment": "internal_comments"}
 
 
 class DevflowState:
@@ -24,11 +24,10 @@ class DevflowState:
         self._clear()
 
     @classmethod
-    def with_defaults(cls) -> "DevflowState":
+    def with_defaults(cls) -> DevflowState:
         """Return a state with the default user `dev` and flow `acme/main`."""
         state = cls()
-        state.add_user("devflow-token", 1, "dev", name="Dev User",
-                       email="dev@example.com", password="devflow-password")
+        state.add_user("devflow-token", 1, "dev", name="Dev User", email="dev@example.com", password="devflow-password")
         state.add_flow("acme", "main", flow_token="devflow-flow-token", display_name="Main")
         return state
 
@@ -47,16 +46,16 @@ class DevflowState:
             self._clear()
 
     # -- directory -------------------------------------------------------
-    def add_user(self, token: str, user_id: int, nick: str, name: str | None = None,
-                 email: str | None = None, password: str | None = None) -> User:
+    def add_user(self, token: str, user_id: int, nick: str, name: str | None = None, email: str | None = None, password: str | None = None) -> User:
         """Add a user; it joins no flow by itself."""
         user = User(int(user_id), token, nick, name or nick, email, password)
         with self._lock:
             self.users.append(user)
         return user
 
-    def add_flow(self, org: str, name: str, flow_token: str | None = None, display_name: str | None = None,
-                 org_name: str | None = None, members: list[int] | None = None) -> Flow:
+    def add_flow(
+        self, org: str, name: str, flow_token: str | None = None, display_name: str | None = None, org_name: str | None = None, members: list[int] | None = None
+    ) -> Flow:
         """Add a flow; members default to every user known now."""
         with self._lock:
             ids = set(members) if members is not None else {u.id for u in self.users}
@@ -120,8 +119,7 @@ class DevflowState:
             thread = self._threads.get(thread_id)
             return thread is not None and thread["flow"] == flow.id
 
-    def post(self, flow: Flow, draft: dict, *, source: str, user_id: str,
-             thread_id: str | None = None, parent_id: int | None = None) -> tuple[dict, bool]:
+    def post(self, flow: Flow, draft: dict, *, source: str, user_id: str, thread_id: str | None = None, parent_id: int | None = None) -> tuple[dict, bool]:
         """Store a validated message; return (message JSON, was it a uuid duplicate)."""
         with self._lock:
             uuid = draft.get("uuid")
@@ -164,20 +162,40 @@ class DevflowState:
         if draft.get("thread") is None:
             raise Invalid({"thread": ["can't be blank"]})
         created = now_ms()
-        thread = {"id": secrets.token_urlsafe(20), "flow": flow.id, "external_id": external_id,
-                  **{key: None for key in THREAD_KEYS}, "activities": 0, "internal_comments": 0, "external_comments": 0,
-                  "message_ids": [], "created_at": iso(created), "updated_at": iso(created)}
+        thread = {
+            "id": secrets.token_urlsafe(20),
+            "flow": flow.id,
+            "external_id": external_id,
+            **{key: None for key in THREAD_KEYS},
+            "activities": 0,
+            "internal_comments": 0,
+            "external_comments": 0,
+            "message_ids": [],
+            "created_at": iso(created),
+            "updated_at": iso(created),
+        }
         self._threads[thread["id"]] = thread
         self._external[key] = thread["id"]
         return thread
 
     def _store(self, flow: Flow, draft: dict, tags: list[str], user_id: str, thread: dict | None) -> dict:
         sent = now_ms()
-        msg = {"id": self._next_id, "flow": flow.id, "event": draft["event"], "content": draft.get("content"),
-               "tags": tags, "uuid": draft.get("uuid"), "user": user_id, "sent": sent, "created_at": iso(sent),
-               "app": "influx" if draft["event"] in ("activity", "discussion") else "chat",
-               "attachments": [], "thread_id": thread["id"] if thread else None,
-               "_duplicates": 0, "_sent_thread": copy.deepcopy(draft.get("thread"))}
+        msg = {
+            "id": self._next_id,
+            "flow": flow.id,
+            "event": draft["event"],
+            "content": draft.get("content"),
+            "tags": tags,
+            "uuid": draft.get("uuid"),
+            "user": user_id,
+            "sent": sent,
+            "created_at": iso(sent),
+            "app": "influx" if draft["event"] in ("activity", "discussion") else "chat",
+            "attachments": [],
+            "thread_id": thread["id"] if thread else None,
+            "_duplicates": 0,
+            "_sent_thread": copy.deepcopy(draft.get("thread")),
+        }
         for key in ("external_thread_id", "title", "body", "author", "external_user_name"):
             if draft.get(key) is not None:
                 msg[key] = copy.deepcopy(draft[key])
@@ -231,8 +249,13 @@ class DevflowState:
             out = []
             for msg in self._messages:
                 item = self._render(msg)
-                item.update(org=flows[msg["flow"]].org, flow=flows[msg["flow"]].name, flow_id=msg["flow"],
-                            duplicates=msg["_duplicates"], sent_thread=copy.deepcopy(msg["_sent_thread"]))
+                item.update(
+                    org=flows[msg["flow"]].org,
+                    flow=flows[msg["flow"]].name,
+                    flow_id=msg["flow"],
+                    duplicates=msg["_duplicates"],
+                    sent_thread=copy.deepcopy(msg["_sent_thread"]),
+                )
                 out.append(item)
             return {"messages": out, "duplicates": self.duplicates}
 

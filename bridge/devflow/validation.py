@@ -1,4 +1,5 @@
 """Validation of message bodies and listing parameters, answering like Flowdock's Rails API."""
+
 from __future__ import annotations
 
 import base64
@@ -23,8 +24,7 @@ class Errors(dict):
         self.setdefault(name, []).append(problem)
 
 
-def text(errors: Errors, data: dict, key: str, *, name: str | None = None,
-         required: bool = False, max_len: int | None = None) -> str | None:
+def text(errors: Errors, data: dict, key: str, *, name: str | None = None, required: bool = False, max_len: int | None = None) -> str | None:
     """Return data[key] if it is a non-blank string; otherwise record why not."""
     name = name or key
     value = data.get(key)
@@ -84,8 +84,7 @@ def _status(errors: Errors, raw: object) -> dict | None:
 def _fields(errors: Errors, raw: object) -> list:
     if raw is None:
         return []
-    ok = isinstance(raw, list) and all(
-        isinstance(f, dict) and isinstance(f.get("label"), str) and isinstance(f.get("value"), str) for f in raw)
+    ok = isinstance(raw, list) and all(isinstance(f, dict) and isinstance(f.get("label"), str) and isinstance(f.get("value"), str) for f in raw)
     if not ok:
         errors.add("thread.fields", "must be a list of objects with string label and value")
         return []
@@ -108,12 +107,14 @@ def thread_state(errors: Errors, raw: object) -> dict | None:
     if not isinstance(raw, dict):
         errors.add("thread", "must be an object")
         return None
-    return {"title": text(errors, raw, "title", name="thread.title", required=True),
-            "body": text(errors, raw, "body", name="thread.body") if raw.get("body") != "" else "",
-            "external_url": _url(errors, raw, "external_url", "thread.external_url"),
-            "status": _status(errors, raw.get("status")),
-            "fields": _fields(errors, raw.get("fields")),
-            "actions": _actions(errors, raw.get("actions"))}
+    return {
+        "title": text(errors, raw, "title", name="thread.title", required=True),
+        "body": text(errors, raw, "body", name="thread.body") if raw.get("body") != "" else "",
+        "external_url": _url(errors, raw, "external_url", "thread.external_url"),
+        "status": _status(errors, raw.get("status")),
+        "fields": _fields(errors, raw.get("fields")),
+        "actions": _actions(errors, raw.get("actions")),
+    }
 
 
 def _text_event(errors: Errors, body: dict) -> dict:
@@ -141,17 +142,20 @@ def _item_event(errors: Errors, body: dict) -> dict:
         errors.add("author", "must be an object")
         author = None
     author = author or {}
-    checked = {"name": text(errors, author, "name", name="author.name", required=True),
-               "avatar": text(errors, author, "avatar", name="author.avatar"),
-               "email": text(errors, author, "email", name="author.email")}
-    return {"title": text(errors, body, "title", required=True),
-            "body": text(errors, body, "body") if body.get("body") != "" else "",
-            "author": {k: v for k, v in checked.items() if v is not None},
-            "content": body.get("content") if isinstance(body.get("content"), str) else None}
+    checked = {
+        "name": text(errors, author, "name", name="author.name", required=True),
+        "avatar": text(errors, author, "avatar", name="author.avatar"),
+        "email": text(errors, author, "email", name="author.email"),
+    }
+    return {
+        "title": text(errors, body, "title", required=True),
+        "body": text(errors, body, "body") if body.get("body") != "" else "",
+        "author": {k: v for k, v in checked.items() if v is not None},
+        "content": body.get("content") if isinstance(body.get("content"), str) else None,
+    }
 
 
-EVENT_CHECKS = {"message": _text_event, "status": _text_event, "comment": _text_event,
-                "file": _file_event, "activity": _item_event, "discussion": _item_event}
+EVENT_CHECKS = {"message": _text_event, "status": _text_event, "comment": _text_event, "file": _file_event, "activity": _item_event, "discussion": _item_event}
 
 
 def _parent_id(errors: Errors, value: object) -> int | None:
@@ -173,12 +177,15 @@ def validate_message(body: dict, *, in_thread: bool = False, comment_path: bool 
         errors.add("event", NOT_LISTED)
     elif comment_path and event != "comment":
         errors.add("event", "must be comment on a comments URL")
-    draft = {"event": event, "tags": split_tags(errors, body.get("tags")),
-             "uuid": text(errors, body, "uuid"),
-             "external_user_name": text(errors, body, "external_user_name"),
-             "thread_id": text(errors, body, "thread_id"),
-             "external_thread_id": text(errors, body, "external_thread_id"),
-             "thread": thread_state(errors, body.get("thread"))}
+    draft = {
+        "event": event,
+        "tags": split_tags(errors, body.get("tags")),
+        "uuid": text(errors, body, "uuid"),
+        "external_user_name": text(errors, body, "external_user_name"),
+        "thread_id": text(errors, body, "thread_id"),
+        "external_thread_id": text(errors, body, "external_thread_id"),
+        "thread": thread_state(errors, body.get("thread")),
+    }
     if event in EVENT_CHECKS:
         draft.update(EVENT_CHECKS[event](errors, body))
     if event == "comment" and not comment_path:
@@ -210,10 +217,14 @@ def listing_params(args) -> tuple[dict, Errors]:
     if tag_mode not in ("and", "or"):
         errors.add("tag_mode", NOT_LISTED)
     events = [e.strip() for e in (args.get("event") or "").split(",") if e.strip()]
-    params = {"limit": _int_param(errors, args, "limit", 1, MAX_LIMIT, 30),
-              "since_id": _int_param(errors, args, "since_id", 0, None, None),
-              "until_id": _int_param(errors, args, "until_id", 0, None, None),
-              "sort": sort, "tag_mode": tag_mode, "events": events,
-              "tags": split_tags(errors, args.get("tags")),
-              "search": (args.get("search") or "").lower().split()}
+    params = {
+        "limit": _int_param(errors, args, "limit", 1, MAX_LIMIT, 30),
+        "since_id": _int_param(errors, args, "since_id", 0, None, None),
+        "until_id": _int_param(errors, args, "until_id", 0, None, None),
+        "sort": sort,
+        "tag_mode": tag_mode,
+        "events": events,
+        "tags": split_tags(errors, args.get("tags")),
+        "search": (args.get("search") or "").lower().split(),
+    }
     return params, errors

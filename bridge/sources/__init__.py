@@ -8,6 +8,7 @@ Each source module offers:
     context(event_name, payload) -> the variables the template receives
     facts(event_name, payload) -> what route filters look at: action, repository, private, author, branch, labels
 """
+
 from __future__ import annotations
 
 from types import ModuleType

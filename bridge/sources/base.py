@@ -1,4 +1,5 @@
 """What every source module shares: refusals, decisions and body parsing."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """Fixtures for devflow tests: a real devflow server on a free port, and a small HTTP client."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,7 @@ class Client:
 
     def request(self, method: str, path: str, *, auth=(TOKEN, ""), headers=None, **kwargs) -> requests.Response:
         """Send one request; headers given as None are removed."""
-        return self.http.request(method, self.url + path, auth=auth, headers={**JSON_ACCEPT, **(headers or {})},
-                                 timeout=10, **kwargs)
+        return self.http.request(method, self.url + path, auth=auth, headers={**JSON_ACCEPT, **(headers or {})}, timeout=10, **kwargs)
 
     def post(self, path: str, body=None, **kwargs) -> requests.Response:
         """POST a JSON body."""
@@ -50,8 +50,7 @@ class Client:
 
     def say(self, content: str, **fields) -> dict:
         """Post a chat message to acme/main and return the stored message."""
-        r = self.post("/flows/acme/main/messages", {"event": "message", "content": content, **fields},
-                      headers={"X-flowdock-wait-for-message": "true"})
+        r = self.post("/flows/acme/main/messages", {"event": "message", "content": content, **fields}, headers={"X-flowdock-wait-for-message": "true"})
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -80,11 +79,18 @@ def devflow():
 
 def activity(external_id: str, status: str = "open", color: str = "green", **extra) -> dict:
     """Return an activity body with a full thread state."""
-    body = {"event": "activity", "title": f"{status} pull request", "author": {"name": "octocat"},
-            "external_thread_id": external_id,
-            "thread": {"title": "Fix the flux capacitor", "body": "<p>details</p>",
-                       "external_url": "https://example.com/pull/42",
-                       "status": {"value": status, "color": color},
-                       "fields": [{"label": "branch", "value": "fix-flux"}]}}
+    body = {
+        "event": "activity",
+        "title": f"{status} pull request",
+        "author": {"name": "octocat"},
+        "external_thread_id": external_id,
+        "thread": {
+            "title": "Fix the flux capacitor",
+            "body": "<p>details</p>",
+            "external_url": "https://example.com/pull/42",
+            "status": {"value": status, "color": color},
+            "fields": [{"label": "branch", "value": "fix-flux"}],
+        },
+    }
     body.update(extra)
     return body

@@ -1,4 +1,5 @@
 """The CLI: options, defaults, and a real `python -m bridge.devflow --port 0` process."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,16 +30,13 @@ def test_defaults():
     assert (args.host, args.port, args.user, args.flow) == ("127.0.0.1", 5050, None, None)
     state = cli.build_state(args)
     assert [(u.token, u.id, u.nick) for u in state.users] == [("devflow-token", 1, "dev")]
-    assert [(f.org, f.name, f.flow_token, f.members) for f in state.flows] == [
-        ("acme", "main", "devflow-flow-token", {1})]
+    assert [(f.org, f.name, f.flow_token, f.members) for f in state.flows] == [("acme", "main", "devflow-flow-token", {1})]
 
 
 def test_users_and_flows_replace_defaults():
-    state = cli.build_state(parse("--user", "t:o:k:7:ann", "--user", "b:8:bob", "--flow", "web/ops:ft",
-                                  "--flow", "web/dev-team"))
+    state = cli.build_state(parse("--user", "t:o:k:7:ann", "--user", "b:8:bob", "--flow", "web/ops:ft", "--flow", "web/dev-team"))
     assert [(u.token, u.id, u.nick) for u in state.users] == [("t:o:k", 7, "ann"), ("b", 8, "bob")]
-    assert [(f.org, f.name, f.flow_token, f.members) for f in state.flows] == [
-        ("web", "ops", "ft", {7, 8}), ("web", "dev-team", None, {7, 8})]
+    assert [(f.org, f.name, f.flow_token, f.members) for f in state.flows] == [("web", "ops", "ft", {7, 8}), ("web", "dev-team", None, {7, 8})]
     only_users = cli.build_state(parse("--user", "b:8:bob"))
     assert [(f.org, f.name, f.members) for f in only_users.flows] == [("acme", "main", {8})]
 
@@ -60,16 +58,21 @@ def _read_line(stream, deadline: float) -> str:
 
 def test_process_serves_and_stops_cleanly_on_sigterm():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "bridge.devflow", "--port", "0"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.devflow", "--port", "0"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         line = _read_line(proc.stdout, time.monotonic() + 15)
         assert line.startswith("devflow listening on http://127.0.0.1:")
         url = line.split(" on ", 1)[1].strip()
         assert int(url.rsplit(":", 1)[1]) > 0
-        r = requests.post(url + "/flows/acme/main/messages", json={"event": "message", "content": "hi"},
-                          auth=("devflow-token", ""), timeout=5,
-                          headers={"Accept": "application/json", "X-flowdock-wait-for-message": "true"})
+        r = requests.post(
+            url + "/flows/acme/main/messages",
+            json={"event": "message", "content": "hi"},
+            auth=("devflow-token", ""),
+            timeout=5,
+            headers={"Accept": "application/json", "X-flowdock-wait-for-message": "true"},
+        )
         assert r.status_code == 200 and r.json()["content"] == "hi"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0

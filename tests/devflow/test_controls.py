@@ -1,4 +1,5 @@
 """Test controls: faults, the request log (without secrets), stored messages, reset, health."""
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,11 @@ def test_request_log_shape_without_secrets(devflow):
     devflow.post("/flows/acme/main/messages", MESSAGE, auth=("bad-token", ""))
     log = devflow.log()
     assert [e["auth"] for e in log] == [
-        {"kind": "token", "user_id": 1, "valid": True}, {"kind": "password", "user_id": 2, "valid": True},
-        {"kind": "flow_token", "user_id": None, "valid": True}, {"kind": "token", "user_id": None, "valid": False}]
+        {"kind": "token", "user_id": 1, "valid": True},
+        {"kind": "password", "user_id": 2, "valid": True},
+        {"kind": "flow_token", "user_id": None, "valid": True},
+        {"kind": "token", "user_id": None, "valid": False},
+    ]
     assert [e["status"] for e in log] == [202, 202, 202, 401]
     first = log[0]
     assert (first["method"], first["path"], first["json"]) == ("POST", "/flows/acme/main/messages", MESSAGE)
@@ -97,5 +101,4 @@ def test_reset_clears_messages_requests_and_faults(devflow):
 def test_stored_messages_name_org_and_flow(devflow):
     devflow.say("hello")
     [message] = devflow.stored()["messages"]
-    assert (message["org"], message["flow"], message["flow_id"], message["content"]) == (
-        "acme", "main", "acme:main", "hello")
+    assert (message["org"], message["flow"], message["flow_id"], message["content"]) == ("acme", "main", "acme:main", "hello")

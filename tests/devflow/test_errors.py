@@ -1,4 +1,5 @@
 """Transport and auth errors: 401, 404, 405, 406, 415 and JSON parse errors, all as JSON."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,7 @@ MESSAGE = {"event": "message", "content": "x"}
 REALM = 'Basic realm="devflow"'
 
 
-@pytest.mark.parametrize("auth", [None, ("wrong-token", ""), ("dev@example.com", "wrong-password"),
-                                  ("nobody@example.com", "devflow-password")])
+@pytest.mark.parametrize("auth", [None, ("wrong-token", ""), ("dev@example.com", "wrong-password"), ("nobody@example.com", "devflow-password")])
 def test_bad_or_missing_credentials_are_401(devflow, auth):
     r = devflow.post("/flows/acme/main/messages", MESSAGE, auth=auth)
     assert r.status_code == 401
@@ -27,9 +27,9 @@ def test_flow_token_errors_are_401(devflow):
     assert "nope" not in unknown.text
 
 
-@pytest.mark.parametrize("path", ["/flows/nope/main/messages", "/flows/acme/nope/messages",
-                                  "/flows/acme/main/threads/nope/messages",
-                                  "/flows/acme/main/messages/999/comments"])
+@pytest.mark.parametrize(
+    "path", ["/flows/nope/main/messages", "/flows/acme/nope/messages", "/flows/acme/main/threads/nope/messages", "/flows/acme/main/messages/999/comments"]
+)
 def test_unknown_targets_are_404(devflow, path):
     body = {"event": "comment", "content": "x"} if path.endswith("comments") else MESSAGE
     r = devflow.post(path, body)
@@ -58,15 +58,15 @@ def test_unknown_path_and_wrong_method_are_json(devflow):
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
 def test_body_without_json_content_type_is_415(devflow, content_type):
-    r = devflow.request("POST", "/flows/acme/main/messages", data=b'{"event": "message", "content": "x"}',
-                        headers={"Content-Type": content_type})
+    r = devflow.request("POST", "/flows/acme/main/messages", data=b'{"event": "message", "content": "x"}', headers={"Content-Type": content_type})
     assert r.status_code == 415 and r.json() == {"message": "Content-Type: application/json is required"}
     assert devflow.stored()["messages"] == []
 
 
 def test_json_content_type_with_charset_is_fine(devflow):
-    r = devflow.request("POST", "/flows/acme/main/messages", data=b'{"event": "message", "content": "x"}',
-                        headers={"Content-Type": "application/json; charset=utf-8"})
+    r = devflow.request(
+        "POST", "/flows/acme/main/messages", data=b'{"event": "message", "content": "x"}', headers={"Content-Type": "application/json; charset=utf-8"}
+    )
     assert r.status_code == 202
 
 
@@ -89,8 +89,7 @@ def test_accept_wildcards_allow_json(devflow, accept):
 
 @pytest.mark.parametrize("data", [b"{not json", b"", b'{"event": NaN}', b"\xff\xfe"])
 def test_malformed_json_is_400(devflow, data):
-    r = devflow.request("POST", "/flows/acme/main/messages", data=data,
-                        headers={"Content-Type": "application/json"})
+    r = devflow.request("POST", "/flows/acme/main/messages", data=data, headers={"Content-Type": "application/json"})
     assert (r.status_code, r.json()) == (400, {"message": "Problems parsing JSON"})
 
 

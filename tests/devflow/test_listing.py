@@ -1,4 +1,5 @@
 """GET /flows/:org/:flow/messages with limit, sort, since_id, until_id, event and tags."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,7 @@ import pytest
 def ids(devflow):
     """Five chat messages and one status, tagged alternately; their ids in order."""
     made = [devflow.say(f"m{n}", tags=["even" if n % 2 == 0 else "odd", "all"])["id"] for n in range(5)]
-    r = devflow.post("/flows/acme/main/messages", {"event": "status", "content": "away", "tags": "all"},
-                     headers={"X-flowdock-wait-for-message": "true"})
+    r = devflow.post("/flows/acme/main/messages", {"event": "status", "content": "away", "tags": "all"}, headers={"X-flowdock-wait-for-message": "true"})
     return made + [r.json()["id"]]
 
 
@@ -53,9 +53,9 @@ def test_default_limit_is_30(devflow):
     assert contents == [str(n) for n in range(2, 32)]
 
 
-@pytest.mark.parametrize("params, field", [({"limit": 0}, "limit"), ({"limit": 101}, "limit"),
-                                            ({"limit": "x"}, "limit"), ({"sort": "up"}, "sort"),
-                                            ({"since_id": "-1"}, "since_id")])
+@pytest.mark.parametrize(
+    "params, field", [({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": "x"}, "limit"), ({"sort": "up"}, "sort"), ({"since_id": "-1"}, "since_id")]
+)
 def test_bad_parameters_are_validation_errors(devflow, params, field):
     r = devflow.get("/flows/acme/main/messages", params=params)
     assert r.status_code == 400 and list(r.json()["errors"]) == [field]

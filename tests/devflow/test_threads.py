@@ -1,4 +1,5 @@
 """Threads: created by external_thread_id, state replaced by newer messages, listed and scoped."""
+
 from __future__ import annotations
 
 from .conftest import FLOW_TOKEN, activity
@@ -14,9 +15,12 @@ def source_post(devflow, body):
 
 def test_newer_state_replaces_the_thread(devflow):
     opened = source_post(devflow, activity("gh:42"))
-    merged = source_post(devflow, activity("gh:42", status="merged", color="purple",
-                                           thread={"title": "Fix the flux capacitor (merged)",
-                                                   "status": {"value": "merged", "color": "purple"}}))
+    merged = source_post(
+        devflow,
+        activity(
+            "gh:42", status="merged", color="purple", thread={"title": "Fix the flux capacitor (merged)", "status": {"value": "merged", "color": "purple"}}
+        ),
+    )
     assert merged["thread_id"] == opened["thread_id"]
     thread = devflow.get(f"/flows/acme/main/threads/{opened['thread_id']}").json()
     assert thread["title"] == "Fix the flux capacitor (merged)"
@@ -34,8 +38,7 @@ def test_newer_state_replaces_the_thread(devflow):
 def test_thread_listing(devflow):
     a = source_post(devflow, activity("gh:1"))
     b = source_post(devflow, activity("gh:2"))
-    source_post(devflow, {"event": "discussion", "title": "commented", "author": {"name": "x"},
-                          "external_thread_id": "gh:1", "body": "first!"})
+    source_post(devflow, {"event": "discussion", "title": "commented", "author": {"name": "x"}, "external_thread_id": "gh:1", "body": "first!"})
     threads = devflow.get("/flows/acme/main/threads")
     assert threads.status_code == 200 and threads.headers["Flowdock-User"] == "1"
     listed = threads.json()
@@ -49,8 +52,7 @@ def test_thread_listing(devflow):
 def test_external_thread_ids_are_scoped_per_flow_and_source(devflow):
     from_source = source_post(devflow, activity("gh:1"))
     r = devflow.post("/flows/acme/main/messages", activity("gh:1"), headers=WAIT)
-    other_flow = devflow.post("/messages", {"flow_token": "ops-flow-token", **activity("gh:1")}, auth=None,
-                              headers=WAIT)
+    other_flow = devflow.post("/messages", {"flow_token": "ops-flow-token", **activity("gh:1")}, auth=None, headers=WAIT)
     ids = {from_source["thread_id"], r.json()["thread_id"], other_flow.json()["thread_id"]}
     assert len(ids) == 3
     assert len(devflow.get("/flows/acme/main/threads").json()) == 2
@@ -58,7 +60,6 @@ def test_external_thread_ids_are_scoped_per_flow_and_source(devflow):
 
 def test_thread_id_in_body_joins_existing_thread(devflow):
     opened = source_post(devflow, activity("gh:1"))
-    r = devflow.post("/flows/acme/main/messages",
-                     {"event": "message", "content": "ok", "thread_id": opened["thread_id"]}, headers=WAIT)
+    r = devflow.post("/flows/acme/main/messages", {"event": "message", "content": "ok", "thread_id": opened["thread_id"]}, headers=WAIT)
     assert r.json()["thread_id"] == opened["thread_id"]
     assert r.json()["thread"]["internal_comments"] == 1

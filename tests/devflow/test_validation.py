@@ -1,4 +1,5 @@
 """Body validation: the Flowdock error shape, every problem reported at once, tags and uuids."""
+
 from __future__ import annotations
 
 from .conftest import FLOW_TOKEN, activity
@@ -13,11 +14,15 @@ def post(devflow, body, **kwargs):
 def test_missing_event_and_content_are_reported_together(devflow):
     r = post(devflow, {"tags": 7, "uuid": 12, "external_user_name": " "})
     assert r.status_code == 400
-    assert r.json() == {"message": "Validation error", "errors": {
-        "event": ["can't be blank"],
-        "tags": ["must be a list of strings or a comma-separated string"],
-        "uuid": ["must be a string"],
-        "external_user_name": ["can't be blank"]}}
+    assert r.json() == {
+        "message": "Validation error",
+        "errors": {
+            "event": ["can't be blank"],
+            "tags": ["must be a list of strings or a comma-separated string"],
+            "uuid": ["must be a string"],
+            "external_user_name": ["can't be blank"],
+        },
+    }
 
 
 def test_unknown_event(devflow):
@@ -40,14 +45,22 @@ def test_content_limit_is_8096_characters(devflow):
 
 
 def test_activity_problems_are_all_reported(devflow):
-    body = {"event": "activity", "title": "", "author": {}, "external_thread_id": "gh:9",
-            "thread": {"status": {"value": "open", "color": "pink"}, "fields": [{"label": "x"}],
-                       "external_url": "javascript:alert(1)"}}
+    body = {
+        "event": "activity",
+        "title": "",
+        "author": {},
+        "external_thread_id": "gh:9",
+        "thread": {"status": {"value": "open", "color": "pink"}, "fields": [{"label": "x"}], "external_url": "javascript:alert(1)"},
+    }
     errors = post(devflow, body).json()["errors"]
-    assert errors == {"title": ["can't be blank"], "author.name": ["can't be blank"],
-                      "thread.title": ["can't be blank"], "thread.status.color": ["is not included in the list"],
-                      "thread.fields": ["must be a list of objects with string label and value"],
-                      "thread.external_url": ["is not a valid http(s) URL"]}
+    assert errors == {
+        "title": ["can't be blank"],
+        "author.name": ["can't be blank"],
+        "thread.title": ["can't be blank"],
+        "thread.status.color": ["is not included in the list"],
+        "thread.fields": ["must be a list of objects with string label and value"],
+        "thread.external_url": ["is not a valid http(s) URL"],
+    }
 
 
 def test_activity_needs_a_thread_reference(devflow):

@@ -1,4 +1,5 @@
 """Start the real programs as processes for end-to-end tests, and always stop them."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,9 @@ class Program:
         self.log_path = log_dir / f"{name}.log"
         self.log = open(self.log_path, "wb")
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.process = subprocess.Popen(argv, cwd=PROJECT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, cwd=PROJECT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
 
     def output(self) -> str:
         """Everything the program printed so far."""
@@ -72,7 +74,7 @@ def wait_for_line(program: Program, prefix: str, timeout: float = 30) -> str:
     def found():
         for line in program.output().splitlines():
             if line.startswith(prefix):
-                return line[len(prefix):].strip()
+                return line[len(prefix) :].strip()
         if program.process.poll() is not None:
             raise AssertionError(f"{program.name} exited with {program.process.returncode}:\n{program.output()[-3000:]}")
         return None
@@ -90,8 +92,7 @@ def start_web(tmp_path: Path, env: dict, name: str = "web") -> tuple[Program, st
 
 def start_worker(tmp_path: Path, env: dict, name: str = "worker", concurrency: int = 2) -> Program:
     """A Celery worker consuming the queue, ready."""
-    argv = python("-m", "celery", "-A", "app.celery_app", "worker", "--hostname", f"{name}@%h",
-                  "--concurrency", str(concurrency), "--loglevel", "INFO")
+    argv = python("-m", "celery", "-A", "app.celery_app", "worker", "--hostname", f"{name}@%h", "--concurrency", str(concurrency), "--loglevel", "INFO")
     program = Program(name, argv, tmp_path, env)
     wait_until(lambda: " ready." in program.output() or _died(program), 60, what=f"{name} to be ready")
     return program

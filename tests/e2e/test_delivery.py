@@ -1,4 +1,5 @@
 """Delivery guarantees with real processes: devflow misbehaving, Redis restarting, workers dying."""
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,15 @@ routes:
 
 def push(i: int) -> bytes:
     """A small signed-push body whose message names its number, so each arrival can be checked."""
-    return json.dumps({
-        "ref": "refs/heads/main", "compare": f"https://github.com/acme/widgets/compare/{i}",
-        "repository": {"full_name": "acme/widgets", "html_url": "https://github.com/acme/widgets"},
-        "sender": {"login": "octocat"},
-        "commits": [{"id": f"{i:040x}", "message": f"change number {i}", "author": {"username": "octocat"}}],
-    }).encode()
+    return json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "compare": f"https://github.com/acme/widgets/compare/{i}",
+            "repository": {"full_name": "acme/widgets", "html_url": "https://github.com/acme/widgets"},
+            "sender": {"login": "octocat"},
+            "commits": [{"id": f"{i:040x}", "message": f"change number {i}", "author": {"username": "octocat"}}],
+        }
+    ).encode()
 
 
 class Bridge:
@@ -61,8 +65,7 @@ class Bridge:
 
     def send(self, i: int, web: str | None = None) -> requests.Response:
         body = push(i)
-        response = requests.post(f"{web or self.webs[0]}/hooks/widgets", data=body,
-                                 headers=github_headers("push", body, delivery=f"delivery-{i}"), timeout=10)
+        response = requests.post(f"{web or self.webs[0]}/hooks/widgets", data=body, headers=github_headers("push", body, delivery=f"delivery-{i}"), timeout=10)
         assert response.status_code == 202, response.text
         return response
 
@@ -79,8 +82,7 @@ class Bridge:
         return wait_until(lambda: len(m := self.stored()["messages"]) >= count and m, timeout, 0.2, f"{count} messages")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(python("-m", "bridge", *args), cwd=PROJECT, env={**os.environ, **self.env},
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(python("-m", "bridge", *args), cwd=PROJECT, env={**os.environ, **self.env}, capture_output=True, text=True, timeout=60)
 
     def close(self) -> None:
         for program in reversed(self.programs):

@@ -1,4 +1,5 @@
 """End to end with real processes: devflow, gunicorn and a Celery worker, or `python -m bridge serve`."""
+
 from __future__ import annotations
 
 import shlex
@@ -73,7 +74,10 @@ def test_signed_push_becomes_exactly_one_correct_message(stack):
 
 def test_an_override_written_while_running_takes_effect_without_a_restart(stack):
     body = fixture_bytes("github", "push__many_commits")
-    send = lambda delivery: requests.post(f"{stack['web']}/hooks/widgets", data=body, headers=github_headers("push", body, delivery), timeout=5)
+
+    def send(delivery):
+        return requests.post(f"{stack['web']}/hooks/widgets", data=body, headers=github_headers("push", body, delivery), timeout=5)
+
     assert send("before").status_code == 202
     wait_until(lambda: messages(stack["devflow"]), timeout=30, what="the first message")
     (stack["custom"] / "github").mkdir()
@@ -115,8 +119,12 @@ def test_serve_runs_the_readme_example_on_the_embedded_redis(tmp_path):
     config = tmp_path / "bridge.yml"
     config.write_text((PROJECT / "bridge.example.yml").read_text())
     env = {"REDIS_URL": "", "HOOKDOCK_CONFIG": str(config), "FLOWDOCK_API_URL": f"http://127.0.0.1:{devflow_port}"}
-    serve = Program("serve", python("-m", "bridge", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-                                    "--with-devflow", "--devflow-port", str(devflow_port)), tmp_path, env)
+    serve = Program(
+        "serve",
+        python("-m", "bridge", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), "--with-devflow", "--devflow-port", str(devflow_port)),
+        tmp_path,
+        env,
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/readyz", serve, timeout=60)
         url, headers, body = readme_curl()

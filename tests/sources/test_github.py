@@ -1,4 +1,5 @@
 """GitHub source: the signature table, parsing refusals, and every fixture against its expected text."""
+
 from __future__ import annotations
 
 import json
@@ -80,14 +81,16 @@ def test_a_signature_made_by_the_test_helper_verifies():
 
 
 CASES = sorted((FIXTURES / "github").glob("*__*.json"))
-SERVICES = offline_services(parse_config("""\
+SERVICES = offline_services(
+    parse_config("""\
 targets:
   chat: {org: acme, flow: main, token: t}
   inbox: {flow_token: f}
 routes:
   hooks: {source: github, secret: s, targets: [chat, inbox]}
   named: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-"""))
+""")
+)
 
 
 def outcome(path: Path) -> tuple:
@@ -110,7 +113,7 @@ def test_fixture_chat_message_is_exactly_as_expected(path: Path):
     expected_text, expected_reason = path.with_suffix(".txt"), path.with_suffix(".ignored")
     assert expected_text.exists() or expected_reason.exists(), f"{path.name} needs a .txt or an .ignored"
     if expected_reason.exists():
-        assert (decision.hidden or final.template is None or not final.chat), "rendered by default: write a .txt instead"
+        assert decision.hidden or final.template is None or not final.chat, "rendered by default: write a .txt instead"
         assert decision.reason == expected_reason.read_text().strip() if decision.template else final.reason == expected_reason.read_text().strip()
     if expected_text.exists():
         assert sent["chat"]["event"] == "message"

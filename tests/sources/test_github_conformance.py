@@ -5,6 +5,7 @@ which validates every message against the Flowdock contract. An example must end
 delivered message or as an ignore with its reason; never as an error, an empty or over-long
 message, or text with template artifacts.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -18,8 +19,7 @@ from bridge.render import MAX_CONTENT
 from tests.support import FIXTURES, github_headers
 
 OCTOKIT_EXAMPLES = FIXTURES / "octokit" / "webhooks-examples-7.6.1.json.gz"
-EXAMPLES = [(entry["name"], i, example) for entry in json.loads(gzip.decompress(OCTOKIT_EXAMPLES.read_bytes()))
-            for i, example in enumerate(entry["examples"])]
+EXAMPLES = [(entry["name"], i, example) for entry in json.loads(gzip.decompress(OCTOKIT_EXAMPLES.read_bytes())) for i, example in enumerate(entry["examples"])]
 ARTIFACTS = ("{{", "}}", "{%", "Undefined", "None", "[object")
 CONFIG = """\
 api_url: {url}

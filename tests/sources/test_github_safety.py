@@ -1,4 +1,5 @@
 """GitHub payload text cannot leak secrets, inject markup or overflow a message."""
+
 from __future__ import annotations
 
 import json
@@ -11,13 +12,15 @@ from bridge.messages import messages_for
 from bridge.render import MAX_CONTENT
 from tests.support import FIXTURES, fixture_payload
 
-SERVICES = offline_services(parse_config("""\
+SERVICES = offline_services(
+    parse_config("""\
 targets:
   chat: {org: acme, flow: main, token: t}
   inbox: {flow_token: f}
 routes:
   hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-"""))
+""")
+)
 
 
 def sent(event: str, payload: dict) -> dict:

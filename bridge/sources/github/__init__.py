@@ -2,6 +2,7 @@
 
 Each event family (code, pulls, issues, ci, repo, security) is a module with an EVENTS table of EventSpec.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -18,6 +18,7 @@ build's life (running yellow, passed green, failed red), but post nothing in cha
 Threads: github:<repo>:run:<run id> (jobs join their run; a re-run is the same run), :checks:<suite id>
 (check runs join their suite), :commit:<sha> (statuses), :deployment:<id> (a deployment and its statuses).
 """
+
 from __future__ import annotations
 
 import re
@@ -100,15 +101,18 @@ def workflow_run_context(payload: dict) -> dict:
     """The run, its state and, once it ended, how long it took."""
     run = payload.get("workflow_run") or {}
     ended = run.get("status") == "completed"
-    return {"run": run, "state": RUN_STATE(payload), "branch": RUN_BRANCH(payload),
-            "duration": seconds_between(run.get("run_started_at"), run.get("updated_at")) if ended else None}
+    return {
+        "run": run,
+        "state": RUN_STATE(payload),
+        "branch": RUN_BRANCH(payload),
+        "duration": seconds_between(run.get("run_started_at"), run.get("updated_at")) if ended else None,
+    }
 
 
 def workflow_job_context(payload: dict) -> dict:
     """The job, its state and how long it ran."""
     job = payload.get("workflow_job") or {}
-    return {"job": job, "state": JOB_STATE(payload), "branch": JOB_BRANCH(payload),
-            "duration": seconds_between(job.get("started_at"), job.get("completed_at"))}
+    return {"job": job, "state": JOB_STATE(payload), "branch": JOB_BRANCH(payload), "duration": seconds_between(job.get("started_at"), job.get("completed_at"))}
 
 
 def check_suite_context(payload: dict) -> dict:
@@ -119,8 +123,13 @@ def check_suite_context(payload: dict) -> dict:
 def check_run_context(payload: dict) -> dict:
     """The check run, the suite it belongs to, its state and how long it ran."""
     check = payload.get("check_run") or {}
-    return {"check_run": check, "check_suite": check.get("check_suite") or {}, "state": CHECK_STATE(payload),
-            "branch": CHECK_BRANCH(payload), "duration": seconds_between(check.get("started_at"), check.get("completed_at"))}
+    return {
+        "check_run": check,
+        "check_suite": check.get("check_suite") or {},
+        "state": CHECK_STATE(payload),
+        "branch": CHECK_BRANCH(payload),
+        "duration": seconds_between(check.get("started_at"), check.get("completed_at")),
+    }
 
 
 def status_context(payload: dict) -> dict:
@@ -131,16 +140,23 @@ def status_context(payload: dict) -> dict:
 def deployment_context(payload: dict) -> dict:
     """The deployment; with a status, its state and the time from creation to that status."""
     deployment, status = payload.get("deployment") or {}, payload.get("deployment_status") or {}
-    return {"deployment": deployment, "deployment_status": status, "state": status.get("state") or "pending",
-            "branch": deployment_branch(payload), "duration": seconds_between(deployment.get("created_at"), status.get("created_at"))}
+    return {
+        "deployment": deployment,
+        "deployment_status": status,
+        "state": status.get("state") or "pending",
+        "branch": deployment_branch(payload),
+        "duration": seconds_between(deployment.get("created_at"), status.get("created_at")),
+    }
 
 
 RUN_ACTIONS, SUITE_ACTIONS = actions("requested", "in_progress", "completed"), actions("completed")
-RUN_NOISE = only_for(RUN_ACTIONS, routine(
-    "workflow run", RUN_STATE, run_is_news, "runs that failed, timed out, were cancelled or wait for approval, and re-runs that passed"))
+RUN_NOISE = only_for(
+    RUN_ACTIONS, routine("workflow run", RUN_STATE, run_is_news, "runs that failed, timed out, were cancelled or wait for approval, and re-runs that passed")
+)
 SUITE_COPY = actions_app("check suite", dig("check_suite", "app", "slug"), "workflow_run")
-SUITE_NOISE = only_for(SUITE_ACTIONS, routine("check suite", SUITE_STATE, lambda p: SUITE_STATE(p) in BAD,
-                                              "suites that failed, timed out, were cancelled or need action"))
+SUITE_NOISE = only_for(
+    SUITE_ACTIONS, routine("check suite", SUITE_STATE, lambda p: SUITE_STATE(p) in BAD, "suites that failed, timed out, were cancelled or need action")
+)
 CHECK_NOISE = actions_app("check run", dig("check_run", "app", "slug"), "workflow_job")
 STATUS_NOISE = routine("commit status", dig("state"), lambda p: p.get("state") in STATUS_NEWS, "failures and errors")
 DEPLOY_NOISE = routine("deployment status", DEPLOY_STATE, lambda p: DEPLOY_STATE(p) in DEPLOY_NEWS, "successes, failures and errors")
@@ -149,17 +165,29 @@ RUN_THREAD, DEPLOY_THREAD = thread_of("run", dig("workflow_run", "id")), thread_
 EVENTS = {
     "workflow_run": EventSpec(shown=RUN_ACTIONS, thread=RUN_THREAD, context=workflow_run_context, routine=RUN_NOISE, branch=RUN_BRANCH),
     "workflow_job": EventSpec(
-        shown=actions(), hidden=actions("completed", "waiting"),
-        thread=thread_of("run", dig("workflow_job", "run_id")), context=workflow_job_context, branch=JOB_BRANCH),
+        shown=actions(),
+        hidden=actions("completed", "waiting"),
+        thread=thread_of("run", dig("workflow_job", "run_id")),
+        context=workflow_job_context,
+        branch=JOB_BRANCH,
+    ),
     "check_suite": EventSpec(
-        shown=SUITE_ACTIONS, thread=thread_of("checks", dig("check_suite", "id")), context=check_suite_context,
-        skip=SUITE_COPY, routine=SUITE_NOISE, branch=SUITE_BRANCH),
+        shown=SUITE_ACTIONS,
+        thread=thread_of("checks", dig("check_suite", "id")),
+        context=check_suite_context,
+        skip=SUITE_COPY,
+        routine=SUITE_NOISE,
+        branch=SUITE_BRANCH,
+    ),
     "check_run": EventSpec(
-        shown=actions(), hidden=actions("completed"), thread=thread_of("checks", dig("check_run", "check_suite", "id")),
-        context=check_run_context, skip=CHECK_NOISE, branch=CHECK_BRANCH),
+        shown=actions(),
+        hidden=actions("completed"),
+        thread=thread_of("checks", dig("check_run", "check_suite", "id")),
+        context=check_run_context,
+        skip=CHECK_NOISE,
+        branch=CHECK_BRANCH,
+    ),
     "status": EventSpec(thread=thread_of("commit", dig("sha")), context=status_context, routine=STATUS_NOISE, branch=status_branch),
-    "deployment": EventSpec(
-        shown=actions(), hidden=actions("created"), thread=DEPLOY_THREAD, context=deployment_context, branch=deployment_branch),
-    "deployment_status": EventSpec(
-        shown=actions("created"), thread=DEPLOY_THREAD, context=deployment_context, routine=DEPLOY_NOISE, branch=deployment_branch),
+    "deployment": EventSpec(shown=actions(), hidden=actions("created"), thread=DEPLOY_THREAD, context=deployment_context, branch=deployment_branch),
+    "deployment_status": EventSpec(shown=actions("created"), thread=DEPLOY_THREAD, context=deployment_context, routine=DEPLOY_NOISE, branch=deployment_branch),
 }

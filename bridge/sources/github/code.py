@@ -12,6 +12,7 @@ Ignored: pushes to merge-queue branches; releases created (a draft was saved) an
 Threads: pushes go to github:<owner>/<repo>:branch:<name>, releases to :release:<id>;
 commit comments and tag pushes arrive as chat messages.
 """
+
 from __future__ import annotations
 
 from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, split_ref, thread_of
@@ -42,6 +43,9 @@ EVENTS = {
     "delete": EventSpec(shown=actions(), hidden=actions(""), branch=ref_branch),
     "commit_comment": EventSpec(shown=actions("created"), context=item("comment")),
     "release": EventSpec(
-        shown=actions("published"), hidden=actions("released", "prereleased", "unpublished", "deleted"),
-        thread=thread_of("release", dig("release", "id")), context=item("release")),
+        shown=actions("published"),
+        hidden=actions("released", "prereleased", "unpublished", "deleted"),
+        thread=thread_of("release", dig("release", "id")),
+        context=item("release"),
+    ),
 }

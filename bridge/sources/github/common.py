@@ -1,4 +1,5 @@
 """What every GitHub event family shares: the event spec, thread ids, refs."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -64,7 +65,7 @@ def split_ref(ref: str | None) -> tuple[str, str]:
     ref = ref or ""
     for prefix, kind in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
         if ref.startswith(prefix):
-            return kind, ref[len(prefix):]
+            return kind, ref[len(prefix) :]
     return "ref", ref
 
 

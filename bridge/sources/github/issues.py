@@ -10,6 +10,7 @@ unanswered, comment edits and deletions) and edits that leave the title alone.
 Threads: github:<owner>/<repo>:issue:<number>, :discussion:<number>; GitHub calls a pull request
 an issue in `issues` and `issue_comment` events, and those go to its :pull:<number> thread.
 """
+
 from __future__ import annotations
 
 from bridge.sources.github.common import EventSpec, actions, dig, thread_of, title_unchanged
@@ -52,11 +53,17 @@ EVENTS = {
     "issues": EventSpec(
         shown=actions("opened", "reopened", "closed", "transferred"),
         hidden=actions("edited", "assigned", "labeled", "milestoned"),
-        thread=issue_thread, context=issue_context, skip=title_unchanged("issues")),
+        thread=issue_thread,
+        context=issue_context,
+        skip=title_unchanged("issues"),
+    ),
     "issue_comment": EventSpec(shown=actions("created"), thread=issue_thread, context=issue_comment_context),
     "discussion": EventSpec(
         shown=actions("created", "answered", "closed", "reopened"),
         hidden=actions("edited", "labeled", "category_changed"),
-        thread=DISCUSSION_THREAD, context=discussion_context, skip=title_unchanged("discussion")),
+        thread=DISCUSSION_THREAD,
+        context=discussion_context,
+        skip=title_unchanged("discussion"),
+    ),
     "discussion_comment": EventSpec(shown=actions("created"), thread=DISCUSSION_THREAD, context=discussion_context),
 }

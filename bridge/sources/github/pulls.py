@@ -11,6 +11,7 @@ reviews and comments, deletions, merge-queue moves), edits that leave the title 
 empty "commented" review GitHub sends alongside each batch of review comments.
 Every event about a pull request goes to its thread, github:<owner>/<repo>:pull:<number>.
 """
+
 from __future__ import annotations
 
 from bridge.sources.github.common import EventSpec, actions, dig, thread_of, title_unchanged
@@ -34,8 +35,7 @@ def pull_request_context(payload: dict) -> dict:
 def review_context(payload: dict) -> dict:
     """The pull request (merged told apart), the review, and its verdict in lower case."""
     review = payload.get("review") or {}
-    return {"pull_request": with_merged(payload.get("pull_request") or {}), "review": review,
-            "verdict": str(review.get("state") or "").lower()}
+    return {"pull_request": with_merged(payload.get("pull_request") or {}), "review": review, "verdict": str(review.get("state") or "").lower()}
 
 
 def review_comment_context(payload: dict) -> dict:
@@ -46,8 +46,7 @@ def review_comment_context(payload: dict) -> dict:
 def review_thread_context(payload: dict) -> dict:
     """The pull request (merged told apart), the review thread and its first comment."""
     thread = payload.get("thread") or {}
-    return {"pull_request": with_merged(payload.get("pull_request") or {}), "review_thread": thread,
-            "comment": next(iter(thread.get("comments") or []), {})}
+    return {"pull_request": with_merged(payload.get("pull_request") or {}), "review_thread": thread, "comment": next(iter(thread.get("comments") or []), {})}
 
 
 def empty_review(payload: dict) -> str | None:
@@ -63,13 +62,16 @@ EVENTS = {
     "pull_request": EventSpec(
         shown=actions("opened", "reopened", "closed", "ready_for_review", "converted_to_draft", "review_requested"),
         hidden=actions("edited", "assigned", "labeled", "synchronize", "auto_merge_enabled", "auto_merge_disabled"),
-        thread=PULL_THREAD, context=pull_request_context, skip=title_unchanged("pull_request"), branch=BASE_BRANCH),
+        thread=PULL_THREAD,
+        context=pull_request_context,
+        skip=title_unchanged("pull_request"),
+        branch=BASE_BRANCH,
+    ),
     "pull_request_review": EventSpec(
-        shown=actions("submitted"), hidden=actions("dismissed"),
-        thread=PULL_THREAD, context=review_context, skip=empty_review, branch=BASE_BRANCH),
-    "pull_request_review_comment": EventSpec(
-        shown=actions("created"), thread=PULL_THREAD, context=review_comment_context, branch=BASE_BRANCH),
+        shown=actions("submitted"), hidden=actions("dismissed"), thread=PULL_THREAD, context=review_context, skip=empty_review, branch=BASE_BRANCH
+    ),
+    "pull_request_review_comment": EventSpec(shown=actions("created"), thread=PULL_THREAD, context=review_comment_context, branch=BASE_BRANCH),
     "pull_request_review_thread": EventSpec(
-        shown=frozenset(), hidden=actions("resolved", "unresolved"),
-        thread=PULL_THREAD, context=review_thread_context, branch=BASE_BRANCH),
+        shown=frozenset(), hidden=actions("resolved", "unresolved"), thread=PULL_THREAD, context=review_thread_context, branch=BASE_BRANCH
+    ),
 }

@@ -9,10 +9,10 @@ Hidden too: watch (GitHub sends watch "started" for every star, under its old na
 Ignored: stars removed; packages updated.
 Threads: none; these arrive as chat messages on every target.
 """
+
 from __future__ import annotations
 
 from bridge.sources.github.common import EventSpec, actions, item
-
 
 EVENTS = {
     "ping": EventSpec(),
@@ -23,8 +23,8 @@ EVENTS = {
     "member": EventSpec(shown=actions("added", "removed", "edited"), context=item("member")),
     "public": EventSpec(),
     "repository": EventSpec(
-        shown=actions("created", "deleted", "archived", "unarchived", "privatized", "renamed", "transferred"),
-        hidden=actions("publicized", "edited")),
+        shown=actions("created", "deleted", "archived", "unarchived", "privatized", "renamed", "transferred"), hidden=actions("publicized", "edited")
+    ),
     "gollum": EventSpec(context=lambda payload: {"pages": payload.get("pages") or []}),
     "package": EventSpec(shown=actions("published"), context=item("package")),
 }

@@ -14,6 +14,7 @@ dependabot or secret_scanning; legacy alerts share the Dependabot alert's thread
 is red, fixed (or a revoked secret) green, dismissed and other resolutions grey.
 The secret of a secret scanning alert never reaches a template: it is removed from the payload.
 """
+
 from __future__ import annotations
 
 from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, thread_of
@@ -38,19 +39,26 @@ EVENTS = {
     "code_scanning_alert": EventSpec(
         shown=actions("created", "reopened", "reopened_by_user", "fixed", "closed_by_user"),
         hidden=actions("appeared_in_branch"),
-        thread=alert_thread("code_scanning"), context=item("alert"), branch=branch_of_ref),
+        thread=alert_thread("code_scanning"),
+        context=item("alert"),
+        branch=branch_of_ref,
+    ),
     "dependabot_alert": EventSpec(
         shown=actions("created", "reopened", "reintroduced", "fixed", "dismissed"),
         hidden=actions("auto_dismissed", "auto_reopened"),
-        thread=alert_thread("dependabot"), context=item("alert")),
+        thread=alert_thread("dependabot"),
+        context=item("alert"),
+    ),
     "secret_scanning_alert": EventSpec(
         shown=actions("created", "resolved", "reopened", "revoked", "publicly_leaked"),
         hidden=actions("validated"),
-        thread=alert_thread("secret_scanning"), context=without_secret),
+        thread=alert_thread("secret_scanning"),
+        context=without_secret,
+    ),
     "security_advisory": EventSpec(
-        shown=actions(), hidden=actions("published", "withdrawn"),
-        context=lambda payload: {"advisory": payload.get("security_advisory") or {}}),
+        shown=actions(), hidden=actions("published", "withdrawn"), context=lambda payload: {"advisory": payload.get("security_advisory") or {}}
+    ),
     "repository_vulnerability_alert": EventSpec(
-        shown=actions("create", "dismiss", "resolve", "reopen"),
-        thread=alert_thread("dependabot"), context=item("alert")),
+        shown=actions("create", "dismiss", "resolve", "reopen"), thread=alert_thread("dependabot"), context=item("alert")
+    ),
 }
