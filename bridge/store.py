@@ -38,6 +38,16 @@ return redis.call('HGET', KEYS[1], 'state')
 """
 
 
+def printable(text: str) -> str:
+    """Text Redis can store: a lone surrogate from a payload becomes its escape rather than an error."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def thread_key(target: str, thread_id: str) -> bytes:
+    """A thread's key; payload text may hold lone surrogates, kept distinct rather than refused."""
+    return f"{PREFIX}thread:{target}:{thread_id}".encode("utf-8", "surrogatepass")
+
+
 def new_event_id() -> str:
     """A random, URL-safe event id."""
     return uuid.uuid4().hex
@@ -127,7 +137,7 @@ class Store:
         if not self.redis.exists(f"{PREFIX}event:{event_id}"):
             return  # expired: writing now would leave a record without its body and TTL
         pipe = self.redis.pipeline()
-        pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": reason})
+        pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": printable(reason)})
         if status == "failed":
             self._index(pipe, "failed-events", event_id, time.time())
         else:
@@ -175,12 +185,12 @@ class Store:
 
     def remember_thread(self, target: str, thread_id: str, arrived_at: float, state: dict) -> dict:
         """Keep state if its event is the newest seen for this thread; return the newest state."""
-        key = f"{PREFIX}thread:{target}:{thread_id}"
+        key = thread_key(target, thread_id)
         return json.loads(self.newer_thread_state(keys=[key], args=[repr(arrived_at), json.dumps(state), self.ttl]))
 
     def latest_thread(self, target: str, thread_id: str) -> dict | None:
         """The state of the newest event seen for this thread, if any."""
-        raw = self.redis.hget(f"{PREFIX}thread:{target}:{thread_id}", "state")
+        raw = self.redis.hget(thread_key(target, thread_id), "state")
         return json.loads(raw) if raw else None
 
     def unsettled(self, kind: str, before: float, limit: int = PAGE) -> list[str]:

@@ -213,3 +213,13 @@ def test_a_bug_while_posting_dead_letters_the_delivery(services, chat, monkeypat
     assert pipeline.attempt(services, first) is None
     delivery = services.store.load_delivery(first)
     assert delivery.status == "failed" and "TypeError: unexpected" in delivery.last_error
+
+
+def test_a_lone_surrogate_in_a_branch_name_is_delivered_not_stuck(services, chat):
+    body = fixture_bytes("github", "push__many_commits").replace(b'"refs/heads/master"', b'"refs/heads/\\ud800"', 1)
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    services.store.save_event(Event("odd", "widgets", "github", "push", "d-odd", headers, body))
+    pending = pipeline.process_event(services, "odd")
+    assert services.store.load_event("odd").status == "processed"
+    assert [pipeline.attempt(services, d) for d in pending] == [None, None]
+    assert [services.store.load_delivery(d).status for d in pending] == ["delivered", "delivered"]

@@ -78,3 +78,13 @@ def test_marking_an_expired_event_writes_nothing(redis_url):
     store = store_for(redis_url)
     store.mark_event("gone", "failed", "late")
     assert store.load_event("gone") is None and not redis.Redis.from_url(redis_url).exists("hookdock:event:gone")
+
+
+def test_payload_text_with_lone_surrogates_is_stored_not_refused(redis_url):
+    store = store_for(redis_url)
+    store.save_event(Event("e1", "widgets", "github", "push", "d-1", {}, b"{}"))
+    store.mark_event("e1", "failed", "template error: branch \ud800")
+    assert store.load_event("e1").reason == "template error: branch \\ud800"
+    assert store.remember_thread("chat", "branch:\ud800", 1.0, {"title": "\ud800"}) == {"title": "\ud800"}
+    assert store.latest_thread("chat", "branch:\ud800") == {"title": "\ud800"}
+    assert store.latest_thread("chat", "branch:\\ud800") is None
