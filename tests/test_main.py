@@ -129,3 +129,11 @@ def test_render_a_stored_event_by_id(redis_url, capsys, monkeypatch):
     [request] = json.loads(capsys.readouterr().out)
     assert request["body"]["content"].startswith("Codertocat closed issue #1")
     assert main(["render", "--config", str(EXAMPLE), "--event-id", "missing"]) == 1
+
+
+def test_check_fails_on_a_template_that_renders_empty_content(tmp_path, capsys, monkeypatch):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "push.txt").write_text("{% if false %}never{% endif %}\n")
+    monkeypatch.setenv("HOOKDOCK_TEMPLATES", str(tmp_path))
+    assert main(["check", "--config", str(EXAMPLE)]) == 1
+    assert f"{tmp_path / 'github' / 'push.txt'}: rendered empty content" in capsys.readouterr().err
