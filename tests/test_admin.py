@@ -69,6 +69,7 @@ def test_a_dead_letter_replayed_after_the_fix_is_delivered_with_a_fresh_round(ap
         pass
     assert services.store.load_delivery(first).status == "failed"
 
+    admin.replay(services, app.extensions["celery"], first)
     assert pipeline.process_event(services, "e1", only_target="team-chat") == [first]
     assert pipeline.attempt(services, first) is None
     delivery = services.store.load_delivery(first)
