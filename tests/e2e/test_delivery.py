@@ -24,11 +24,11 @@ routes:
 """
 
 
-def push(i: int) -> bytes:
+def push(i: int, ref: str = "refs/heads/main") -> bytes:
     """A small signed-push body whose message names its number, so each arrival can be checked."""
     return json.dumps(
         {
-            "ref": "refs/heads/main",
+            "ref": ref,
             "compare": f"https://github.com/acme/widgets/compare/{i}",
             "repository": {"full_name": "acme/widgets", "html_url": "https://github.com/acme/widgets"},
             "sender": {"login": "octocat"},
@@ -63,8 +63,8 @@ class Bridge:
         self.programs.append(program)
         return program
 
-    def send(self, i: int, web: str | None = None) -> requests.Response:
-        body = push(i)
+    def send(self, i: int, web: str | None = None, ref: str = "refs/heads/main") -> requests.Response:
+        body = push(i, ref)
         response = requests.post(f"{web or self.webs[0]}/hooks/widgets", data=body, headers=github_headers("push", body, delivery=f"delivery-{i}"), timeout=10)
         assert response.status_code == 202, response.text
         return response
@@ -207,8 +207,9 @@ def test_work_held_by_a_sigkilled_worker_is_delivered_within_a_minute_of_a_new_w
         stack.web()
         worker = stack.worker()
         stack.fault(status=503, times=70)  # every first try fails, so each event waits in the worker for its retry
-        for i in range(40):
+        for i in range(39):
             stack.send(i)
+        stack.send(39, ref="refs/heads/\ud800")  # a lone surrogate once made its event stay queued for ever
         broker = redis.Redis.from_url(stack.redis.url)
         wait_until(lambda: len(stack.posts()) >= 40 and broker.hlen("unacked") > 0, 60, 0.1, "every event tried once, retries held")
         worker.kill()
