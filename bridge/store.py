@@ -37,6 +37,13 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return redis.call('HGET', KEYS[1], 'state')
 """
 
+# One run fewer; a count back at zero is deleted, so finished items leave no key behind.
+END_RUN = """
+if redis.call('DECR', KEYS[1]) <= 0 then
+  redis.call('DEL', KEYS[1])
+end
+"""
+
 
 def printable(text: str) -> str:
     """Text Redis can store: a lone surrogate from a payload becomes its escape rather than an error."""
@@ -103,6 +110,7 @@ class Store:
         self.ttl = int(retention_seconds)
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
         self.accept_script = client.register_script(ACCEPT)
+        self.end_run_script = client.register_script(END_RUN)
 
     def accept(self, event: Event) -> str | None:
         """Store a new event under its sender's delivery id, in one round trip; or return the earlier event's id."""
@@ -238,17 +246,18 @@ class Store:
         if item_ids:
             self.redis.hdel(f"{PREFIX}held:{kind}", *item_ids)
 
-    def start_run(self, kind: str, item_id: str) -> int:
-        """Count a task starting on an item; returns how many runs on it have not finished, this one included."""
+    def start_run(self, kind: str, item_id: str, worker: str) -> int:
+        """Hold an item for a task starting on it now; return how many runs on it have not finished, this one included."""
         key = f"{PREFIX}runs:{kind}:{item_id}"
         pipe = self.redis.pipeline()
+        pipe.hset(f"{PREFIX}held:{kind}", item_id, json.dumps({"worker": worker, "due": time.time()}))
         pipe.incr(key)
         pipe.expire(key, self.ttl)
-        return pipe.execute()[0]
+        return pipe.execute()[1]
 
     def end_run(self, kind: str, item_id: str) -> None:
         """A run finished (whatever its outcome): only runs cut short by a dying worker stay counted."""
-        self.redis.decr(f"{PREFIX}runs:{kind}:{item_id}")
+        self.end_run_script(keys=[f"{PREFIX}runs:{kind}:{item_id}"])
 
     def forget_runs(self, kind: str, item_id: str) -> None:
         """A replay starts over: earlier crashes no longer count against the item."""

@@ -99,8 +99,7 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         """
         store = services.store
         try:
-            store.hold(kind, item_id, liveness.identity(), time.time())
-            cut_short = store.start_run(kind, item_id) - 1
+            cut_short = store.start_run(kind, item_id, liveness.identity()) - 1
         except TRANSIENT as exc:
             return TROUBLE_BACKOFF_CAP if inline else retry_or_give_up(task, kind, item_id, exc, troubles)
         try:

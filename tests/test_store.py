@@ -88,3 +88,13 @@ def test_payload_text_with_lone_surrogates_is_stored_not_refused(redis_url):
     assert store.remember_thread("chat", "branch:\ud800", 1.0, {"title": "\ud800"}) == {"title": "\ud800"}
     assert store.latest_thread("chat", "branch:\ud800") == {"title": "\ud800"}
     assert store.latest_thread("chat", "branch:\\ud800") is None
+
+
+def test_runs_cut_short_stay_counted_and_finished_ones_leave_no_key(redis_url):
+    store = store_for(redis_url)
+    assert store.start_run("events", "e1", "w1") == 1
+    store.end_run("events", "e1")
+    assert store.redis.exists("hookdock:runs:events:e1") == 0
+    assert [store.start_run("events", "e1", "w1") for _ in range(3)] == [1, 2, 3]  # two died with their worker
+    store.forget_runs("events", "e1")
+    assert store.start_run("events", "e1", "w2") == 1

@@ -90,7 +90,7 @@ def test_redis_trouble_is_retried_a_bounded_number_of_times_then_fails_the_item(
 
 def test_an_item_that_keeps_killing_workers_is_failed_instead_of_run_again(app, services):
     for _ in range(tasks.MAX_CUT_SHORT):
-        services.store.start_run("events", "e1")  # runs a dying worker never finished
+        services.store.start_run("events", "e1", "dead-worker")  # runs a dying worker never finished
     run(app, tasks.PROCESS_EVENT, "e1")
     event = services.store.load_event("e1")
     assert event.status == "failed" and f"a worker died {tasks.MAX_CUT_SHORT} times" in event.reason
