@@ -1,4 +1,4 @@
-"""The command line: python -m bridge {serve,check,templates,render,deliveries,replay,devflow}."""
+"""The command line: python -m bridge {serve,check,templates,render,deliveries,events,replay,devflow}."""
 
 from __future__ import annotations
 
@@ -110,6 +110,21 @@ def cmd_deliveries(args) -> int:
         return 0
     for d in found:
         print(f"{d.id}  {d.status:<9} {d.route}->{d.target}  HTTP {d.last_status or '-'}  {len(d.attempts)} attempt(s)  {d.last_error[:80]}")
+    if args.failed and store.list_events(failed=True, route=args.route, limit=1):
+        print("hookdock: some events failed before any delivery was made; see python -m bridge events --failed", file=sys.stderr)
+    return 0
+
+
+def cmd_events(args) -> int:
+    """List recent events, newest first, with what became of each and why."""
+    from bridge import admin, build_services, redis_url_from_env
+
+    found = admin.events_view(build_services(load_config(args.config), redis_url_from_env()), args.failed, args.route, args.limit)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    for e in found:
+        print(f"{e['id']}  {e['status']:<9} {e['route']}  {e['name']:<20} {e['reason'][:100]}")
     return 0
 
 
@@ -123,8 +138,12 @@ def cmd_replay(args) -> int:
     app = create_app(load_config(args.config))
     services, celery = app.extensions["hookdock"], app.extensions["celery"]
     try:
-        queued = [admin.replay(services, celery, args.id)["replayed"]] if args.id else admin.replay_failed(services, celery, admin.parse_since(args.since))
-    except (admin.NotFound, ValueError) as exc:
+        if args.id:
+            replayed = admin.replay(services, celery, args.id)
+            print(f"queued {replayed['replayed']} again for {', '.join(replayed['targets']) or 'its route'}")
+            return 0
+        queued = admin.replay_failed(services, celery, admin.parse_since(args.since))
+    except (admin.NotFound, ValueError) as exc:  # Refused is a ValueError
         print(f"hookdock: {exc}", file=sys.stderr)
         return 1
     for item in queued:
@@ -166,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     deliveries.add_argument("--route")
     deliveries.add_argument("--limit", type=int, default=50)
     deliveries.add_argument("--json", action="store_true")
+    events = add("events", cmd_events, "list recent events and what became of them")
+    events.add_argument("--failed", action="store_true", help="only failed events (a template error, a bug, a worker that kept dying)")
+    events.add_argument("--route")
+    events.add_argument("--limit", type=int, default=50)
+    events.add_argument("--json", action="store_true")
     templates = add("templates", cmd_templates, "list templates and where they load from, or --context SOURCE EVENT")
     templates.add_argument("--route", help="the lookup order of this route (default: the shared one)")
     templates.add_argument("--context", nargs=2, metavar=("SOURCE", "EVENT"), help="the variables templates of this event receive")

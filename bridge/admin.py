@@ -10,6 +10,7 @@ from datetime import datetime
 from celery import Celery
 
 from bridge.pipeline import Services
+from bridge.store import delivery_id_for
 from bridge.tasks import PROCESS_EVENT
 
 RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -18,6 +19,10 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 class NotFound(LookupError):
     """No event or delivery with that id (or it has expired)."""
+
+
+class Refused(ValueError):
+    """Replaying this would do nothing, or show a message twice; the message says why and what to do."""
 
 
 def parse_since(value: str | None, now: float | None = None) -> float:
@@ -54,18 +59,44 @@ def event_view(services: Services, event_id: str) -> dict:
     return view
 
 
+def events_view(services: Services, failed: bool = False, route: str | None = None, limit: int = 100) -> list[dict]:
+    """Recent events, newest first, without their bodies: what became of each and why."""
+    return [{k: v for k, v in asdict(e).items() if k != "body"} for e in services.store.list_events(failed, route, limit)]
+
+
 def replay(services: Services, celery: Celery, item_id: str) -> dict:
-    """Queue an event (all its targets) or one delivery (its target) again, rendered with today's templates."""
+    """Queue an event (its targets not yet delivered) or one delivery again, rendered with today's templates.
+
+    A delivered message is never sent again: its uuid is fixed, so the chat would drop the repeat
+    anyway. A delivery still being tried is left to finish its round. Both are refused with why.
+    """
     event_id, _, target = item_id.partition(".")
-    event = services.store.load_event(event_id)
+    store = services.store
+    event = store.load_event(event_id)
     if event is None:
         raise NotFound(f"no event {event_id!r} to replay (it may have expired)")
     route = services.config.routes.get(event.route)
     if target and (route is None or target not in route.targets):
         raise NotFound(f"no delivery {item_id!r}: event {event_id} does not go to target {target!r}")
-    services.store.mark_event(event_id, "queued", f"replayed at {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+    deliveries = {t: store.load_delivery(delivery_id_for(event_id, t)) for t in ([target] if target else route.targets if route else [])}
+    states = {t: d.status for t, d in deliveries.items() if d is not None}
+    busy = sorted(t for t, status in states.items() if status in ("pending", "retrying"))
+    if busy:
+        raise Refused(f"{item_id}: still being delivered to {', '.join(busy)}; wait until it is delivered or fails, then replay it if it failed")
+    # A processed event is replayed only where it failed; a failed, ignored or stuck one wherever it is not delivered.
+    todo = [t for t in deliveries if (states.get(t) == "failed" if event.status == "processed" else states.get(t) != "delivered")]
+    if not todo and (deliveries or event.status == "processed"):
+        delivered = sorted(t for t, status in states.items() if status == "delivered")
+        raise Refused(
+            f"{item_id}: nothing to replay: already {'delivered to ' + ', '.join(delivered) if delivered else 'processed'}; "
+            "a replay never posts a delivered message again"
+        )
+    for t in todo:
+        store.forget_runs("deliveries", delivery_id_for(event_id, t))
+    store.forget_runs("events", event_id)
+    store.mark_event(event_id, "queued", f"replayed at {time.strftime('%Y-%m-%dT%H:%M:%S')}")
     celery.send_task(PROCESS_EVENT, args=[event_id], kwargs={"only_target": target or None})
-    return {"replayed": item_id}
+    return {"replayed": item_id, "targets": todo}
 
 
 def replay_failed(services: Services, celery: Celery, since: float) -> list[str]:
@@ -75,6 +106,6 @@ def replay_failed(services: Services, celery: Celery, since: float) -> list[str]
     for item in events + [d for d in deliveries if d.partition(".")[0] not in events]:
         try:
             queued.append(replay(services, celery, item)["replayed"])
-        except NotFound:
-            continue  # expired with the retention window; its index entry goes with the next write
+        except (NotFound, Refused):
+            continue  # expired with the retention window, or settled since it failed
     return queued

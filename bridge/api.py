@@ -33,6 +33,11 @@ def not_found(exc: admin.NotFound):
     return error(404, str(exc))
 
 
+@bp.errorhandler(admin.Refused)
+def refused(exc: admin.Refused):
+    return error(409, str(exc))
+
+
 @bp.errorhandler(ValueError)
 def bad_value(exc: ValueError):
     return error(400, str(exc))
@@ -62,6 +67,14 @@ def show_delivery(delivery_id: str):
 def show_event(event_id: str):
     """One event's record (without its body) and its deliveries."""
     return jsonify(admin.event_view(services_and_celery()[0], event_id))
+
+
+@bp.get("/events")
+def list_events():
+    """Recent events, newest first, with what became of each: ?failed=1, ?route=R, ?limit=N."""
+    failed = request.args.get("failed") in ("1", "true")
+    found = admin.events_view(services_and_celery()[0], failed, request.args.get("route"), request.args.get("limit", 100, type=int))
+    return jsonify({"events": found})
 
 
 @bp.post("/replay/<item_id>")

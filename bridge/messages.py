@@ -31,7 +31,7 @@ class Rendition:
     @cached_property
     def content(self) -> str:
         """The chat text."""
-        return self._with_fallback(Renderer.render, self.decision.template)
+        return self._with_fallback(render_content, self.decision.template)
 
     @cached_property
     def activity(self) -> dict | None:
@@ -50,6 +50,14 @@ class Rendition:
                 raise
             self.warnings.append(str(exc))
             return render(self.fallback, name, self.context)
+
+
+def render_content(renderer: Renderer, name: str, context: dict) -> str:
+    """Chat text; empty text is a template failure here, not a 400 from the chat API later."""
+    text = renderer.render(name, context)
+    if not text:
+        raise RenderError(f"{renderer.origin(name) or name}: rendered empty content; Flowdock refuses a message without content")
+    return text
 
 
 def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict | None:

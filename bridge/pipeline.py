@@ -41,12 +41,16 @@ class Services:
         return self.renderers.get(route) or self.renderers[""]
 
 
-def process_event(services: Services, event_id: str, only_target: str | None = None) -> list[str]:
-    """Render an event for each of its route's targets (or one); return the deliveries to send."""
+def process_event(services: Services, event_id: str, only_target: str | None = None, holder: str | None = None) -> list[str]:
+    """Render an event for each of its route's targets (or one); return the deliveries to send, held by holder."""
     store = services.store
     event = store.load_event(event_id)
     if event is None:
         log.warning("event %s is gone (expired or never stored)", event_id)
+        return []
+    if event.status != "queued":
+        # A stale task (restored after its worker died) must not start a settled event's deliveries over.
+        log.info("event %s is already %s", event_id, event.status)
         return []
     route = services.config.routes.get(event.route)
     if route is None:
@@ -71,9 +75,28 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
             store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
         delivery = upsert_delivery(store, event, target, message)
         if delivery is not None:
+            if holder:
+                # Held before the event is settled, so a worker dying now leaves a trail to follow.
+                store.hold("deliveries", delivery.id, holder, time.time())
             pending.append(delivery.id)
     store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in warnings))
     return pending
+
+
+def fail(services: Services, kind: str, item_id: str, reason: str) -> None:
+    """Leave an event (with its unsent deliveries) or a delivery failed with the reason, listed and replayable."""
+    store = services.store
+    if kind == "deliveries":
+        delivery = store.load_delivery(item_id)
+        if delivery is not None and delivery.status not in ("delivered", "failed"):
+            settle(store, delivery, "failed", reason)
+        return
+    store.mark_event(item_id, "failed", reason)
+    log.error("event %s failed: %s", item_id, reason)
+    event = store.load_event(item_id)
+    route = services.config.routes.get(event.route) if event else None
+    for target in route.targets if route else []:
+        fail(services, "deliveries", delivery_id_for(item_id, target), f"its event failed: {reason}")
 
 
 def failure_reason(exc: Exception) -> str:

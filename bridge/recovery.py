@@ -1,10 +1,14 @@
 """Find work whose task was lost and queue it again.
 
-Redis does not make Celery's hand-over atomic: a worker killed between taking a task off the
-queue and recording it as unacknowledged loses that task, and kombu cannot restore it. Every
-event and delivery still waiting for a task is tracked in Redis; what nothing has touched for
-longer than any task may legitimately take is queued again. Both tasks are idempotent, so a
-task that was merely slow costs a repeat, never a second message.
+Work in a worker's hands is recorded as held, with the worker and when the item is due (now
+while it runs, later while a retry waits). A worker that dies stops renewing its heartbeat
+(bridge/liveness.py); within seconds the sweep queues again everything it held, each item at its
+due time, instead of waiting for kombu's visibility timeout. Work a live worker holds is never
+queued again. Redis does not make Celery's hand-over atomic either: a worker killed between
+taking a task off the queue and recording it loses the task before anyone held it. Every event
+and delivery still waiting for a task is tracked, and what nobody holds and nothing has touched
+for longer than any task may legitimately wait is queued again. Both tasks are idempotent, so a
+task restored later by kombu finds its item settled and does nothing.
 """
 
 from __future__ import annotations
@@ -15,38 +19,51 @@ import time
 
 from celery import Celery
 
+from bridge import liveness
 from bridge.pipeline import Services
 from bridge.tasks import DELIVER, PROCESS_EVENT
 
 log = logging.getLogger(__name__)
 LOCK = "hookdock:recovery-lock"
-
-
-def interval(services: Services) -> float:
-    """Seconds between sweeps: a few per visibility timeout, at most a minute."""
-    return max(1.0, min(60.0, services.config.delivery.visibility_timeout / 4))
+# Seconds between sweeps: with the heartbeat's 15 s, a dead worker's work is back within about 20 s.
+SWEEP_SECONDS = 5.0
+TASKS = {"events": PROCESS_EVENT, "deliveries": DELIVER}
 
 
 def horizon(services: Services, now: float) -> float:
-    """Older than this, an item cannot be waiting in a worker's hands any more."""
+    """Older than this, an item nobody holds cannot be waiting in a queue or a worker's hands any more."""
     policy = services.config.delivery
     return now - (policy.visibility_timeout + policy.backoff_cap + policy.timeout)
 
 
 def sweep(services: Services, celery: Celery, now: float | None = None) -> tuple[list[str], list[str]]:
-    """Queue again every stale event and delivery; one sweeper at a time across workers."""
+    """Queue again what dead workers held and what was lost unheld; one sweeper at a time across workers."""
     store = services.store
-    if not store.redis.set(LOCK, "1", nx=True, ex=max(1, int(interval(services)))):
+    if not store.redis.set(LOCK, "1", nx=True, px=int(SWEEP_SECONDS * 1000) - 100):
         return [], []
-    before = horizon(services, time.time() if now is None else now)
-    events, deliveries = store.unsettled("events", before), store.unsettled("deliveries", before)
-    for kind, items, task in (("events", events, PROCESS_EVENT), ("deliveries", deliveries, DELIVER)):
-        for item in items:
-            store.touch(kind, item)
-            celery.send_task(task, args=[item])
-    if events or deliveries:
-        log.warning("recovered %d event(s) and %d delivery(ies) whose task was lost", len(events), len(deliveries))
-    return events, deliveries
+    now = time.time() if now is None else now
+    found = {kind: recover(services, celery, kind, now) for kind in TASKS}
+    if found["events"] or found["deliveries"]:
+        log.warning("recovered %d event(s) and %d delivery(ies) whose task was lost", len(found["events"]), len(found["deliveries"]))
+    return found["events"], found["deliveries"]
+
+
+def recover(services: Services, celery: Celery, kind: str, now: float) -> list[str]:
+    """Queue again one kind's items held by dead workers (at their due time) and lost items nobody holds."""
+    store = services.store
+    held = store.holdings(kind)
+    living = liveness.alive(store.redis, {h["worker"] for h in held.values()})
+    stale = horizon(services, now)
+    # A live worker's hold is respected unless it is long overdue (its task is gone, the worker is not).
+    orphans = {item: h["due"] for item, h in held.items() if h["worker"] not in living or h["due"] < stale}
+    lost = [item for item in store.unsettled(kind, stale) if item not in held]
+    recovered = []
+    for item, due in [*orphans.items(), *((item, now) for item in lost)]:
+        store.release(kind, item)
+        store.touch(kind, item)
+        celery.send_task(TASKS[kind], args=[item], countdown=max(0.0, due - now))
+        recovered.append(item)
+    return recovered
 
 
 def start(services: Services, celery: Celery) -> threading.Thread:
@@ -54,7 +71,7 @@ def start(services: Services, celery: Celery) -> threading.Thread:
 
     def loop() -> None:
         while True:
-            time.sleep(interval(services))
+            time.sleep(SWEEP_SECONDS)
             try:
                 sweep(services, celery)
             except Exception:  # a sweep must never stop the worker; the next one tries again

@@ -37,6 +37,23 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return redis.call('HGET', KEYS[1], 'state')
 """
 
+# One run fewer; a count back at zero is deleted, so finished items leave no key behind.
+END_RUN = """
+if redis.call('DECR', KEYS[1]) <= 0 then
+  redis.call('DEL', KEYS[1])
+end
+"""
+
+
+def printable(text: str) -> str:
+    """Text Redis can store: a lone surrogate from a payload becomes its escape rather than an error."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def thread_key(target: str, thread_id: str) -> bytes:
+    """A thread's key; payload text may hold lone surrogates, kept distinct rather than refused."""
+    return f"{PREFIX}thread:{target}:{thread_id}".encode("utf-8", "surrogatepass")
+
 
 def new_event_id() -> str:
     """A random, URL-safe event id."""
@@ -93,6 +110,7 @@ class Store:
         self.ttl = int(retention_seconds)
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
         self.accept_script = client.register_script(ACCEPT)
+        self.end_run_script = client.register_script(END_RUN)
 
     def accept(self, event: Event) -> str | None:
         """Store a new event under its sender's delivery id, in one round trip; or return the earlier event's id."""
@@ -127,7 +145,7 @@ class Store:
         if not self.redis.exists(f"{PREFIX}event:{event_id}"):
             return  # expired: writing now would leave a record without its body and TTL
         pipe = self.redis.pipeline()
-        pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": reason})
+        pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": printable(reason)})
         if status == "failed":
             self._index(pipe, "failed-events", event_id, time.time())
         else:
@@ -173,14 +191,32 @@ class Store:
                         return found
         return found
 
+    def list_events(self, failed: bool = False, route: str | None = None, limit: int = 100) -> list[Event]:
+        """Newest first, without their bodies; only failed ones when failed."""
+        ids = [i.decode() for i in self.redis.zrevrange(f"{PREFIX}{'failed-events' if failed else 'events'}", 0, -1)]
+        found = []
+        for start in range(0, len(ids), PAGE):
+            pipe = self.redis.pipeline(transaction=False)
+            for event_id in ids[start : start + PAGE]:
+                pipe.hmget(f"{PREFIX}event:{event_id}", "meta", "status", "reason")
+            for meta, status, reason in pipe.execute():
+                if meta is None:
+                    continue  # expired; its index entry goes with the next write
+                event = Event(**json.loads(meta), status=status.decode(), reason=reason.decode())
+                if route is None or event.route == route:
+                    found.append(event)
+                    if len(found) >= limit:
+                        return found
+        return found
+
     def remember_thread(self, target: str, thread_id: str, arrived_at: float, state: dict) -> dict:
         """Keep state if its event is the newest seen for this thread; return the newest state."""
-        key = f"{PREFIX}thread:{target}:{thread_id}"
+        key = thread_key(target, thread_id)
         return json.loads(self.newer_thread_state(keys=[key], args=[repr(arrived_at), json.dumps(state), self.ttl]))
 
     def latest_thread(self, target: str, thread_id: str) -> dict | None:
         """The state of the newest event seen for this thread, if any."""
-        raw = self.redis.hget(f"{PREFIX}thread:{target}:{thread_id}", "state")
+        raw = self.redis.hget(thread_key(target, thread_id), "state")
         return json.loads(raw) if raw else None
 
     def unsettled(self, kind: str, before: float, limit: int = PAGE) -> list[str]:
@@ -191,6 +227,42 @@ class Store:
         """Note that an unsettled item was just queued again."""
         self.redis.zadd(f"{PREFIX}unsettled:{kind}", {item_id: time.time()}, xx=True)
 
+    def hold(self, kind: str, item_id: str, worker: str, due: float) -> None:
+        """Note that a worker holds an item and will work on it at due (now, or when its retry is due)."""
+        self.redis.hset(f"{PREFIX}held:{kind}", item_id, json.dumps({"worker": worker, "due": due}))
+
+    def holdings(self, kind: str) -> dict[str, dict]:
+        """Every item a worker holds, with the worker and when it is due; settled ones are let go here."""
+        held = {i.decode(): json.loads(v) for i, v in self.redis.hgetall(f"{PREFIX}held:{kind}").items()}
+        pipe = self.redis.pipeline(transaction=False)
+        for item_id in held:
+            pipe.zscore(f"{PREFIX}unsettled:{kind}", item_id)
+        settled = [i for i, score in zip(held, pipe.execute(), strict=True) if score is None]
+        self.release(kind, *settled)
+        return {i: h for i, h in held.items() if i not in settled}
+
+    def release(self, kind: str, *item_ids: str) -> None:
+        """Forget who held these items: they are settled, or back in the queue for anyone."""
+        if item_ids:
+            self.redis.hdel(f"{PREFIX}held:{kind}", *item_ids)
+
+    def start_run(self, kind: str, item_id: str, worker: str) -> int:
+        """Hold an item for a task starting on it now; return how many runs on it have not finished, this one included."""
+        key = f"{PREFIX}runs:{kind}:{item_id}"
+        pipe = self.redis.pipeline()
+        pipe.hset(f"{PREFIX}held:{kind}", item_id, json.dumps({"worker": worker, "due": time.time()}))
+        pipe.incr(key)
+        pipe.expire(key, self.ttl)
+        return pipe.execute()[1]
+
+    def end_run(self, kind: str, item_id: str) -> None:
+        """A run finished (whatever its outcome): only runs cut short by a dying worker stay counted."""
+        self.end_run_script(keys=[f"{PREFIX}runs:{kind}:{item_id}"])
+
+    def forget_runs(self, kind: str, item_id: str) -> None:
+        """A replay starts over: earlier crashes no longer count against the item."""
+        self.redis.delete(f"{PREFIX}runs:{kind}:{item_id}")
+
     def _unsettled(self, pipe, kind: str, item_id: str, waiting: bool) -> None:
         """Track what still waits for a task, so a task lost with its worker can be found."""
         key = f"{PREFIX}unsettled:{kind}"
@@ -198,6 +270,7 @@ class Store:
             pipe.zadd(key, {item_id: time.time()})
         else:
             pipe.zrem(key, item_id)
+            pipe.hdel(f"{PREFIX}held:{kind}", item_id)
         pipe.zremrangebyscore(key, "-inf", time.time() - self.ttl)
 
     @staticmethod

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from contextlib import suppress
+
 import redis
 from celery import Celery
-from celery.signals import worker_ready
+from celery.exceptions import Retry
+from celery.signals import task_received, worker_init, worker_ready
 from kombu.exceptions import OperationalError
 
-from bridge import pipeline
+from bridge import liveness, pipeline
 
+log = logging.getLogger(__name__)
 PROCESS_EVENT = "hookdock.process_event"
 DELIVER = "hookdock.deliver"
+KINDS = {PROCESS_EVENT: "events", DELIVER: "deliveries"}
+# Redis being away or busy is worth waiting for; any other error (a refused encoding, a script
+# error, a bug) would fail the same way again, so it fails the item at once.
+TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError, OperationalError)
+# 1, 2, 4, ... 60 s: about ten minutes of Redis trouble before an item is given up as failed.
+MAX_TROUBLES = 14
+TROUBLE_BACKOFF_CAP = 60
+# Runs cut short by a dying worker before an item is declared poisonous.
+MAX_CUT_SHORT = 5
 
 
 def broker_url(redis_url: str) -> str:
@@ -52,32 +67,98 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         accept_content=["json"],
     )
 
-    # Redis hiccups are transient: retry the task rather than lose it (acks_late keeps it queued).
-    transient = {"autoretry_for": (redis.RedisError, OperationalError), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": None}
-
-    @celery.task(name=PROCESS_EVENT, **transient)
-    def process_event(event_id: str, only_target: str | None = None) -> None:
+    # Not shared: each app (one per test, too) keeps tasks that close over its own services.
+    @celery.task(name=PROCESS_EVENT, bind=True, max_retries=None, shared=False)
+    def process_event(self, event_id: str, only_target: str | None = None, troubles: int = 0) -> None:
         """Render an event and make each target's first attempt; later tries are deliver tasks."""
-        # Attempting here rather than in a task of its own halves the tasks per message, the
-        # worker's largest cost; a redelivered process_event skips what was delivered.
-        for delivery_id in pipeline.process_event(services, event_id, only_target):
-            wait = pipeline.attempt(services, delivery_id)
-            if wait is not None:
-                deliver.apply_async(args=[delivery_id], countdown=wait)
 
-    @celery.task(name=DELIVER, bind=True, **transient)
-    def deliver(self, delivery_id: str) -> None:
+        def work() -> None:
+            # Attempting here rather than in a task of its own halves the tasks per message, the
+            # worker's largest cost; a redelivered process_event skips what was delivered.
+            for delivery_id in pipeline.process_event(services, event_id, only_target, liveness.identity()):
+                wait = guarded(self, "deliveries", delivery_id, lambda d=delivery_id: pipeline.attempt(services, d), troubles, inline=True)
+                if wait is not None:
+                    services.store.hold("deliveries", delivery_id, liveness.identity(), time.time() + wait)
+                    deliver.apply_async(args=[delivery_id], countdown=wait)
+
+        guarded(self, "events", event_id, work, troubles)
+
+    @celery.task(name=DELIVER, bind=True, max_retries=None, shared=False)
+    def deliver(self, delivery_id: str, troubles: int = 0) -> None:
         """Make one attempt; schedule the next when the answer says to retry."""
-        wait = pipeline.attempt(services, delivery_id)
+        wait = guarded(self, "deliveries", delivery_id, lambda: pipeline.attempt(services, delivery_id), troubles)
         if wait is not None:
+            services.store.hold("deliveries", delivery_id, liveness.identity(), time.time() + wait)
             raise self.retry(countdown=wait)
+
+    def guarded(task, kind: str, item_id: str, work, troubles: int, inline: bool = False):
+        """Run work on one item; whatever escapes leaves the item failed with why, and nothing is retried without limit.
+
+        inline: the item is worked on inside another item's task, so Redis trouble hands it to a
+        task of its own (returned as a wait) rather than retrying the task around it.
+        """
+        store = services.store
+        try:
+            cut_short = store.start_run(kind, item_id, liveness.identity()) - 1
+        except TRANSIENT as exc:
+            return TROUBLE_BACKOFF_CAP if inline else retry_or_give_up(task, kind, item_id, exc, troubles)
+        try:
+            if cut_short >= MAX_CUT_SHORT:
+                # Something about this item kills workers (memory, a native crash): stop feeding it to them.
+                pipeline.fail(services, kind, item_id, f"a worker died {cut_short} times while handling it; replay it once the cause is fixed")
+                return None
+            return work()
+        except Retry:
+            raise
+        except TRANSIENT as exc:
+            return TROUBLE_BACKOFF_CAP if inline else retry_or_give_up(task, kind, item_id, exc, troubles)
+        except Exception as exc:  # a bug or an input nobody foresaw: record it where operators look
+            log.exception("%s %s failed", kind, item_id)
+            give_up(kind, item_id, pipeline.failure_reason(exc))
+            return None
+        finally:
+            with suppress(redis.RedisError):
+                store.end_run(kind, item_id)
+
+    def retry_or_give_up(task, kind: str, item_id: str, exc: Exception, troubles: int) -> None:
+        """Redis or the broker failed: retry later with backoff (raises Retry), up to MAX_TROUBLES times, then fail the item."""
+        if troubles < MAX_TROUBLES:
+            log.warning("%s %s: %s; retrying", kind, item_id, exc)
+            raise task.retry(exc=exc, countdown=min(TROUBLE_BACKOFF_CAP, 2**troubles), kwargs={**(task.request.kwargs or {}), "troubles": troubles + 1})
+        give_up(kind, item_id, f"Redis kept failing ({MAX_TROUBLES} retries): {type(exc).__name__}: {exc}")
+
+    def give_up(kind: str, item_id: str, reason: str) -> None:
+        """Mark the item failed; if even that fails, the recovery sweep finds it still unsettled later."""
+        try:
+            pipeline.fail(services, kind, item_id, reason)
+        except Exception:
+            log.exception("could not record that %s %s failed: %s", kind, item_id, reason)
+
+    @task_received.connect(weak=False)
+    def note_holder(sender, request, **kwargs) -> None:
+        """A task (perhaps with a retry's countdown) came into this worker's hands: hold its item until it is due."""
+        kind = KINDS.get(request.task_name)
+        if kind is None or sender.app is not celery or not request.args:
+            return
+        due = request.eta.timestamp() if request.eta else time.time()
+        try:
+            services.store.hold(kind, request.args[0], liveness.identity(), due)
+        except Exception:  # the consumer must keep consuming; the task itself holds the item when it runs
+            log.exception("could not note that this worker holds %s %s", kind, request.args[0])
+
+    @worker_init.connect(weak=False)
+    def announce(sender, **kwargs) -> None:
+        """Take an identity and beat once before the pool forks, so every pool process shares both."""
+        if sender.app is celery:
+            liveness.beat(services.store.redis, liveness.identity())
 
     @worker_ready.connect(weak=False)
     def start_recovery(sender, **kwargs) -> None:
-        """Each worker sweeps for work whose task was lost (bridge/recovery.py)."""
+        """Each worker keeps its heartbeat and sweeps for work whose task was lost (bridge/recovery.py)."""
         if sender.app is celery:
             from bridge import recovery
 
+            liveness.start(services.store.redis, liveness.identity())
             recovery.start(services, celery)
 
     return celery

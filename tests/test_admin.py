@@ -42,7 +42,7 @@ def save(services, event_id="e1"):
 
 def test_replaying_an_event_queues_all_its_targets(app, services, redis_url):
     save(services)
-    assert admin.replay(services, app.extensions["celery"], "e1") == {"replayed": "e1"}
+    assert admin.replay(services, app.extensions["celery"], "e1") == {"replayed": "e1", "targets": ["team-chat", "other"]}
     assert queued(redis_url) == [("hookdock.process_event", ["e1"], {"only_target": None})]
 
 
@@ -69,6 +69,7 @@ def test_a_dead_letter_replayed_after_the_fix_is_delivered_with_a_fresh_round(ap
         pass
     assert services.store.load_delivery(first).status == "failed"
 
+    admin.replay(services, app.extensions["celery"], first)
     assert pipeline.process_event(services, "e1", only_target="team-chat") == [first]
     assert pipeline.attempt(services, first) is None
     delivery = services.store.load_delivery(first)
@@ -112,3 +113,44 @@ def test_replay_failed_skips_what_has_expired(app, services, redis_url):
     redis.Redis.from_url(redis_url).delete("hookdock:event:gone")
     assert admin.replay_failed(services, app.extensions["celery"], since=0) == ["e1"]
     assert services.store.load_event("gone") is None
+
+
+def deliver_all(services, event_id="e1"):
+    for delivery_id in pipeline.process_event(services, event_id):
+        while pipeline.attempt(services, delivery_id) is not None:
+            pass
+
+
+@pytest.mark.parametrize("item", ["e1", "e1.other"])
+def test_replaying_what_was_delivered_is_refused_and_queues_nothing(app, services, chat, redis_url, item):
+    save(services)
+    deliver_all(services)
+    with pytest.raises(admin.Refused, match=f"^{item}: nothing to replay: already delivered to "):
+        admin.replay(services, app.extensions["celery"], item)
+    assert queued(redis_url) == []
+    assert services.store.load_event("e1").status == "processed"
+
+
+def test_replaying_an_event_delivered_to_one_target_and_failed_at_another_retries_only_the_failure(app, services, chat, redis_url):
+    import requests
+
+    save(services)
+    [first, second] = pipeline.process_event(services, "e1")
+    pipeline.attempt(services, first)
+    requests.post(f"{chat.url}/_devflow/faults", json={"status": 400, "times": 1}, timeout=5)
+    pipeline.attempt(services, second)
+    assert admin.replay(services, app.extensions["celery"], "e1") == {"replayed": "e1", "targets": ["other"]}
+    assert pipeline.process_event(services, "e1") == [second]  # what the queued task does
+    assert pipeline.attempt(services, second) is None
+    assert len(requests.get(f"{chat.url}/_devflow/messages", timeout=5).json()["messages"]) == 2
+
+
+def test_replaying_a_delivery_still_being_tried_is_refused(app, services, chat, redis_url):
+    import requests
+
+    requests.post(f"{chat.url}/_devflow/faults", json={"status": 503, "times": 1}, timeout=5)
+    save(services)
+    [first, _] = pipeline.process_event(services, "e1")
+    assert pipeline.attempt(services, first) is not None  # retrying
+    with pytest.raises(admin.Refused, match="still being delivered to team-chat"):
+        admin.replay(services, app.extensions["celery"], first)

@@ -67,7 +67,7 @@ def test_list_failed_and_show(app):
 
 def test_replay_one_and_all_failed(app):
     client = app.test_client()
-    assert client.post("/api/replay/e1.team-chat", headers=AUTH).get_json() == {"replayed": "e1.team-chat"}
+    assert client.post("/api/replay/e1.team-chat", headers=AUTH).get_json() == {"replayed": "e1.team-chat", "targets": ["team-chat"]}
     assert client.post("/api/replay?failed=1&since=1h", headers=AUTH).get_json() == {"replayed": ["e1.team-chat"]}
     assert client.post("/api/replay", headers=AUTH).status_code == 400
     bad = client.post("/api/replay?failed=1&since=yesterday", headers=AUTH)
@@ -82,3 +82,28 @@ def test_preview_a_pasted_payload(app):
     assert result["requests"][0]["body"]["content"].startswith("Codertocat opened issue #1")
     assert client.post("/api/preview?source=github", json={}, headers=AUTH).status_code == 400
     assert client.post("/api/preview?source=gitlab&event=push", json={}, headers=AUTH).status_code == 404
+
+
+def test_replaying_a_delivered_message_is_refused_as_the_cli_refuses_it(app):
+    store = app.extensions["hookdock"].store
+    delivery = store.load_delivery("e1.team-chat")
+    delivery.status = "delivered"
+    store.save_delivery(delivery)
+    store.mark_event("e1", "processed")
+    for item in ("e1", "e1.team-chat"):
+        response = app.test_client().post(f"/api/replay/{item}", headers=AUTH)
+        assert response.status_code == 409
+        body = response.get_json()
+        assert (
+            body["status"] == 409
+            and body["error"] == f"{item}: nothing to replay: already delivered to team-chat; a replay never posts a delivered message again"
+        )
+
+
+def test_list_failed_events(app):
+    store = app.extensions["hookdock"].store
+    store.save_event(Event("e2", "widgets", "github", "push", "d-2", {"X-GitHub-Event": "push"}, b"{}"))
+    store.mark_event("e2", "failed", "template error: github/push.txt:1: boom")
+    listed = app.test_client().get("/api/events?failed=1", headers=AUTH).get_json()["events"]
+    assert [(e["id"], e["status"], e["reason"]) for e in listed] == [("e2", "failed", "template error: github/push.txt:1: boom")]
+    assert [e["id"] for e in app.test_client().get("/api/events", headers=AUTH).get_json()["events"]] == ["e2", "e1"]

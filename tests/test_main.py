@@ -129,3 +129,25 @@ def test_render_a_stored_event_by_id(redis_url, capsys, monkeypatch):
     [request] = json.loads(capsys.readouterr().out)
     assert request["body"]["content"].startswith("Codertocat closed issue #1")
     assert main(["render", "--config", str(EXAMPLE), "--event-id", "missing"]) == 1
+
+
+def test_check_fails_on_a_template_that_renders_empty_content(tmp_path, capsys, monkeypatch):
+    (tmp_path / "github").mkdir()
+    (tmp_path / "github" / "push.txt").write_text("{% if false %}never{% endif %}\n")
+    monkeypatch.setenv("HOOKDOCK_TEMPLATES", str(tmp_path))
+    assert main(["check", "--config", str(EXAMPLE)]) == 1
+    assert f"{tmp_path / 'github' / 'push.txt'}: rendered empty content" in capsys.readouterr().err
+
+
+def test_replay_of_a_delivered_event_says_nothing_was_queued(redis_url, capsys, monkeypatch):
+    from bridge import build_services
+    from bridge.config import load_config
+    from bridge.store import Delivery, Event
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    store = build_services(load_config(str(EXAMPLE)), redis_url).store
+    store.save_event(Event("e1", "widgets", "github", "ping", "d-1", {"X-GitHub-Event": "ping"}, b"{}", status="processed"))
+    store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="delivered"))
+    assert main(["replay", "e1", "--config", str(EXAMPLE)]) == 1
+    captured = capsys.readouterr()
+    assert "e1: nothing to replay: already delivered to team-chat" in captured.err and "queued" not in captured.out

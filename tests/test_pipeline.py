@@ -61,6 +61,8 @@ def test_processing_twice_and_delivering_twice_posts_once(services, chat):
     accept(services)
     pending = pipeline.process_event(services, "e1")
     pipeline.attempt(services, pending[0])
+    assert pipeline.process_event(services, "e1") == []  # a stale task finds the event settled
+    services.store.mark_event("e1", "queued", "replayed")
     assert pipeline.process_event(services, "e1") == [pending[1]]  # the delivered one is not queued again
     assert pipeline.attempt(services, pending[0]) is None
     assert len(stored(chat)["messages"]) == 1
@@ -213,3 +215,23 @@ def test_a_bug_while_posting_dead_letters_the_delivery(services, chat, monkeypat
     assert pipeline.attempt(services, first) is None
     delivery = services.store.load_delivery(first)
     assert delivery.status == "failed" and "TypeError: unexpected" in delivery.last_error
+
+
+def test_a_lone_surrogate_in_a_branch_name_is_delivered_not_stuck(services, chat):
+    body = fixture_bytes("github", "push__many_commits").replace(b'"refs/heads/master"', b'"refs/heads/\\ud800"', 1)
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    services.store.save_event(Event("odd", "widgets", "github", "push", "d-odd", headers, body))
+    pending = pipeline.process_event(services, "odd")
+    assert services.store.load_event("odd").status == "processed"
+    assert [pipeline.attempt(services, d) for d in pending] == [None, None]
+    assert [services.store.load_delivery(d).status for d in pending] == ["delivered", "delivered"]
+
+
+def test_a_template_that_renders_nothing_is_a_recorded_render_failure(chat, redis_url, tmp_path):
+    services = services_with_override(chat, redis_url, tmp_path, {"push.txt": "{% if false %}never{% endif %}\n  \n"})
+    accept(services)
+    assert pipeline.process_event(services, "e1") == []
+    event = services.store.load_event("e1")
+    assert event.status == "failed" and event.reason.startswith("template error: ") and "push.txt: rendered empty content" in event.reason
+    assert services.store.failed_since(0) == (["e1"], [])
+    assert stored(chat)["messages"] == []

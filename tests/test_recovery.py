@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime
 
 import pytest
+import redis
 
-from bridge import create_app, recovery
+from bridge import create_app, liveness, recovery
 from bridge.config import parse_config
 from bridge.store import Delivery, Event
 from tests.support import queued
@@ -61,3 +64,37 @@ def test_one_sweeper_at_a_time(app):
     services, celery = app.extensions["hookdock"], app.extensions["celery"]
     services.store.redis.set(recovery.LOCK, "1", ex=60)
     assert recovery.sweep(services, celery, LATER) == ([], [])
+
+
+def test_work_held_by_a_dead_worker_is_queued_again_at_once_and_at_its_due_time(app, redis_url):
+    store = app.extensions["hookdock"].store
+    now = time.time()
+    store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="retrying"))
+    store.hold("deliveries", "e1.team-chat", "gone-worker", now + 30)  # its retry was due in 30 s
+    store.accept(Event("e2", "widgets", "github", "ping", "d-2", {}, b"{}"))
+    store.hold("events", "e2", "gone-worker", now)
+    assert sweep(app, now=now) == (["e2"], ["e1.team-chat"])
+    tasks = {json.loads(raw)["headers"]["task"]: json.loads(raw)["headers"]["eta"] for raw in redis.Redis.from_url(redis_url).lrange("celery", 0, -1)}
+    assert datetime.fromisoformat(tasks["hookdock.deliver"]).timestamp() == pytest.approx(now + 30, abs=1)
+    assert store.holdings("deliveries") == {} and store.holdings("events") == {}
+    assert sweep(app, now=now) == ([], [])  # queued once, not on every sweep
+
+
+def test_work_a_live_worker_holds_is_left_alone_until_long_overdue(app, redis_url):
+    services = app.extensions["hookdock"]
+    services.store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="retrying"))
+    services.store.hold("deliveries", "e1.team-chat", "busy-worker", time.time() - 5)
+    liveness.beat(services.store.redis, "busy-worker")
+    assert sweep(app, now=time.time()) == ([], [])
+    assert queued(redis_url) == []
+    assert sweep(app, now=LATER) == ([], ["e1.team-chat"])  # its task is gone, though the worker is not
+
+
+def test_holds_on_settled_work_are_let_go(app):
+    store = app.extensions["hookdock"].store
+    store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="retrying"))
+    store.hold("deliveries", "e1.team-chat", "gone-worker", time.time())
+    store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="delivered"))
+    store.hold("deliveries", "e1.team-chat", "gone-worker", time.time())  # a stale task's hold, after the fact
+    assert sweep(app, now=time.time()) == ([], [])
+    assert store.holdings("deliveries") == {}

@@ -78,3 +78,23 @@ def test_marking_an_expired_event_writes_nothing(redis_url):
     store = store_for(redis_url)
     store.mark_event("gone", "failed", "late")
     assert store.load_event("gone") is None and not redis.Redis.from_url(redis_url).exists("hookdock:event:gone")
+
+
+def test_payload_text_with_lone_surrogates_is_stored_not_refused(redis_url):
+    store = store_for(redis_url)
+    store.save_event(Event("e1", "widgets", "github", "push", "d-1", {}, b"{}"))
+    store.mark_event("e1", "failed", "template error: branch \ud800")
+    assert store.load_event("e1").reason == "template error: branch \\ud800"
+    assert store.remember_thread("chat", "branch:\ud800", 1.0, {"title": "\ud800"}) == {"title": "\ud800"}
+    assert store.latest_thread("chat", "branch:\ud800") == {"title": "\ud800"}
+    assert store.latest_thread("chat", "branch:\\ud800") is None
+
+
+def test_runs_cut_short_stay_counted_and_finished_ones_leave_no_key(redis_url):
+    store = store_for(redis_url)
+    assert store.start_run("events", "e1", "w1") == 1
+    store.end_run("events", "e1")
+    assert store.redis.exists("hookdock:runs:events:e1") == 0
+    assert [store.start_run("events", "e1", "w1") for _ in range(3)] == [1, 2, 3]  # two died with their worker
+    store.forget_runs("events", "e1")
+    assert store.start_run("events", "e1", "w2") == 1

@@ -1,0 +1,116 @@
+"""The tasks' guard, called in-process with a real Redis and devflow: whatever escapes leaves the item failed, visibly."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from bridge import admin, create_app, liveness, pipeline, tasks
+from bridge.__main__ import main
+from bridge.config import parse_config
+from bridge.store import Event
+from tests.support import fixture_bytes, queued
+
+CONFIG = """\
+api_url: {url}
+delivery: {{max_attempts: 2, backoff_base: 0.05, backoff_cap: 0.1}}
+targets:
+  team-chat: {{flow_token: devflow-flow-token}}
+routes:
+  widgets: {{source: github, secret: s, targets: [team-chat]}}
+"""
+
+
+@pytest.fixture
+def app(chat, redis_url):
+    return create_app(parse_config(CONFIG.format(url=chat.url)), redis_url)
+
+
+@pytest.fixture
+def services(app):
+    services = app.extensions["hookdock"]
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    services.store.accept(Event("e1", "widgets", "github", "push", "d-1", headers, fixture_bytes("github", "push__many_commits")))
+    return services
+
+
+def run(app, task: str, *args, **kwargs):
+    """Run a task's body in this process, as a worker's pool process would (no eager mode, no broker)."""
+    return app.extensions["celery"].tasks[task](*args, **kwargs)
+
+
+def broken(exc: Exception):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail
+
+
+@pytest.mark.parametrize("where", ["remember_thread", "save_delivery", "mark_event"])
+def test_an_error_anywhere_while_processing_leaves_the_event_failed_and_listed(app, services, monkeypatch, capsys, redis_url, where):
+    original = getattr(services.store, where)
+    # Fail once, where process_event's own handling never looked; recording the failure must still work.
+    calls = []
+    monkeypatch.setattr(services.store, where, lambda *a, **k: original(*a, **k) if calls else calls.append(1) or broken(ValueError("odd input"))())
+    run(app, tasks.PROCESS_EVENT, "e1")
+    event = services.store.load_event("e1")
+    assert (event.status, event.reason) == ("failed", "could not process the payload: ValueError: odd input")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    assert admin.replay(services, app.extensions["celery"], "e1")["replayed"] == "e1"
+    assert queued(redis_url)[-1] == ("hookdock.process_event", ["e1"], {"only_target": None})
+
+
+def test_failed_events_are_listed_by_the_events_command_and_hinted_at_by_deliveries(app, services, monkeypatch, capsys, redis_url, tmp_path):
+    monkeypatch.setattr(pipeline, "process_event", broken(KeyError("boom")))
+    run(app, tasks.PROCESS_EVENT, "e1")
+    config = tmp_path / "bridge.yml"
+    config.write_text(CONFIG.format(url="http://127.0.0.1:9"))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    assert main(["events", "--failed", "--config", str(config)]) == 0
+    assert "e1  failed    widgets  push" in capsys.readouterr().out
+    assert main(["deliveries", "--failed", "--config", str(config)]) == 0
+    assert "python -m bridge events --failed" in capsys.readouterr().err
+
+
+def test_a_redis_error_that_is_not_transient_is_not_retried(app, services, monkeypatch):
+    monkeypatch.setattr(pipeline, "process_event", broken(redis.ResponseError("ERR value is not an integer")))
+    run(app, tasks.PROCESS_EVENT, "e1")
+    assert services.store.load_event("e1").status == "failed"
+
+
+def test_redis_trouble_is_retried_a_bounded_number_of_times_then_fails_the_item(app, services, monkeypatch):
+    monkeypatch.setattr(pipeline, "process_event", broken(redis.ConnectionError("Connection refused")))
+    with pytest.raises(redis.ConnectionError):  # called directly, Celery's retry re-raises instead of queuing
+        run(app, tasks.PROCESS_EVENT, "e1", troubles=tasks.MAX_TROUBLES - 1)
+    assert services.store.load_event("e1").status == "queued"
+    run(app, tasks.PROCESS_EVENT, "e1", troubles=tasks.MAX_TROUBLES)
+    event = services.store.load_event("e1")
+    assert event.status == "failed" and event.reason.startswith(f"Redis kept failing ({tasks.MAX_TROUBLES} retries): ConnectionError")
+
+
+def test_an_item_that_keeps_killing_workers_is_failed_instead_of_run_again(app, services):
+    for _ in range(tasks.MAX_CUT_SHORT):
+        services.store.start_run("events", "e1", "dead-worker")  # runs a dying worker never finished
+    run(app, tasks.PROCESS_EVENT, "e1")
+    event = services.store.load_event("e1")
+    assert event.status == "failed" and f"a worker died {tasks.MAX_CUT_SHORT} times" in event.reason
+    admin.replay(services, app.extensions["celery"], "e1")
+    run(app, tasks.PROCESS_EVENT, "e1")  # a replay starts the count over
+    assert services.store.load_event("e1").status == "processed"
+
+
+def test_a_bug_while_delivering_dead_letters_the_delivery(app, services, monkeypatch):
+    [delivery_id] = pipeline.process_event(services, "e1")
+    monkeypatch.setattr(services.store, "latest_thread", broken(TypeError("unexpected")))
+    monkeypatch.setattr(pipeline, "newest_thread_state", broken(TypeError("unexpected")))
+    run(app, tasks.DELIVER, delivery_id)
+    delivery = services.store.load_delivery(delivery_id)
+    assert delivery.status == "failed" and "TypeError: unexpected" in delivery.last_error
+    assert [d.id for d in services.store.list_deliveries(failed=True)] == [delivery_id]
+
+
+def test_processing_holds_the_event_and_its_deliveries_until_they_settle(app, services):
+    run(app, tasks.PROCESS_EVENT, "e1")
+    assert services.store.load_delivery("e1.team-chat").status == "delivered"
+    assert services.store.holdings("events") == {} and services.store.holdings("deliveries") == {}
+    assert liveness.identity() == liveness.identity()
