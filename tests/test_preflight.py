@@ -81,3 +81,21 @@ def test_every_busy_port_is_named_with_the_option_that_moves_it():
         f"web port 127.0.0.1:{web_port} is already in use; devflow port 127.0.0.1:{chat_port} is already in use; "
         "fix: stop what listens there (another hookdock?) or pass --port N and --devflow-port N"
     )
+
+
+def test_the_embedded_redis_keeps_the_data_dir_claimed_while_it_lives(tmp_path):
+    """If serve itself is killed, its redis-server still holds the lock, so no second Redis joins its files."""
+    from bridge.embedded import EmbeddedRedis
+
+    lock = DataDirLock(tmp_path)
+    server = EmbeddedRedis(tmp_path, port=free_port())
+    server.start(inherit_fds=(lock.acquire(),))
+    try:
+        lock.release()  # as if serve had died: only redis-server holds it now
+        with pytest.raises(Refused, match=r"another hookdock .*is running with its data in"):
+            DataDirLock(tmp_path).acquire()
+    finally:
+        server.stop()
+    after = DataDirLock(tmp_path)
+    after.acquire()
+    after.release()
