@@ -12,7 +12,11 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from bridge.config_errors import ConfigError, EmptySecret, FieldError, describe, key_lines, where
+from bridge.config_errors import ConfigError, EmptySecret
+from bridge.config_errors import FieldError as _FieldError
+from bridge.config_errors import describe as _describe
+from bridge.config_errors import key_lines as _key_lines
+from bridge.config_errors import where as _where
 from bridge.sources import SOURCES
 
 DEFAULT_PATH = "bridge.yml"
@@ -123,7 +127,7 @@ class Delivery(Strict):
     def waits_fit_in_the_visibility_timeout(self) -> Delivery:
         """A retry waiting longer than the visibility timeout would be handed to a second worker and run twice."""
         if self.backoff_cap + self.timeout >= self.visibility_timeout:
-            raise FieldError(
+            raise _FieldError(
                 ("delivery", "backoff_cap"),
                 f"backoff_cap plus timeout must stay below visibility_timeout ({self.visibility_timeout:g} s); fix: lower backoff_cap or raise visibility_timeout",
             )
@@ -152,12 +156,12 @@ class Config(Strict):
         """Routes name known sources and targets; GitHub routes are signed; the API URL is safe."""
         for name, route in self.routes.items():
             if route.source not in KNOWN_SOURCES:
-                raise FieldError(("routes", name, "source"), f"unknown source {route.source!r}; fix: use one of: {', '.join(KNOWN_SOURCES)}")
+                raise _FieldError(("routes", name, "source"), f"unknown source {route.source!r}; fix: use one of: {', '.join(KNOWN_SOURCES)}")
             if route.source == "github" and route.secret is None:
-                raise FieldError(("routes", name, "secret"), 'GitHub routes need the webhook secret; fix: add secret: "${GITHUB_WEBHOOK_SECRET}"')
+                raise _FieldError(("routes", name, "secret"), 'GitHub routes need the webhook secret; fix: add secret: "${GITHUB_WEBHOOK_SECRET}"')
             for i, target in enumerate(route.targets):
                 if target not in self.targets:
-                    raise FieldError(
+                    raise _FieldError(
                         ("routes", name, "targets", i), f"unknown target {target!r}; fix: define it under targets: or use one of: {', '.join(self.targets)}"
                     )
         check_api_url(self.api_url, self.allow_insecure_http)
@@ -168,9 +172,9 @@ def check_api_url(url: str, allow_insecure_http: bool) -> None:
     """Refuse plain http except to loopback hosts or with an explicit opt-in."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FieldError(("api_url",), f"{url!r} is not an http(s) URL; fix: use for example https://api.flowdock.com")
+        raise _FieldError(("api_url",), f"{url!r} is not an http(s) URL; fix: use for example https://api.flowdock.com")
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
-        raise FieldError(("api_url",), "plain http is only allowed to loopback hosts; fix: use https:// or set allow_insecure_http: true")
+        raise _FieldError(("api_url",), "plain http is only allowed to loopback hosts; fix: use https:// or set allow_insecure_http: true")
 
 
 def _is_loopback(host: str) -> bool:
@@ -205,7 +209,7 @@ def parse_config(text: str, path: str = DEFAULT_PATH) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else path
         raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax there") from None
-    lines = key_lines(node) if node is not None else {}
+    lines = _key_lines(node) if node is not None else {}
     raw = yaml.safe_load(text) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the file must be a mapping with targets: and routes:")
@@ -214,9 +218,9 @@ def parse_config(text: str, path: str = DEFAULT_PATH) -> Config:
     try:
         config = Config.model_validate({**data, "path": path})
     except ValidationError as exc:
-        raise ConfigError(describe(exc, path, lines, variables)) from None
-    except FieldError as exc:
-        raise ConfigError(where(path, lines, exc.loc) + f" {exc}") from None
+        raise ConfigError(_describe(exc, path, lines, variables)) from None
+    except _FieldError as exc:
+        raise ConfigError(_where(path, lines, exc.loc) + f" {exc}") from None
     return _with_resolved_folders(config, path, lines)
 
 
@@ -228,7 +232,7 @@ def _with_resolved_folders(config: Config, path: str, lines: dict) -> Config:
             return None
         found = Path(folder) if Path(folder).is_absolute() else Path(path).resolve().parent / folder
         if not found.is_dir():
-            raise ConfigError(where(path, lines, loc) + f" folder {found} does not exist; fix: create it or correct the path")
+            raise ConfigError(_where(path, lines, loc) + f" folder {found} does not exist; fix: create it or correct the path")
         return str(found)
 
     routes = {
@@ -239,10 +243,7 @@ def _with_resolved_folders(config: Config, path: str, lines: dict) -> Config:
 
 
 def _interpolate(value: Any, loc: tuple, path: str, lines: dict, variables: dict) -> Any:
-    """Replace ${VAR} and ${VAR:-default} in every string, naming the key when a variable is unset.
-
-    variables collects, per key, the names it was built from, so later errors can name them.
-    """
+    """Replace ${VAR} and ${VAR:-default} in every string, naming the key when a variable is unset; note each key's variables."""
     if isinstance(value, dict):
         return {k: _interpolate(v, loc + (k,), path, lines, variables) for k, v in value.items()}
     if isinstance(value, list):
@@ -257,8 +258,7 @@ def _interpolate(value: Any, loc: tuple, path: str, lines: dict, variables: dict
             return os.environ.get(name) or default  # as in the shell: unset or empty takes the default
         if name in os.environ:
             return os.environ[name]
-        if loc and loc[-1] in SECRET_KEYS:
-            raise ConfigError(where(path, lines, loc) + f" environment variable {name} is not set; fix: export {name}=<the secret>")
-        raise ConfigError(where(path, lines, loc) + f" environment variable {name} is not set; fix: export {name}=... or write ${{{name}:-default}}")
+        fix = f"export {name}=<the secret>" if loc and loc[-1] in SECRET_KEYS else f"export {name}=... or write ${{{name}:-default}}"
+        raise ConfigError(_where(path, lines, loc) + f" environment variable {name} is not set; fix: {fix}")
 
     return ENV_PATTERN.sub(substitute, value)

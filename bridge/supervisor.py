@@ -77,10 +77,7 @@ def _serve(args, demo_secret: bool) -> int:
 
 
 def claim(args, config) -> DataDirLock | None:
-    """Everything that could harm a running hookdock or expose this one, checked before anything starts.
-
-    Returns the held data-directory lock when the embedded Redis is to be used, else None.
-    """
+    """Refuse what could harm a running hookdock or expose this one; return the data-dir lock the embedded Redis needs, or None."""
     if not args.with_devflow and (public := demo.routes_using_it(config)):
         raise Refused(
             f"routes.{public[0]}.secret is the README's public demo secret, with which anyone can sign deliveries; "
