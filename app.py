@@ -8,5 +8,7 @@ from bridge.config import ConfigError
 try:
     app = create_app()
 except (ConfigError, MissingRedis) as exc:
-    sys.exit(f"hookdock: {exc}")
+    print(f"hookdock: {exc}", file=sys.stderr, flush=True)
+    # 3 is gunicorn's "worker failed to boot": its master then stops instead of respawning the worker forever.
+    sys.exit(3)
 celery_app = app.extensions["celery"]

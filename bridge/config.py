@@ -12,28 +12,23 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from bridge.config_errors import ConfigError, EmptySecret
+from bridge.config_errors import FieldError as _FieldError
+from bridge.config_errors import describe as _describe
+from bridge.config_errors import key_lines as _key_lines
+from bridge.config_errors import where as _where
 from bridge.sources import SOURCES
 
 DEFAULT_PATH = "bridge.yml"
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 KNOWN_SOURCES = tuple(SOURCES)
-
-
-class ConfigError(Exception):
-    """A configuration problem, phrased as file:line: key: problem; fix."""
-
-
-class _FieldError(ValueError):
-    """A validator's complaint that knows which key it is about."""
-
-    def __init__(self, loc: tuple, message: str):
-        super().__init__(message)
-        self.loc = loc
+# The keys typed Secret below: their fixes never suggest a ${VAR:-default}, which would be a public secret.
+SECRET_KEYS = frozenset({"secret", "token", "password", "flow_token", "admin_token"})
 
 
 def _non_empty(secret: SecretStr) -> SecretStr:
     if not secret.get_secret_value():
-        raise ValueError("is empty; fix: set the environment variable it names, or remove the key")
+        raise EmptySecret("is empty")
     return secret
 
 
@@ -218,11 +213,12 @@ def parse_config(text: str, path: str = DEFAULT_PATH) -> Config:
     raw = yaml.safe_load(text) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the file must be a mapping with targets: and routes:")
-    data = _interpolate(raw, (), path, lines)
+    variables: dict[tuple, list[str]] = {}
+    data = _interpolate(raw, (), path, lines, variables)
     try:
         config = Config.model_validate({**data, "path": path})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, lines)) from None
+        raise ConfigError(_describe(exc, path, lines, variables)) from None
     except _FieldError as exc:
         raise ConfigError(_where(path, lines, exc.loc) + f" {exc}") from None
     return _with_resolved_folders(config, path, lines)
@@ -246,59 +242,23 @@ def _with_resolved_folders(config: Config, path: str, lines: dict) -> Config:
     return config.model_copy(update={"templates_dir": resolve(config.templates_dir, ("templates_dir",)), "routes": routes})
 
 
-def _interpolate(value: Any, loc: tuple, path: str, lines: dict) -> Any:
-    """Replace ${VAR} and ${VAR:-default} in every string, naming the key when a variable is unset."""
+def _interpolate(value: Any, loc: tuple, path: str, lines: dict, variables: dict) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in every string, naming the key when a variable is unset; note each key's variables."""
     if isinstance(value, dict):
-        return {k: _interpolate(v, loc + (k,), path, lines) for k, v in value.items()}
+        return {k: _interpolate(v, loc + (k,), path, lines, variables) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, loc + (i,), path, lines) for i, v in enumerate(value)]
+        return [_interpolate(v, loc + (i,), path, lines, variables) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
     def substitute(match: re.Match) -> str:
         name, default = match.group(1), match.group(2)
+        variables.setdefault(loc, []).append(name)
         if default is not None:
             return os.environ.get(name) or default  # as in the shell: unset or empty takes the default
         if name in os.environ:
             return os.environ[name]
-        raise ConfigError(_where(path, lines, loc) + f" environment variable {name} is not set; fix: export {name}=... or write ${{{name}:-default}}")
+        fix = f"export {name}=<the secret>" if loc and loc[-1] in SECRET_KEYS else f"export {name}=... or write ${{{name}:-default}}"
+        raise ConfigError(_where(path, lines, loc) + f" environment variable {name} is not set; fix: {fix}")
 
     return ENV_PATTERN.sub(substitute, value)
-
-
-def _describe(exc: ValidationError, path: str, lines: dict) -> str:
-    """Turn pydantic's first error into one line a person can act on."""
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if p != "path")
-    cause = err.get("ctx", {}).get("error")
-    if isinstance(cause, _FieldError):
-        return _where(path, lines, cause.loc) + f" {cause}"
-    if err["type"] == "extra_forbidden":
-        return _where(path, lines, loc) + " unknown key; fix: remove it or check its spelling against bridge.example.yml"
-    if err["type"] == "missing":
-        return _where(path, lines, loc) + " is required; fix: add it (see bridge.example.yml)"
-    message = err["msg"].removeprefix("Value error, ")
-    fix = "" if "; fix:" in message else "; fix: correct this value (see bridge.example.yml)"
-    return _where(path, lines, loc) + f" {message}{fix}"
-
-
-def _where(path: str, lines: dict, loc: tuple) -> str:
-    """'file:line: dotted.key:' for the deepest key of loc that the file has."""
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    for depth in range(len(loc), -1, -1):
-        if loc[:depth] in lines:
-            return f"{path}:{lines[loc[:depth]]}: {key}:"
-    return f"{path}: {key}:"
-
-
-def _key_lines(node: yaml.Node, loc: tuple = ()) -> dict[tuple, int]:
-    """Map each key path of a composed YAML document to its 1-based line."""
-    found = {loc: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, child in node.value:
-            found[loc + (key.value,)] = key.start_mark.line + 1
-            found.update({k: v for k, v in _key_lines(child, loc + (key.value,)).items() if k != loc + (key.value,)})
-    elif isinstance(node, yaml.SequenceNode):
-        for i, child in enumerate(node.value):
-            found.update(_key_lines(child, loc + (i,)))
-    return found

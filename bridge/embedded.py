@@ -60,12 +60,12 @@ class EmbeddedRedis:
             str(self.data_dir / "redis.log"),
         ]
 
-    def start(self, timeout: float = 15.0) -> str:
-        """Start the server and wait until it answers PING; return its URL."""
+    def start(self, timeout: float = 15.0, inherit_fds: tuple[int, ...] = ()) -> str:
+        """Start the server (handing it inherit_fds) and wait until it answers PING; return its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.port and len(str(self.socket)) > MAX_SOCKET_PATH:
             raise RuntimeError(f"{self.socket} is too long for a unix socket; use a shorter data directory")
-        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, pass_fds=inherit_fds)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -9,11 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from bridge.config import find_path
+from bridge import demo
+from bridge.config import find_path, load_config
 from bridge.embedded import EmbeddedRedis
+from bridge.preflight import DataDirLock, Refused, check_ports
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 20.0
+# devflow's own default listening address; serve does not change it.
+DEVFLOW_HOST = "127.0.0.1"
 
 
 def child_commands(args) -> list[tuple[str, list[str]]]:
@@ -30,12 +34,28 @@ def child_commands(args) -> list[tuple[str, list[str]]]:
 
 
 def serve(args) -> int:
-    """Run until SIGINT/SIGTERM or until a child dies; then stop everything, Redis last."""
+    """Check first, then run until SIGINT/SIGTERM or until a child dies; then stop everything, Redis last."""
+    # Only the local demo (with devflow) may fall back to the README's public secret.
+    with demo.secret_if_unset(args.with_devflow) as demo_secret:
+        return _serve(args, demo_secret)
+
+
+def _serve(args, demo_secret: bool) -> int:
+    """serve() once the demo secret question is settled."""
+    config = load_config(args.config)  # refuse to start anything on a broken configuration
+    try:
+        lock = claim(args, config)
+    except Refused as exc:
+        print(f"hookdock: {exc}", file=sys.stderr, flush=True)
+        return 1
+    if demo_secret:
+        print(f"hookdock: {demo.SECRET_VARIABLE} is not set: using the README's public demo secret, for this local demo only", flush=True)
     embedded = None
     env = dict(os.environ, HOOKDOCK_CONFIG=str(find_path(args.config).resolve()))
-    if not env.get("REDIS_URL"):
+    if lock:
         embedded = EmbeddedRedis(args.data_dir)
-        env["REDIS_URL"] = embedded.start()
+        # redis-server inherits the lock: the data stays claimed while it lives, even if we are killed.
+        env["REDIS_URL"] = embedded.start(inherit_fds=(lock.fd,))
         print(f"hookdock: embedded Redis at {env['REDIS_URL']} (AOF on, data in {embedded.data_dir})", flush=True)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -51,7 +71,31 @@ def serve(args) -> int:
         stop_all(children)
         if embedded:
             embedded.stop()
+        if lock:
+            lock.release()
     return 1 if failed else 0
+
+
+def claim(args, config) -> DataDirLock | None:
+    """Refuse what could harm a running hookdock or expose this one; return the data-dir lock the embedded Redis needs, or None."""
+    if not args.with_devflow and (public := demo.routes_using_it(config)):
+        raise Refused(
+            f"routes.{public[0]}.secret is the README's public demo secret, with which anyone can sign deliveries; "
+            f"fix: set {demo.SECRET_VARIABLE} (or the route's secret) to a secret of your own; the demo secret is only for serve --with-devflow"
+        )
+    lock = None if os.environ.get("REDIS_URL") else DataDirLock(args.data_dir)
+    if lock:
+        lock.acquire()
+    ports = [("web", args.host, args.port, "--port")]
+    if args.with_devflow:
+        ports.append(("devflow", DEVFLOW_HOST, args.devflow_port, "--devflow-port"))
+    try:
+        check_ports(ports)
+    except Refused:
+        if lock:
+            lock.release()
+        raise
+    return lock
 
 
 def wait_for_stop(children, stopping) -> str | None:

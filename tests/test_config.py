@@ -95,11 +95,47 @@ def test_example_config_is_valid(monkeypatch):
     assert config.routes["widgets"].targets == ["team-chat"]
 
 
-@pytest.mark.parametrize("variable", ["FLOWDOCK_TOKEN", "GITHUB_WEBHOOK_SECRET"])
-def test_an_empty_secret_stops_start_up(monkeypatch, variable):
+@pytest.mark.parametrize("variable, where", [("FLOWDOCK_TOKEN", "3: targets.team-chat.token"), ("GITHUB_WEBHOOK_SECRET", "8: routes.widgets.secret")])
+def test_an_empty_secret_stops_start_up_naming_its_variable(monkeypatch, variable, where):
     monkeypatch.setenv(variable, "")
-    with pytest.raises(ConfigError, match=r"is empty; fix: set the environment variable"):
+    with pytest.raises(ConfigError) as caught:
         parse_config(GOOD, "bridge.yml")
+    assert str(caught.value) == f"bridge.yml:{where}: is empty ({variable} set to an empty string); fix: export {variable}=<the secret>"
+
+
+def test_an_empty_default_does_not_make_a_secret():
+    with pytest.raises(ConfigError) as caught:
+        parse_config(GOOD.replace("${GITHUB_WEBHOOK_SECRET}", "${HOOK_SECRET:-}"), "bridge.yml")
+    assert str(caught.value) == "bridge.yml:8: routes.widgets.secret: is empty (HOOK_SECRET set to an empty string); fix: export HOOK_SECRET=<the secret>"
+
+
+def test_a_secret_written_empty_says_how_to_give_one():
+    with pytest.raises(ConfigError) as caught:
+        parse_config(GOOD.replace('"${GITHUB_WEBHOOK_SECRET}"', "''"), "bridge.yml")
+    assert str(caught.value) == "bridge.yml:8: routes.widgets.secret: is empty; fix: write the secret as ${VARIABLE} and export VARIABLE=<the secret>"
+
+
+def test_an_unset_secret_variable_is_not_told_to_take_a_default(monkeypatch):
+    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(GOOD, "bridge.yml")
+    assert (
+        str(caught.value)
+        == "bridge.yml:8: routes.widgets.secret: environment variable GITHUB_WEBHOOK_SECRET is not set; fix: export GITHUB_WEBHOOK_SECRET=<the secret>"
+    )
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
+def test_the_example_has_no_default_webhook_secret(monkeypatch, value):
+    from pathlib import Path
+
+    example = Path(__file__).parent.parent / "bridge.example.yml"
+    if value is None:
+        monkeypatch.delenv("GITHUB_WEBHOOK_SECRET")
+    else:
+        monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", value)
+    with pytest.raises(ConfigError, match=r"routes\.widgets\.secret: .*GITHUB_WEBHOOK_SECRET"):
+        parse_config(example.read_text(), str(example))
 
 
 def test_a_default_applies_when_the_variable_is_empty_as_in_the_shell(monkeypatch):

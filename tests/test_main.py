@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,29 @@ import pytest
 from bridge.__main__ import main
 
 EXAMPLE = Path(__file__).parent.parent / "bridge.example.yml"
+
+
+@pytest.fixture(autouse=True)
+def webhook_secret(monkeypatch):
+    """The example reads the webhook secret from the environment, as a deployment does."""
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "a-deployments-own-secret")
+
+
+@pytest.mark.parametrize("argv", [["templates"], ["render", "--source", "github", "--event", "ping", "tests/fixtures/github/ping__repository.json"]])
+def test_commands_that_verify_no_signature_work_after_make_run_without_the_secret(monkeypatch, capsys, argv):
+    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET")
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    assert main([*argv, "--config", str(EXAMPLE)]) == 0, capsys.readouterr().err
+    assert "GITHUB_WEBHOOK_SECRET" not in os.environ  # supplied only while the command ran
+
+
+def test_check_insists_on_the_secret_as_start_up_does(monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET")
+    assert main(["check", "--config", str(EXAMPLE)]) == 1
+    assert (
+        "routes.widgets.secret: environment variable GITHUB_WEBHOOK_SECRET is not set; fix: export GITHUB_WEBHOOK_SECRET=<the secret>"
+        in capsys.readouterr().err
+    )
 
 
 def test_check_passes_on_the_example(capsys):

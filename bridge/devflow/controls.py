@@ -34,16 +34,14 @@ Control endpoints (JSON in, JSON out; none of them is recorded in the request lo
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, request
 
+from .page import page
 from .server import ApiError, validation_error
 from .validation import Errors
 
 MAX_DELAY = 60.0
-PAGE_MESSAGES = 200
 
 
 def _body() -> dict:
@@ -128,39 +126,6 @@ def reset():
 def health():
     """GET /_devflow/health"""
     return jsonify({"ok": True})
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _safe_url(url: object) -> str | None:
-    # Autoescaping does not stop javascript: links, so only http(s) becomes a link.
-    if isinstance(url, str) and urlsplit(url).scheme in ("http", "https"):
-        return url
-    return None
-
-
-def _sender(message: dict, nicks: dict[str, str]) -> str:
-    author = message.get("author") or {}
-    return message.get("external_user_name") or author.get("name") or nicks.get(message["user"]) or f"user {message['user']}"
-
-
-def page():
-    """GET / - every flow with its threads and its newest messages."""
-    state = g.state
-    nicks = {str(u.id): u.nick for u in state.users} | {"0": "integration"}
-    flows = []
-    for flow in state.flows:
-        messages = state.messages(flow)[-PAGE_MESSAGES:]
-        for message in messages:
-            message["when"] = _when(message["sent"])
-            message["sender"] = _sender(message, nicks)
-        threads = state.threads(flow)
-        for thread in threads:
-            thread["link"] = _safe_url(thread.get("external_url"))
-        flows.append({"org": flow.org, "name": flow.name, "title": flow.display_name, "threads": threads, "messages": list(reversed(messages))})
-    return render_template("index.html", flows=flows)
 
 
 CONTROL_ROUTES = (
