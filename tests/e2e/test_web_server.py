@@ -1,4 +1,4 @@
-"""The web as `python -m bridge serve` starts it (gunicorn.conf.py), spoken to over raw sockets: slow clients."""
+"""The web as `python -m bridge serve` starts it (gunicorn.conf.py), spoken to over raw sockets: slow and malformed clients."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import requests
 
 from bridge.supervisor import child_commands
 from tests.e2e.processes import Program, wait_for_http
-from tests.support import SECRET, free_port, github_headers
+from tests.support import SECRET, free_port, github_headers, sign
 
 LIMIT = 256 * 1024
 CONFIG = f"""\
@@ -56,8 +56,44 @@ def url(port: int, path: str) -> str:
     return f"http://127.0.0.1:{port}{path}"
 
 
+def exchange(port: int, raw: bytes, timeout: float = 10) -> tuple[int, dict, bytes]:
+    """Send raw bytes as one HTTP request; return the status, headers and body of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(raw)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536) or _closed(received)
+        head, body = received.split(b"\r\n\r\n", 1)
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines)}
+        while len(body) < int(headers.get("content-length", 0)):
+            body += sock.recv(65536) or _closed(received)
+        return int(status_line.split()[1]), headers, body
+
+
+def _closed(received: bytes) -> bytes:
+    raise AssertionError(f"the server closed the connection after {received[:200]!r}")
+
+
+def chunked(body: bytes, size: int = 1000) -> bytes:
+    """body in chunked transfer coding, then the last chunk."""
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size)) + b"0\r\n\r\n"
+
+
+def chunked_post(path: str, body: bytes, headers: dict, close: bool = False) -> bytes:
+    """A POST whose body is sent chunked, with these headers."""
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Transfer-Encoding: chunked", *(f"{k}: {v}" for k, v in headers.items())]
+    lines += ["Connection: close"] if close else []
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + chunked(body)
+
+
 def signed_ping(port: int, delivery: str, timeout: float = 10) -> requests.Response:
     return requests.post(url(port, "/hooks/widgets"), data=PING, headers=github_headers("ping", PING, delivery), timeout=timeout)
+
+
+def nested(depth: int) -> bytes:
+    """A JSON object holding lists nested so that the whole body is `depth` levels deep."""
+    return b'{"zen": "deep", "x": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
 
 
 def test_slow_clients_keep_neither_a_signed_webhook_nor_healthz_waiting(web):
@@ -87,6 +123,53 @@ def test_a_request_whose_headers_never_end_is_closed_after_the_header_timeout(we
         except ConnectionResetError:
             pass
     assert time.monotonic() - started < 20  # the keepalive of gunicorn.conf.py (5 s), with room for a busy machine
+
+
+@pytest.mark.parametrize("depth", [101, 1000, 100_000])
+def test_json_nested_too_deep_is_400_at_the_hook_and_in_preview(web, depth):
+    program, port = web
+    body = nested(depth)
+    answer = requests.post(url(port, "/hooks/widgets"), data=body, headers=github_headers("ping", body, f"deep-{depth}"), timeout=10)
+    assert (answer.status_code, answer.json()) == (400, {"error": "body nests objects and lists more than 100 levels deep", "status": 400})
+    preview = requests.post(
+        url(port, "/api/preview?source=github&event=push"),
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
+    assert preview.status_code == 400 and "more than 100 levels deep" in preview.json()["error"]
+
+
+def test_json_nested_to_the_limit_is_accepted(web):
+    program, port = web
+    body = nested(100)
+    answer = requests.post(url(port, "/hooks/widgets"), data=body, headers=github_headers("ping", body, "deep-100"), timeout=10)
+    assert answer.status_code == 202, answer.text
+
+
+def test_a_malformed_chunk_size_is_400(web):
+    program, port = web
+    raw = b"POST /hooks/widgets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
+    status, headers, body = exchange(port, raw)
+    assert (status, headers["content-type"]) == (400, "application/json")
+    assert json.loads(body) == {"error": "the request body could not be read: Invalid chunk size: b'zz'", "status": 400}
+
+
+@pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "connection-close"])
+def test_a_chunked_body_over_the_limit_is_413_even_when_the_signature_covers_the_first_part(web, redis_server, close):
+    program, port = web
+    body = json.dumps({"zen": "x" * (LIMIT * 4)}).encode()
+    headers = {**github_headers("ping", body[:LIMIT], f"big-{close}"), "X-Hub-Signature-256": sign(body[:LIMIT])}
+    status, _, answer = exchange(port, chunked_post("/hooks/widgets", body, headers, close))
+    assert (status, json.loads(answer)) == (413, {"error": f"body is larger than the limit of {LIMIT} bytes", "status": 413})
+
+
+def test_a_chunked_body_exactly_at_the_limit_is_accepted_whole(web):
+    program, port = web
+    body = json.dumps({"zen": "x" * (LIMIT - 11)}).encode()
+    assert len(body) == LIMIT
+    status, _, answer = exchange(port, chunked_post("/hooks/widgets", body, github_headers("ping", body, "at-limit")))
+    assert status == 202, answer
 
 
 def test_the_render_time_limit_holds_under_gevent(web):
