@@ -6,6 +6,9 @@ let gevent patch the standard library before the app (redis, kombu, requests, ss
 """
 
 import os
+import sys
+
+from gunicorn.glogging import Logger
 
 wsgi_app = "app:app"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -25,3 +28,44 @@ graceful_timeout = 20
 control_socket_disable = True
 
 accesslog = "-"
+# Secrets never reach the access log: no query string, no Basic user, no referrer, and only the
+# request headers named in SafeLogger.HEADERS; see SafeLogger below.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s" %({x-github-event}i)s %({x-github-delivery}i)s'
+
+
+def _scrub(text: str) -> str:
+    """The app's own scrubber once a worker has loaded it; gunicorn's master never imports the app."""
+    logsafe = sys.modules.get("bridge.logsafe")
+    return logsafe.scrub(text) if logsafe else text
+
+
+class SafeLogger(Logger):
+    """gunicorn's logger with only harmless access-log atoms, each scrubbed, whatever access_log_format asks for."""
+
+    ATOMS = ("h", "t", "m", "U", "H", "s", "B", "b", "T", "D", "M", "L", "p", "a")
+    HEADERS = ("{x-github-event}i", "{x-github-delivery}i", "{content-type}i", "{content-length}i", "{x-forwarded-for}i", "{x-request-id}i")
+
+    def atoms(self, resp, req, environ, request_time):
+        everything = super().atoms(resp, req, environ, request_time)
+        kept = {key: everything[key] for key in (*self.ATOMS, *self.HEADERS) if key in everything}
+        kept = {key: _scrub(value) if isinstance(value, str) else value for key, value in kept.items()}
+        # The request line without its query string; no user name, no referrer.
+        return {**kept, "r": f"{kept.get('m')} {kept.get('U')} {kept.get('H')}", "q": "", "u": "-", "l": "-", "f": "-"}
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        self.error_log.addFilter(SCRUB_RECORDS)
+
+
+class ScrubRecords:
+    """Scrubs gunicorn's error lines too: a refused request line is quoted there, query string and all."""
+
+    def filter(self, record) -> bool:
+        logsafe = sys.modules.get("bridge.logsafe")
+        return logsafe.scrub_record(record) if logsafe else True
+
+
+# One instance: setup() runs again on reload, and logging adds the same filter only once.
+SCRUB_RECORDS = ScrubRecords()
+
+logger_class = SafeLogger

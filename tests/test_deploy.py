@@ -54,4 +54,5 @@ def test_the_gunicorn_configuration_guards_against_slow_clients():
     exec((PROJECT / "gunicorn.conf.py").read_text(), settings)
     assert settings["worker_class"] == "gevent" and 0 < settings["worker_connections"] <= 1000
     assert settings["keepalive"] > 0  # the gevent worker's header-read timeout; 0 would turn it off
+    assert "%(q)s" not in settings["access_log_format"] and "%(r)s" not in settings["access_log_format"] and "%(u)s" not in settings["access_log_format"]
     assert "gevent==" in (PROJECT / "requirements.txt").read_text()

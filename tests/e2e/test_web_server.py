@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import socket
 import time
@@ -12,7 +13,7 @@ import requests
 
 from bridge.supervisor import child_commands
 from tests.e2e.processes import Program, wait_for_http
-from tests.support import SECRET, free_port, github_headers, sign
+from tests.support import SECRET, free_port, github_headers, sign, wait_until
 
 LIMIT = 256 * 1024
 CONFIG = f"""\
@@ -186,3 +187,27 @@ def test_the_render_time_limit_holds_under_gevent(web):
     assert time.monotonic() - started < 25  # the worker's own 30 s timeout would otherwise kill it
     assert "WORKER TIMEOUT" not in program.output()
     assert signed_ping(port, "after-endless").status_code == 202
+
+
+def test_tokens_never_reach_the_log_whatever_the_client_sends(web):
+    program, port = web
+    basic_user = requests.auth.HTTPBasicAuth(ADMIN_TOKEN, "")
+    basic_password = requests.auth.HTTPBasicAuth("admin", ADMIN_TOKEN)
+    sent = [
+        requests.get(url(port, f"/api/deliveries?token={ADMIN_TOKEN}"), timeout=10),
+        requests.get(url(port, "/api/deliveries"), auth=basic_user, timeout=10),
+        requests.get(url(port, "/api/deliveries"), auth=basic_password, timeout=10),
+        requests.get(url(port, "/api/deliveries"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10),
+        requests.get(url(port, "/api/deliveries"), headers={"Authorization": "Bearer not-the-token-5e6f"}, timeout=10),
+        requests.get(url(port, f"/api/deliveries/{ADMIN_TOKEN}"), headers={"Referer": f"https://x/?t={ADMIN_TOKEN}", "User-Agent": ADMIN_TOKEN}, timeout=10),
+    ]
+    assert [r.status_code for r in sent] == [401, 401, 401, 200, 401, 401]
+    # A request line gunicorn refuses is quoted in its error log, query string and all.
+    status, _, _ = exchange(port, f"GET /api/deliveries?token={ADMIN_TOKEN}\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    assert status == 400
+    wait_until(lambda: program.output().count('"GET /api/') >= 6 and "Invalid HTTP request line" in program.output(), 10, what="the log lines")
+    output = program.output()
+    encoded = [base64.b64encode(f"{auth.username}:{auth.password}".encode()).decode() for auth in (basic_user, basic_password)]
+    for secret in (ADMIN_TOKEN, "not-the-token-5e6f", "flow-3a8f0c6d1e", *encoded):
+        assert secret not in output, f"{secret} is in the log:\n{output[-3000:]}"
+    assert '"GET /api/deliveries HTTP/1.1" 401' in output and '"GET /api/deliveries/[hidden] HTTP/1.1" 401' in output
