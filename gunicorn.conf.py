@@ -21,11 +21,22 @@ worker_connections = 1000
 # read with it, the first request's too), and how long an idle keep-alive connection is kept. 0 would
 # turn the bound off, so it must stay above 0.
 keepalive = 5
+# Seconds a request may go without a byte of its body arriving (or of our answer being taken) before
+# the read fails: the app answers 408, and a client that stalls mid-body does not hold a connection forever.
+BODY_IDLE_SECONDS = 10
 # Seconds a worker may go without a heartbeat before the master replaces it.
 timeout = 30
 graceful_timeout = 20
 # No control socket: it defaults to one path per user, which several gunicorns on one host would share.
 control_socket_disable = True
+
+
+def pre_request(worker, req):
+    """Bound each socket read and write of this request's body and answer; its headers were bounded by keepalive."""
+    sock = getattr(getattr(req, "unreader", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(BODY_IDLE_SECONDS)
+
 
 accesslog = "-"
 # Secrets never reach the access log: no query string, no Basic user, no referrer, and only the

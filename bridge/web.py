@@ -6,7 +6,7 @@ import logging
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from bridge.sources import SOURCES, Rejected
 from bridge.store import Event, new_event_id
@@ -90,6 +90,11 @@ def read_body() -> bytes:
     request.max_content_length = limit + 1
     try:
         raw = request.get_data(cache=False)
+    except ClientDisconnected as exc:
+        # werkzeug reports any failed read as a disconnect; a timeout means the client stalled (gunicorn.conf.py).
+        if isinstance(exc.__context__, TimeoutError):
+            raise RequestTimeout("the request body stopped arriving before it was complete") from None
+        raise
     except HTTPException:
         raise
     except Exception as exc:  # the server's own reader refused the framing, e.g. a chunk size of "zz"

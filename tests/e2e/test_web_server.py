@@ -126,6 +126,17 @@ def test_a_request_whose_headers_never_end_is_closed_after_the_header_timeout(we
     assert time.monotonic() - started < 20  # the keepalive of gunicorn.conf.py (5 s), with room for a busy machine
 
 
+def test_a_body_that_stops_arriving_is_answered_408_after_the_idle_bound(web):
+    program, port = web
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        head = b"POST /hooks/widgets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        sock.sendall(head + b'{"zen": "')  # and the other 91 bytes never come
+        started = time.monotonic()
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 408 ") and b'"the request body stopped arriving before it was complete"' in answer, answer
+    assert time.monotonic() - started < 30  # BODY_IDLE_SECONDS (10 s) in gunicorn.conf.py, with room for a busy machine
+
+
 @pytest.mark.parametrize("depth", [101, 1000, 100_000])
 def test_json_nested_too_deep_is_400_at_the_hook_and_in_preview(web, depth):
     program, port = web
