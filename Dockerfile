@@ -7,7 +7,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-COPY app.py ./
+COPY app.py gunicorn.conf.py ./
 COPY bridge ./bridge
 COPY templates ./templates
 # Real payloads: `python -m bridge check` renders them through your templates.
@@ -17,4 +17,5 @@ RUN useradd --system --uid 10001 hookdock
 USER hookdock
 
 EXPOSE 8000
-CMD ["gunicorn", "app:app", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+# gunicorn.conf.py: gevent workers, header timeout, an access log without secrets (as `python -m bridge serve` runs it).
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:app", "--bind", "0.0.0.0:8000"]

@@ -16,7 +16,7 @@ import requests
 
 PROJECT = Path(__file__).resolve().parents[1]
 # The same gunicorn settings for every web under test, as the Dockerfile runs it (minus the access log).
-GUNICORN = ["--workers", "2", "--worker-class", "sync"]
+GUNICORN = ["--config", str(PROJECT / "gunicorn.conf.py"), "--workers", "2", "--access-logfile", "/dev/null"]
 
 
 def free_port() -> int:

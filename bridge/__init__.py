@@ -11,6 +11,7 @@ from flask import Flask
 
 from bridge.config import Config, load_config
 from bridge.embedded import DEFAULT_DATA_DIR, EmbeddedRedis
+from bridge.logsafe import SCRUB, keep_out_of_logs
 from bridge.pipeline import Services
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer
@@ -62,7 +63,9 @@ def create_app(config: Config | None = None, redis_url: str | None = None) -> Fl
     config = config or load_config()
     redis_url = redis_url or redis_url_from_env()
     services = build_services(config, redis_url)
+    keep_out_of_logs(config)
     app = Flask(__name__)
+    app.logger.addFilter(SCRUB)  # Flask's own lines, such as an unhandled exception's
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["hookdock"] = services
     app.extensions["celery"] = make_celery(services, redis_url)

@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, jsonify, request
 from bridge import admin
 from bridge.pipeline import failure_reason
 from bridge.preview import preview, route_for_source
-from bridge.web import error
+from bridge.sources.base import Rejected, parse_json_body
+from bridge.web import error, read_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -99,9 +100,11 @@ def preview_payload():
     source, event = request.args.get("source", ""), request.args.get("event", "")
     if not (source and event):
         return error(400, "give ?source=<source>&event=<event name> and the payload as the JSON body")
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return error(400, "the body must be the webhook payload, a JSON object")
+    try:
+        # The same reading and parsing as /hooks/<route>: size limit, whole chunked bodies, depth limit.
+        payload = parse_json_body(request.headers.get("Content-Type", ""), read_body())
+    except Rejected as exc:
+        return error(exc.status, f"the body must be the webhook payload: {exc.message}")
     try:
         route = route_for_source(services, source, request.args.get("route"))
     except KeyError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ TRUNCATED_TEMPLATE = "_truncated.txt"
 # A template may not print more than this or run longer than this, whatever it loops over.
 MAX_OUTPUT = 256 * 1024
 MAX_SECONDS = 5.0
+NO_TIMER = object()
 
 
 class RenderError(Exception):
@@ -35,14 +35,19 @@ class RenderLimit(Exception):
 @contextmanager
 def time_limit(seconds: float):
     """Interrupt the block after seconds, where signals allow it (the main thread of a process)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def expire(signum, frame):
         raise RenderLimit(f"took longer than {seconds:g} s")
 
-    previous = signal.signal(signal.SIGALRM, expire)
+    # Asking signal itself, not threading: under gunicorn's gevent worker each request is a greenlet that
+    # threading calls a thread of its own, yet it runs on the main thread, where a timer works.
+    try:
+        previous = signal.signal(signal.SIGALRM, expire)
+    except ValueError:  # another OS thread: no timer there
+        previous = NO_TIMER
+    if previous is NO_TIMER:
+        yield
+        return
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield

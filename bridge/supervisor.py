@@ -15,6 +15,7 @@ from bridge.embedded import EmbeddedRedis
 from bridge.preflight import DataDirLock, Refused, check_ports
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
 STOP_TIMEOUT = 20.0
 # devflow's own default listening address; serve does not change it.
 DEVFLOW_HOST = "127.0.0.1"
@@ -27,9 +28,9 @@ def child_commands(args) -> list[tuple[str, list[str]]]:
     if args.with_devflow:
         children.append(("devflow", [py, "-m", "bridge", "devflow", "--port", str(args.devflow_port)]))
     children.append(("worker", [py, "-m", "celery", "-A", "app.celery_app", "worker", "--concurrency", str(args.concurrency), "--loglevel", "INFO"]))
-    children.append(
-        ("web", [py, "-m", "gunicorn", "app:app", "--bind", f"{args.host}:{args.port}", "--workers", str(args.web_workers), "--access-logfile", "-"])
-    )
+    # gunicorn.conf.py holds every other web setting, the same for the Dockerfile and docker-compose.
+    web = [py, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "app:app", "--bind", f"{args.host}:{args.port}", "--workers", str(args.web_workers)]
+    children.append(("web", web))
     return children
 
 

@@ -6,7 +6,7 @@ import logging
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from bridge.sources import SOURCES, Rejected
 from bridge.store import Event, new_event_id
@@ -33,7 +33,7 @@ def receive(route_name: str):
         response, status = error(405, "webhooks are delivered with POST")
         response.headers["Allow"] = "POST"
         return response, status
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    raw = read_body()
     source = SOURCES[route.source]
     secret = route.secret.get_secret_value() if route.secret else None
     try:
@@ -73,6 +73,35 @@ def _forget(store, event: Event) -> None:
         store.forget(event)
     except redis.RedisError:
         log.error("event %s is stored but not queued; `python -m bridge replay %s` queues it", event.id, event.id)
+
+
+class UnreadableBody(BadRequest):
+    """The server could not read the body as HTTP frames it (a malformed chunk, a cut-off stream).
+
+    gunicorn closes such a connection after the answer: where the next request would start is unknown.
+    """
+
+
+def read_body() -> bytes:
+    """The whole body, or 413 past MAX_CONTENT_LENGTH and 400 when it cannot be read: never a part of it."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    # One byte more than allowed tells a chunked body over the limit from one exactly at it;
+    # with the limit itself, werkzeug would stop reading there and hand over the first part.
+    request.max_content_length = limit + 1
+    try:
+        raw = request.get_data(cache=False)
+    except ClientDisconnected as exc:
+        # werkzeug reports any failed read as a disconnect; a timeout means the client stalled (gunicorn.conf.py).
+        if isinstance(exc.__context__, TimeoutError):
+            raise RequestTimeout("the request body stopped arriving before it was complete") from None
+        raise
+    except HTTPException:
+        raise
+    except Exception as exc:  # the server's own reader refused the framing, e.g. a chunk size of "zz"
+        raise UnreadableBody(f"the request body could not be read: {exc}") from None
+    if len(raw) > limit:
+        raise RequestEntityTooLarge()
+    return raw
 
 
 @bp.route("/healthz")

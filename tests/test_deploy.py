@@ -30,3 +30,29 @@ def test_template_overrides_are_mounted_where_hookdock_looks():
     web = COMPOSE["services"]["web"]
     assert "./custom-templates:/custom-templates:ro" in web["volumes"]
     assert web["environment"]["HOOKDOCK_TEMPLATES"] == "/custom-templates"
+
+
+def test_every_way_of_running_the_web_loads_the_one_gunicorn_configuration():
+    """make run (serve), the Dockerfile (so docker-compose) and the bench start gunicorn with gunicorn.conf.py."""
+    import argparse
+
+    from bench.stack import GUNICORN
+    from bridge.supervisor import GUNICORN_CONF, child_commands
+
+    args = argparse.Namespace(host="127.0.0.1", port=8000, web_workers=2, concurrency=2, with_devflow=False, devflow_port=0)
+    [web] = [argv for name, argv in child_commands(args) if name == "web"]
+    assert web[web.index("--config") + 1] == str(GUNICORN_CONF) == str(PROJECT / "gunicorn.conf.py")
+    assert GUNICORN[GUNICORN.index("--config") + 1] == str(PROJECT / "gunicorn.conf.py")
+    dockerfile = (PROJECT / "Dockerfile").read_text()
+    assert 'CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:app", "--bind", "0.0.0.0:8000"]' in dockerfile
+    assert "COPY app.py gunicorn.conf.py ./" in dockerfile
+    assert "command" not in COMPOSE["services"]["web"]  # the image's CMD, so the same file
+
+
+def test_the_gunicorn_configuration_guards_against_slow_clients():
+    settings = {}
+    exec((PROJECT / "gunicorn.conf.py").read_text(), settings)
+    assert settings["worker_class"] == "gevent" and 0 < settings["worker_connections"] <= 1000
+    assert settings["keepalive"] > 0  # the gevent worker's header-read timeout; 0 would turn it off
+    assert "%(q)s" not in settings["access_log_format"] and "%(r)s" not in settings["access_log_format"] and "%(u)s" not in settings["access_log_format"]
+    assert "gevent==" in (PROJECT / "requirements.txt").read_text()

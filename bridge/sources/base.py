@@ -7,6 +7,11 @@ import json
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+# Real payloads nest about ten levels deep (GitHub's deepest example: 7); templates and the worker walk
+# payloads recursively and fail somewhere past 600, so a body nested deeper than this is refused at the door.
+MAX_DEPTH = 100
+TOO_DEEP = f"body nests objects and lists more than {MAX_DEPTH} levels deep"
+
 
 class Rejected(Exception):
     """A webhook that must be refused with an HTTP status and a reason."""
@@ -50,8 +55,27 @@ def parse_json_body(content_type: str, raw: bytes, form_field: str | None = None
         raise Rejected(415, f"unsupported content type {mimetype or '(none)'!r}; send {accepted}")
     try:
         payload = json.loads(text)
+    except RecursionError:
+        raise Rejected(400, TOO_DEEP) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected(400, f"body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "body must be a JSON object")
+    if nesting_depth(payload) > MAX_DEPTH:
+        raise Rejected(400, TOO_DEEP)
     return payload
+
+
+def nesting_depth(value, stop_after: int = MAX_DEPTH) -> int:
+    """How deeply objects and lists nest in a parsed JSON value (1 for a flat object), counted without recursion.
+
+    Counting stops once it passes stop_after: that is all a caller needs to know.
+    """
+    deepest, pending = 0, [(value, 1)]
+    while pending and deepest <= stop_after:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest

@@ -83,9 +83,11 @@ def wait_for_line(program: Program, prefix: str, timeout: float = 30) -> str:
 
 
 def start_web(tmp_path: Path, env: dict, name: str = "web") -> tuple[Program, str]:
-    """gunicorn serving app:app on a free port, ready; returns the program and its base URL."""
+    """gunicorn serving app:app with the shipped settings on a free port, ready; returns the program and its base URL."""
     port = free_port()
-    program = Program(name, python("-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{port}", "--workers", "1"), tmp_path, env)
+    program = Program(
+        name, python("-m", "gunicorn", "--config", str(PROJECT / "gunicorn.conf.py"), "app:app", "--bind", f"127.0.0.1:{port}", "--workers", "1"), tmp_path, env
+    )
     wait_for_http(f"http://127.0.0.1:{port}/readyz", program)
     return program, f"http://127.0.0.1:{port}"
 
