@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bridge import flowdock
 from bridge.config import Route, Target
-from bridge.filters import quiet_all
+from bridge.payload import prepare, quieted, view
 from bridge.render import Renderer, RenderError
 from bridge.routing import drop_reason
 from bridge.sources import SOURCES, Decision
@@ -69,13 +69,14 @@ def messages_for(
     """The decision, the message each target would receive, and the fallbacks taken; raises RenderError."""
     route = services.config.routes[route_name]
     source = SOURCES[route.source]
+    payload = prepare(payload)
     decision = source.classify(event_name, payload)
     if decision.template is not None:
         dropped = drop_reason(route_name, route, event_name, decision, source.facts(event_name, payload))
         decision = Decision(None, dropped) if dropped else decision
     if decision.template is None:
         return decision, {}, []
-    shown = payload if route.allow_mentions else quiet_all(payload)
-    rendition = Rendition(services.renderer_for(route_name), decision, source.context(event_name, shown), services.fallback)
+    shown = payload if route.allow_mentions else quieted(payload)
+    rendition = Rendition(services.renderer_for(route_name), decision, view(source.context(event_name, shown)), services.fallback)
     messages = {t: compose(rendition, route, event_name, event_id, t, services.config.targets[t]) for t in targets}
     return decision, {t: m for t, m in messages.items() if m is not None}, rendition.warnings

@@ -93,8 +93,8 @@ class Renderer:
         self.env.filters.update(FILTERS)
 
     def render(self, name: str, context: dict) -> str:
-        """Render one template to chat text no longer than Flowdock accepts."""
-        text = self.render_text(name, context).strip()
+        """Render one template to chat text no longer than Flowdock accepts: output past the limit is cut, not refused."""
+        text = self.render_text(name, context, cut_at=MAX_OUTPUT).strip()
         if len(text) <= MAX_CONTENT:
             return text
         return cap(text, self.render_text(TRUNCATED_TEMPLATE, {}).strip())
@@ -110,13 +110,16 @@ class Renderer:
             raise RenderError(f"{self.origin(name) or name}: must print a JSON object")
         return data
 
-    def render_text(self, name: str, context: dict) -> str:
-        """Render within the time and size limits; any failure becomes a RenderError naming file and line."""
+    def render_text(self, name: str, context: dict, cut_at: int | None = None) -> str:
+        """Render within the time and size limits (or stop at cut_at); any failure becomes a RenderError naming file and line."""
         try:
             parts, size = [], 0
             with time_limit(MAX_SECONDS):
                 for chunk in self.env.get_template(name).generate(context):
                     size += len(chunk)
+                    if cut_at is not None and size > cut_at:
+                        parts.append(chunk[: len(chunk) - (size - cut_at)])
+                        break
                     if size > MAX_OUTPUT:
                         raise RenderLimit(f"printed more than {MAX_OUTPUT} characters")
                     parts.append(chunk)

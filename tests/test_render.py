@@ -77,10 +77,16 @@ def test_a_template_that_runs_forever_is_stopped(user_dir, monkeypatch):
         Renderer([user_dir]).render("slow.txt", {})
 
 
-def test_a_template_that_prints_too_much_is_stopped(user_dir):
-    write(user_dir, "huge.txt", "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
+def test_a_thread_template_that_prints_too_much_is_stopped(user_dir):
+    write(user_dir, "huge.json", "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
     with pytest.raises(RenderError, match=r"printed more than 262144 characters"):
-        Renderer([user_dir]).render("huge.txt", {})
+        Renderer([user_dir]).render_json("huge.json", {})
+
+
+def test_chat_text_that_prints_too_much_is_cut_not_refused(user_dir):
+    write(user_dir, "huge.txt", "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
+    text = Renderer([user_dir]).render("huge.txt", {})
+    assert len(text) <= MAX_CONTENT and text.endswith("… (cut to fit; open the link for the rest)")
 
 
 def test_an_edited_template_takes_effect_without_a_restart(user_dir):
