@@ -15,6 +15,8 @@ from bridge.sources import SOURCES, Decision
 if TYPE_CHECKING:
     from bridge.pipeline import Services
 
+UNTITLED_TEMPLATE = "_untitled.txt"
+
 
 class Rendition:
     """An event's templates, each rendered at most once however many targets it goes to."""
@@ -38,7 +40,12 @@ class Rendition:
         """Title, author, body and thread state for thread targets; None when the event has no thread."""
         if self.decision.thread is None or not self.renderer.exists(self.thread_template):
             return None
-        return self._with_fallback(Renderer.render_json, self.thread_template)
+        activity = self._with_fallback(Renderer.render_json, self.thread_template)
+        thread = activity.get("thread")
+        if isinstance(thread, dict) and not str(thread.get("title") or "").strip():
+            # Flowdock refuses a thread without a title; payload text may have left it blank.
+            activity["thread"] = {**thread, "title": self.renderer.render(UNTITLED_TEMPLATE, self.context)}
+        return activity
 
     def _with_fallback(self, render, name: str):
         """Render with the route's templates; if an override fails and fallback is on, use the built-in one."""

@@ -14,6 +14,7 @@ from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bridge.filters import FILTERS
+from bridge.printing import PRINT_FILTERS, PrintingCodeGenerator, json_default, payload_field, printable, shielded
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 # Flowdock refuses chat content longer than this.
@@ -52,9 +53,30 @@ def time_limit(seconds: float):
 
 
 class LimitedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with * and ** bounded: one C-level operation cannot be interrupted by a timer."""
+    """The immutable sandbox, with * and ** bounded, and nothing it prints ever a null, an undefined or a repr."""
 
     intercepted_binops = frozenset(["*", "**"])
+    code_generator_class = PrintingCodeGenerator
+
+    def __init__(self, **options):
+        super().__init__(finalize=printable, **options)
+        self.filters.update(PRINT_FILTERS)
+        self.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": json_default}
+
+    def concat(self, parts) -> str:
+        """What `a ~ b` builds: parts that are not text print as nothing."""
+        return "".join(str(printable(part)) for part in parts)
+
+    def getattr(self, obj, attribute):
+        """A payload object's field before any method of the same name; a method as a call that prints as nothing."""
+        found, value = payload_field(obj, attribute)
+        if found:
+            return value
+        return shielded(obj, super().getattr(obj, attribute))
+
+    def getitem(self, obj, argument):
+        """Like getattr: a method reached by subscript prints as nothing."""
+        return shielded(obj, super().getitem(obj, argument))
 
     def call_binop(self, context, operator, left, right):
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > 100:
