@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bridge import flowdock
 from bridge.config import Route, Target
+from bridge.links import safe_activity
 from bridge.payload import prepare, quieted, view
 from bridge.render import Renderer, RenderError
 from bridge.routing import drop_reason
@@ -40,7 +41,7 @@ class Rendition:
         """Title, author, body and thread state for thread targets; None when the event has no thread."""
         if self.decision.thread is None or not self.renderer.exists(self.thread_template):
             return None
-        activity = self._with_fallback(Renderer.render_json, self.thread_template)
+        activity = safe_activity(self._with_fallback(Renderer.render_json, self.thread_template))
         thread = activity.get("thread")
         if isinstance(thread, dict) and not str(thread.get("title") or "").strip():
             # Flowdock refuses a thread without a title; payload text may have left it blank.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -141,3 +142,39 @@ def test_a_single_huge_field_is_cut_and_the_message_still_sent(fixture, item, fi
     assert set(messages) == {"chat", "inbox"}
     assert len(messages["chat"]["content"]) <= MAX_CONTENT
     assert len(json.dumps(messages["inbox"])) < 200_000
+
+
+JAVASCRIPT = "javascript:alert(1)//"
+
+
+def with_urls(value, url: str):
+    """Every URL field of a payload (html_url, url, avatar_url, target_url, ...) set to url."""
+    if isinstance(value, dict):
+        return {k: (url if k.endswith("url") and isinstance(v, str) else with_urls(v, url)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_urls(v, url) for v in value]
+    return value
+
+
+def links_of(message: dict) -> list[str]:
+    """Every URL a message would make clickable: hrefs in its HTML, the thread's URL, actions and the avatar."""
+    thread = message.get("thread") or {}
+    urls = [html.unescape(h) for text in shown_text(message) for h in re.findall(r"href\s*=\s*[\"']?([^\"'\s>]*)", text)]
+    urls += [action.get("url") for action in thread.get("actions", [])] + [thread.get("external_url"), (message.get("author") or {}).get("avatar")]
+    return [url for url in urls if url is not None]
+
+
+@pytest.mark.parametrize("path", ALL_CASES, ids=lambda p: p.stem)
+def test_only_http_urls_become_links_thread_urls_or_actions(path):
+    messages = sent(path.stem.split("__")[0], with_urls(json.loads(path.read_text()), JAVASCRIPT))
+    for message in messages.values():
+        assert [url for url in links_of(message) if not url.startswith(("https://", "http://"))] == []
+
+
+def test_a_javascript_repository_url_keeps_its_text_and_loses_its_link():
+    payload = fixture_payload("github", "push__many_commits")
+    payload["repository"]["html_url"] = JAVASCRIPT
+    payload["commits"][0]["url"] = JAVASCRIPT
+    thread_message = sent("push", payload)["inbox"]
+    assert JAVASCRIPT not in json.dumps([links_of(thread_message)])
+    assert payload["commits"][0]["id"][:7] in thread_message["body"]
