@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from bridge import flowdock
 from bridge.config import Route, Target
 from bridge.links import safe_activity
-from bridge.payload import prepare, quieted, view
-from bridge.render import Renderer, RenderError
+from bridge.payload import prepare, quieted, shortened, view
+from bridge.render import Renderer, RenderError, RenderTooLong
 from bridge.routing import drop_reason
 from bridge.sources import SOURCES, Decision
 
@@ -41,23 +41,29 @@ class Rendition:
         """Title, author, body and thread state for thread targets; None when the event has no thread."""
         if self.decision.thread is None or not self.renderer.exists(self.thread_template):
             return None
-        activity = safe_activity(self._with_fallback(Renderer.render_json, self.thread_template))
+        try:
+            activity = self._with_fallback(Renderer.render_json, self.thread_template)
+        except RenderTooLong:
+            # Each field is cut to fit, but several huge ones together can outgrow the limit: cut them all short.
+            activity = self._with_fallback(Renderer.render_json, self.thread_template, shortened(self.context))
+        activity = safe_activity(activity)
         thread = activity.get("thread")
         if isinstance(thread, dict) and not str(thread.get("title") or "").strip():
             # Flowdock refuses a thread without a title; payload text may have left it blank.
             activity["thread"] = {**thread, "title": self.renderer.render(UNTITLED_TEMPLATE, self.context)}
         return activity
 
-    def _with_fallback(self, render, name: str):
+    def _with_fallback(self, render, name: str, context: dict | None = None):
         """Render with the route's templates; if an override fails and fallback is on, use the built-in one."""
+        context = self.context if context is None else context
         try:
-            return render(self.renderer, name, self.context)
+            return render(self.renderer, name, context)
         except RenderError as exc:
             # An override may be the template itself or a macro file it imports: any override counts.
             if self.fallback is None or not self.renderer.has_overrides or not self.fallback.exists(name):
                 raise
             self.warnings.append(str(exc))
-            return render(self.fallback, name, self.context)
+            return render(self.fallback, name, context)
 
 
 def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict | None:

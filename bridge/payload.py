@@ -22,6 +22,8 @@ MAX_ITEMS = 2048
 # Templates read a handful of levels deep; anything deeper is dropped rather than walked.
 MAX_DEPTH = 32
 CUT_MARK = "…"
+# What a thread is rendered from when several huge fields together outgrow the render limit.
+SHORT_TEXT, SHORT_ITEMS = 256, 20
 # Values that need no walk: numbers and booleans pass through as they are.
 SCALARS = frozenset({int, bool})
 
@@ -72,8 +74,8 @@ def absent(value: object) -> bool:
     return value is None or (type(value) is float and not math.isfinite(value))
 
 
-def walk(value: object, text: Callable[[str], str], depth: int = 0, done: tuple[type, ...] = ()) -> object:
-    """A copy of value with text() applied to every string and key, nulls dropped, and sizes bounded."""
+def walk(value: object, text: Callable[[str], str], depth: int = 0, done: tuple[type, ...] = (), length: int = MAX_ITEMS) -> object:
+    """A copy of value with text() applied to every string and key, nulls dropped, and lists cut to length."""
     if isinstance(value, str):
         return text(value)
     if done and isinstance(value, done):
@@ -83,14 +85,14 @@ def walk(value: object, text: Callable[[str], str], depth: int = 0, done: tuple[
         if depth < MAX_DEPTH:
             for key, item in value.items():
                 if not absent(item):
-                    record[text(str(key))] = item if type(item) in SCALARS else walk(item, text, depth + 1, done)
+                    record[text(str(key))] = item if type(item) in SCALARS else walk(item, text, depth + 1, done, length)
         return record
     if isinstance(value, (list, tuple)):
         items = Items()
         if depth < MAX_DEPTH:
-            for item in value[:MAX_ITEMS]:
+            for item in value[:length]:
                 if not absent(item):
-                    items.append(item if type(item) in SCALARS else walk(item, text, depth + 1, done))
+                    items.append(item if type(item) in SCALARS else walk(item, text, depth + 1, done, length))
         return items
     return value
 
@@ -103,6 +105,11 @@ def prepare(payload: dict) -> Record:
 def quieted(value: object) -> object:
     """A copy in which no string can ping anyone or add a tag."""
     return walk(value, quiet)
+
+
+def shortened(context: dict) -> Record:
+    """The context with every string and list cut short: for a thread that several huge fields made too long."""
+    return walk(context, lambda text: cut(text, SHORT_TEXT), length=SHORT_ITEMS)
 
 
 def view(context: dict) -> Record:

@@ -33,6 +33,10 @@ class RenderLimit(Exception):
     """A template ran too long or printed too much."""
 
 
+class RenderTooLong(RenderError):
+    """A template printed more than MAX_OUTPUT: the same template with shorter input may fit."""
+
+
 @contextmanager
 def time_limit(seconds: float):
     """Interrupt the block after seconds, where signals allow it (the main thread of a process)."""
@@ -143,9 +147,11 @@ class Renderer:
                         parts.append(chunk[: len(chunk) - (size - cut_at)])
                         break
                     if size > MAX_OUTPUT:
-                        raise RenderLimit(f"printed more than {MAX_OUTPUT} characters")
+                        raise RenderTooLong(f"{self.origin(name) or name}: printed more than {MAX_OUTPUT} characters")
                     parts.append(chunk)
             return "".join(parts)
+        except RenderTooLong:
+            raise
         except Exception as exc:  # a template must never take the process down
             raise RenderError(describe(exc, name)) from None
 

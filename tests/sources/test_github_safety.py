@@ -144,6 +144,17 @@ def test_a_single_huge_field_is_cut_and_the_message_still_sent(fixture, item, fi
     assert len(json.dumps(messages["inbox"])) < 200_000
 
 
+def test_several_huge_fields_together_still_make_a_thread_message():
+    payload = fixture_payload("github", "pull_request__opened")
+    huge = "\"<'&" * 75000
+    for field in ("title", "body"):
+        payload["pull_request"][field] = huge
+    payload["pull_request"]["head"]["ref"] = payload["pull_request"]["base"]["ref"] = payload["repository"]["full_name"] = huge
+    payload["pull_request"]["labels"] = [{"name": huge}] * 50
+    thread = sent("pull_request", payload)["inbox"]["thread"]
+    assert thread["title"].startswith("#2 &#34;&lt;&#39;&amp;") and len(json.dumps(thread)) < 100_000
+
+
 JAVASCRIPT = "javascript:alert(1)//"
 
 
