@@ -115,7 +115,7 @@ def problems(message: dict) -> list[str]:
     return found
 
 
-@settings(max_examples=200, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_hostile_payloads_never_ping_leak_markup_or_get_lost(world, data):
     client, services = world
