@@ -10,15 +10,17 @@ from markupsafe import Markup, escape
 
 # Flowdock's mention and tag parser (flowdock-text) reads "@name" and "#name" after any character that is
 # not a letter, digit, "_", "&" or "/": "cc:@all", "x.@all", "@@team" and "#@here" all ping. A sign is
-# left alone only after one of those characters (ASCII and the Latin-1 letters the parser knows), or
-# when no name follows; any other sign gets a zero-width space after it. Full-width signs count too.
-# A name starts with a word character or one of the parser's own non-Latin ranges (some are not \w).
+# left alone only after one of those characters, or when no name follows; any other sign gets a
+# zero-width space after it. Full-width signs count too. Its older mention rule also reads "@" after
+# a Latin-1 letter ("é@x"), so only ASCII ones protect an "@"; "/" still does, or URLs such as
+# npm's /@scope/name would break. A name starts with a word character or one of the parser's own
+# non-Latin ranges (some are not \w).
 NAME_START = (
     r"[\w\u00bf\u0400-\u0527\u1100-\u11ff\u2de0-\u2dff\u3003\u3005\u303b\u3041-\u3096\u3099-\u309e\u30a1-\u30fe"
     r"\u3130-\u3185\u3400-\u4dbf\u4e00-\u9fff\ua640-\ua69f\ua960-\ua97f\uac00-\ud7ff\uff10-\uff19\uff21-\uff3a"
     r"\uff41-\uff5a\uff66-\uff9f\uffa1-\uffdc\U0002a700-\U0002b81f\U0002f800-\U0002fa1f]"
 )
-MENTION_OR_TAG = re.compile(r"(?<![A-Za-z0-9_&/\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00fe])([@#\uff20\uff03])(?=" + NAME_START + ")")
+MENTION_OR_TAG = re.compile(r"((?<![A-Za-z0-9_&/])[@\uff20]|(?<![A-Za-z0-9_&/\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00fe])[#\uff03])(?=" + NAME_START + ")")
 # Terminal escapes (CSI, OSC, and the two-character forms), then any control character but tab and line ends.
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

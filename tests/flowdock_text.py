@@ -4,7 +4,8 @@ Written from the rules of flowdock/flowdock-text (flowdock-text.js): a user ment
 (or a full-width sign), after the start of the text or any character that is not a letter, digit, "_", "&"
 or "/", followed by a name of letters, digits and "_" holding at least one non-digit, and not followed by
 another sign or "://". Its older mention rule, "@" after anything but a letter, digit or one of _!#$%&*@,
-is checked too. Both are over-approximated where the JavaScript is ambiguous, so the oracle errs towards
+is checked too, except after "/" (the live rule reads none there, and URLs such as npm's /@scope/name
+hold one). Both are over-approximated where the JavaScript is ambiguous, so the oracle errs towards
 finding a mention.
 """
 
@@ -22,7 +23,7 @@ ALPHA = f"[a-z_{LATIN_ACCENTS}{NON_LATIN}]"
 ALNUM = f"[a-z0-9_{LATIN_ACCENTS}{NON_LATIN}]"
 BOUNDARY = f"(?:^|(?<=[^&/a-z0-9_{LATIN_ACCENTS}{NON_LATIN}]))"
 TAG = re.compile(f"{BOUNDARY}([@#\uff03\uff20])({ALNUM}*{ALPHA}{ALNUM}*)", re.IGNORECASE)
-OLD_MENTION = re.compile(r"(?:^|(?<=[^a-zA-Z0-9_!#$%&*@\uff20]))([@\uff20])([a-zA-Z0-9_]{1,20})")
+OLD_MENTION = re.compile(r"(?:^|(?<=[^a-zA-Z0-9_!#$%&*@\uff20/]))([@\uff20])([a-zA-Z0-9_]{1,20})")
 NOT_AFTER = re.compile(r"[#\uff03]|://")
 
 

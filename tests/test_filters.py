@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.filters import ago, chat, first_line, html, is_web_url, link, pluralize, quiet, short_sha
 from tests.flowdock_text import mentions
@@ -74,6 +76,7 @@ NASTY = [
     "@\u00bfx",
     "#\u4e00",
     "@_",
+    "\u00e9@x",
 ]
 
 
@@ -81,3 +84,14 @@ NASTY = [
 def test_quiet_leaves_nothing_flowdock_would_read_as_a_mention_or_tag(text):
     assert mentions(text), "the oracle must see the mention in the raw text"
     assert mentions(quiet(text)) == []
+
+
+ALPHABET = st.one_of(
+    st.sampled_from(list("@#\uff20\uff03&/_-.:( \n\u200ba1\u00e9\u00c0\u00bf\u0131\u0130\u0483\u3003\u3099\u03b1\u0416\u4e00\uac00\u30a2")), st.characters()
+)
+
+
+@settings(max_examples=3000, derandomize=True, database=None, deadline=None)
+@given(st.text(ALPHABET, max_size=12))
+def test_no_text_keeps_a_mention_or_tag_once_cleaned_and_quieted(text):
+    assert mentions(quiet(chat(text))) == []
