@@ -34,6 +34,15 @@ def safe_links(text: object) -> object:
     return START_TAG.sub(lambda m: m.group(0) if href_is_safe(m.group(1)) else "", text)
 
 
+def action_is_safe(action: object) -> bool:
+    """A ViewAction's url, or an UpdateAction's target.urlTemplate, is there and is http(s)."""
+    if not isinstance(action, dict):
+        return False
+    target = action.get("target") if isinstance(action.get("target"), dict) else {}
+    urls = [url for url in (action.get("url"), target.get("urlTemplate")) if url is not None]
+    return bool(urls) and all(is_web_url(url) for url in urls)
+
+
 def safe_thread(thread: dict) -> dict:
     """A thread state whose URL, actions and HTML hold only http(s) links."""
     thread = {key: safe_links(value) for key, value in thread.items()}
@@ -42,7 +51,7 @@ def safe_thread(thread: dict) -> dict:
     if isinstance(thread.get("fields"), list):
         thread["fields"] = [{**field, "value": safe_links(field.get("value"))} if isinstance(field, dict) else field for field in thread["fields"]]
     if isinstance(thread.get("actions"), list):
-        thread["actions"] = [action for action in thread["actions"] if not isinstance(action, dict) or is_web_url(action.get("url"))]
+        thread["actions"] = [action for action in thread["actions"] if action_is_safe(action)]
     return thread
 
 

@@ -33,7 +33,12 @@ def test_a_thread_keeps_only_web_urls():
             "title": '<a href="javascript:x">t</a>',
             "external_url": "javascript:alert(1)//",
             "fields": [{"label": "Commit", "value": '<a href="javascript:x">abc</a>'}],
-            "actions": [{"@type": "ViewAction", "name": "Run", "url": "javascript:x"}, {"@type": "ViewAction", "name": "Ok", "url": "https://x.io"}],
+            "actions": [
+                {"@type": "ViewAction", "name": "Run", "url": "javascript:x"},
+                {"@type": "ViewAction", "name": "Ok", "url": "https://x.io"},
+                {"@type": "UpdateAction", "name": "Post", "target": {"@type": "EntryPoint", "urlTemplate": "javascript:x", "httpMethod": "POST"}},
+                {"@type": "UpdateAction", "name": "Ack", "target": {"@type": "EntryPoint", "urlTemplate": "https://x.io/ack", "httpMethod": "POST"}},
+            ],
         },
     }
     assert safe_activity(activity) == {
@@ -43,6 +48,9 @@ def test_a_thread_keeps_only_web_urls():
         "thread": {
             "title": "t",
             "fields": [{"label": "Commit", "value": "abc"}],
-            "actions": [{"@type": "ViewAction", "name": "Ok", "url": "https://x.io"}],
+            "actions": [
+                {"@type": "ViewAction", "name": "Ok", "url": "https://x.io"},
+                {"@type": "UpdateAction", "name": "Ack", "target": {"@type": "EntryPoint", "urlTemplate": "https://x.io/ack", "httpMethod": "POST"}},
+            ],
         },
     }
