@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
-# "@nick" and "#tag" at the start of a word; not inside e-mail addresses or URL fragments.
-MENTION_OR_TAG = re.compile(r"(?<![\w/.:#@])([@#])(?=\w)")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Flowdock's mention and tag parser (flowdock-text) reads "@name" and "#name" after any character that is
+# not a letter, digit, "_", "&" or "/": "cc:@all", "x.@all", "@@team" and "#@here" all ping. A sign is
+# left alone only after one of those characters, or when no name follows; any other sign gets a
+# zero-width space after it. Full-width signs count too. Its older mention rule also reads "@" after
+# a Latin-1 letter ("é@x"), so only ASCII ones protect an "@"; "/" still does, or URLs such as
+# npm's /@scope/name would break. A name starts with a word character or one of the parser's own
+# non-Latin ranges (some are not \w).
+NAME_START = (
+    r"[\w\u00bf\u0400-\u0527\u1100-\u11ff\u2de0-\u2dff\u3003\u3005\u303b\u3041-\u3096\u3099-\u309e\u30a1-\u30fe"
+    r"\u3130-\u3185\u3400-\u4dbf\u4e00-\u9fff\ua640-\ua69f\ua960-\ua97f\uac00-\ud7ff\uff10-\uff19\uff21-\uff3a"
+    r"\uff41-\uff5a\uff66-\uff9f\uffa1-\uffdc\U0002a700-\U0002b81f\U0002f800-\U0002fa1f]"
+)
+MENTION_OR_TAG = re.compile(r"((?<![A-Za-z0-9_&/])[@\uff20]|(?<![A-Za-z0-9_&/\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00fe])[#\uff03])(?=" + NAME_START + ")")
+# Terminal escapes (CSI, OSC, and the two-character forms), then any control character but tab and line ends.
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Bidirectional embeddings, overrides, isolates and marks: they make text read differently from what it is.
+BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# Half of a UTF-16 pair cannot be encoded: it would break every JSON encoder and store downstream.
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+UNSAFE = re.compile("|".join(pattern.pattern for pattern in (ANSI, CONTROL, BIDI, SURROGATE)))
+SIGN = re.compile("[@#\uff20\uff03]")
 ZERO_WIDTH_SPACE = "\u200b"
 AGO_UNITS = ((86400 * 365, "year"), (86400 * 30, "month"), (86400 * 7, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
 
@@ -32,23 +52,19 @@ def pluralize(count: int, singular: str = "", plural: str = "s") -> str:
 
 def quiet(value: str) -> str:
     """Payload text that cannot ping anyone or add tags: @all, @nick and #tag arrive as plain text."""
-    return MENTION_OR_TAG.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, str(value or ""))
-
-
-def quiet_all(value):
-    """A copy of a payload with every string quieted, so no template can ping from payload text."""
-    if isinstance(value, str):
-        return quiet(value)
-    if isinstance(value, dict):
-        return {key: quiet_all(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [quiet_all(item) for item in value]
-    return value
+    value = str(value or "")
+    if not SIGN.search(value):
+        return value
+    return MENTION_OR_TAG.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, value)
 
 
 def chat(value: str) -> str:
-    """Payload text made safe for chat: no control characters (mentions are the route's call: allow_mentions)."""
-    return CONTROL.sub("", str(value or ""))
+    """Payload text made safe for chat: no terminal escapes, control characters or bidi overrides (mentions: allow_mentions)."""
+    text = str(value or "")
+    if not UNSAFE.search(text):
+        return text
+    text = SURROGATE.sub("\ufffd", text)
+    return BIDI.sub("", CONTROL.sub("", ANSI.sub("", text)))
 
 
 def html(value: str, limit: int = 1500) -> str:
@@ -59,10 +75,21 @@ def html(value: str, limit: int = 1500) -> str:
     return str(escape(text)).replace("\n", "<br>")
 
 
+def is_web_url(url: object) -> bool:
+    """True for an absolute http(s) URL with a host: nothing else may become a link, thread URL or action."""
+    if not isinstance(url, str) or url != url.strip() or CONTROL.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and url.lower().startswith(("http://", "https://"))
+
+
 def link(url: str, text: str | None = None) -> Markup:
     """An HTML link with escaped text; only http(s) URLs become links."""
     label = escape(text if text is not None else url)
-    if not str(url or "").startswith(("https://", "http://")):
+    if not is_web_url(url):
         return Markup(label)
     return Markup('<a href="{}">{}</a>').format(url, label)
 

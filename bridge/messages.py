@@ -7,13 +7,16 @@ from typing import TYPE_CHECKING
 
 from bridge import flowdock
 from bridge.config import Route, Target
-from bridge.filters import quiet_all
-from bridge.render import Renderer, RenderError
+from bridge.links import safe_activity
+from bridge.payload import prepare, quieted, shortened, view
+from bridge.render import Renderer, RenderError, RenderTooLong
 from bridge.routing import drop_reason
 from bridge.sources import SOURCES, Decision
 
 if TYPE_CHECKING:
     from bridge.pipeline import Services
+
+UNTITLED_TEMPLATE = "_untitled.txt"
 
 
 class Rendition:
@@ -38,18 +41,29 @@ class Rendition:
         """Title, author, body and thread state for thread targets; None when the event has no thread."""
         if self.decision.thread is None or not self.renderer.exists(self.thread_template):
             return None
-        return self._with_fallback(Renderer.render_json, self.thread_template)
-
-    def _with_fallback(self, render, name: str):
-        """Render with the route's templates; if an override fails and fallback is on, use the built-in one."""
         try:
-            return render(self.renderer, name, self.context)
+            activity = self._with_fallback(Renderer.render_json, self.thread_template)
+        except RenderTooLong:
+            # Each field is cut to fit, but several huge ones together can outgrow the limit: cut them all short.
+            activity = self._with_fallback(Renderer.render_json, self.thread_template, shortened(self.context))
+        activity = safe_activity(activity)
+        thread = activity.get("thread")
+        if isinstance(thread, dict) and not str(thread.get("title") or "").strip():
+            # Flowdock refuses a thread without a title; payload text may have left it blank.
+            activity["thread"] = {**thread, "title": self.renderer.render(UNTITLED_TEMPLATE, self.context)}
+        return activity
+
+    def _with_fallback(self, render, name: str, context: dict | None = None):
+        """Render with the route's templates; if an override fails and fallback is on, use the built-in one."""
+        context = self.context if context is None else context
+        try:
+            return render(self.renderer, name, context)
         except RenderError as exc:
             # An override may be the template itself or a macro file it imports: any override counts.
             if self.fallback is None or not self.renderer.has_overrides or not self.fallback.exists(name):
                 raise
             self.warnings.append(str(exc))
-            return render(self.fallback, name, self.context)
+            return render(self.fallback, name, context)
 
 
 def render_content(renderer: Renderer, name: str, context: dict) -> str:
@@ -77,13 +91,14 @@ def messages_for(
     """The decision, the message each target would receive, and the fallbacks taken; raises RenderError."""
     route = services.config.routes[route_name]
     source = SOURCES[route.source]
+    payload = prepare(payload)
     decision = source.classify(event_name, payload)
     if decision.template is not None:
         dropped = drop_reason(route_name, route, event_name, decision, source.facts(event_name, payload))
         decision = Decision(None, dropped) if dropped else decision
     if decision.template is None:
         return decision, {}, []
-    shown = payload if route.allow_mentions else quiet_all(payload)
-    rendition = Rendition(services.renderer_for(route_name), decision, source.context(event_name, shown), services.fallback)
+    shown = payload if route.allow_mentions else quieted(payload)
+    rendition = Rendition(services.renderer_for(route_name), decision, view(source.context(event_name, shown)), services.fallback)
     messages = {t: compose(rendition, route, event_name, event_id, t, services.config.targets[t]) for t in targets}
     return decision, {t: m for t, m in messages.items() if m is not None}, rendition.warnings

@@ -13,6 +13,7 @@ from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bridge.filters import FILTERS
+from bridge.printing import PRINT_FILTERS, PrintingCodeGenerator, json_default, payload_field, printable, shielded
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 # Flowdock refuses chat content longer than this.
@@ -30,6 +31,10 @@ class RenderError(Exception):
 
 class RenderLimit(Exception):
     """A template ran too long or printed too much."""
+
+
+class RenderTooLong(RenderError):
+    """A template printed more than MAX_OUTPUT: the same template with shorter input may fit."""
 
 
 @contextmanager
@@ -57,9 +62,30 @@ def time_limit(seconds: float):
 
 
 class LimitedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with * and ** bounded: one C-level operation cannot be interrupted by a timer."""
+    """The immutable sandbox, with * and ** bounded, and nothing it prints ever a null, an undefined or a repr."""
 
     intercepted_binops = frozenset(["*", "**"])
+    code_generator_class = PrintingCodeGenerator
+
+    def __init__(self, **options):
+        super().__init__(finalize=printable, **options)
+        self.filters.update(PRINT_FILTERS)
+        self.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": json_default}
+
+    def concat(self, parts) -> str:
+        """What `a ~ b` builds: parts that are not text print as nothing."""
+        return "".join(str(printable(part)) for part in parts)
+
+    def getattr(self, obj, attribute):
+        """A payload object's field before any method of the same name; a method as a call that prints as nothing."""
+        found, value = payload_field(obj, attribute)
+        if found:
+            return value
+        return shielded(obj, super().getattr(obj, attribute))
+
+    def getitem(self, obj, argument):
+        """Like getattr: a method reached by subscript prints as nothing."""
+        return shielded(obj, super().getitem(obj, argument))
 
     def call_binop(self, context, operator, left, right):
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > 100:
@@ -98,8 +124,8 @@ class Renderer:
         self.env.filters.update(FILTERS)
 
     def render(self, name: str, context: dict) -> str:
-        """Render one template to chat text no longer than Flowdock accepts."""
-        text = self.render_text(name, context).strip()
+        """Render one template to chat text no longer than Flowdock accepts: output past the limit is cut, not refused."""
+        text = self.render_text(name, context, cut_at=MAX_OUTPUT).strip()
         if len(text) <= MAX_CONTENT:
             return text
         return cap(text, self.render_text(TRUNCATED_TEMPLATE, {}).strip())
@@ -115,17 +141,22 @@ class Renderer:
             raise RenderError(f"{self.origin(name) or name}: must print a JSON object")
         return data
 
-    def render_text(self, name: str, context: dict) -> str:
-        """Render within the time and size limits; any failure becomes a RenderError naming file and line."""
+    def render_text(self, name: str, context: dict, cut_at: int | None = None) -> str:
+        """Render within the time and size limits (or stop at cut_at); any failure becomes a RenderError naming file and line."""
         try:
             parts, size = [], 0
             with time_limit(MAX_SECONDS):
                 for chunk in self.env.get_template(name).generate(context):
                     size += len(chunk)
+                    if cut_at is not None and size > cut_at:
+                        parts.append(chunk[: len(chunk) - (size - cut_at)])
+                        break
                     if size > MAX_OUTPUT:
-                        raise RenderLimit(f"printed more than {MAX_OUTPUT} characters")
+                        raise RenderTooLong(f"{self.origin(name) or name}: printed more than {MAX_OUTPUT} characters")
                     parts.append(chunk)
             return "".join(parts)
+        except RenderTooLong:
+            raise
         except Exception as exc:  # a template must never take the process down
             raise RenderError(describe(exc, name)) from None
 

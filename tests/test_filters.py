@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bridge.filters import ago, chat, first_line, html, link, pluralize, quiet, short_sha
+from bridge.filters import ago, chat, first_line, html, is_web_url, link, pluralize, quiet, short_sha
+from tests.flowdock_text import mentions
 
 ZWSP = "\u200b"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -25,13 +28,27 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
         (quiet, ("cc @all and @octocat, see #42",), f"cc @{ZWSP}all and @{ZWSP}octocat, see #{ZWSP}42"),
         (quiet, ("mail git@github.com or https://x.io/a#frag and x#y",), "mail git@github.com or https://x.io/a#frag and x#y"),
         (quiet, ("@everyone\n#team",), f"@{ZWSP}everyone\n#{ZWSP}team"),
+        (quiet, ("cc:@everyone x.@all @@team #@here",), f"cc:@{ZWSP}everyone x.@{ZWSP}all @@{ZWSP}team #@{ZWSP}here"),
+        (quiet, ("(@all) [#ops] \uff20all \uff03ops",), f"(@{ZWSP}all) [#{ZWSP}ops] \uff20{ZWSP}all \uff03{ZWSP}ops"),
+        (quiet, ("## Notes, C# and a/@b",), "## Notes, C# and a/@b"),
+        (quiet, (f"@{ZWSP}all",), f"@{ZWSP}all"),
         (chat, ("ring\x07 @team",), "ring @team"),
+        (chat, ("\x1b[31mred\x1b[0m \x1b]8;;https://evil\x07link\x1b]8;;\x07 \x9b2Jc1",), "red link c1"),
+        (chat, ("abc\u202edcba\u2066x\u2069\u200e\u200f\u061c",), "abcdcbax"),
+        (chat, ("tab\tand\nlines\r\n\x00\x7f\x85",), "tab\tand\nlines\r\n"),
+        (chat, ("half \ud800 pair",), "half \ufffd pair"),
         (html, ("<script>alert(1)</script>\nnext", 100), "&lt;script&gt;alert(1)&lt;/script&gt;<br>next"),
         (html, ("x" * 20, 10), "x" * 10 + "…"),
         (html, ("windows\r\nline endings", 100), "windows<br>line endings"),
         (link, ("https://github.com/a/b", "a <b>"), '<a href="https://github.com/a/b">a &lt;b&gt;</a>'),
         (link, ('https://x.io/"onmouseover=', None), '<a href="https://x.io/&#34;onmouseover=">https://x.io/&#34;onmouseover=</a>'),
         (link, ("javascript:alert(1)", "click"), "click"),
+        (link, ("https:evil", "click"), "click"),
+        (link, (" https://x.io", "click"), "click"),
+        (is_web_url, ("HTTPS://github.com/a",), "True"),
+        (is_web_url, ("java\tscript:alert(1)",), "False"),
+        (is_web_url, ("//github.com",), "False"),
+        (is_web_url, (None,), "False"),
         (ago, ("2026-11-28T09:00:00Z", NOW), "3 hours ago"),
         (ago, ("2026-11-28T11:59:30+00:00", NOW), "just now"),
         (ago, ("2026-11-30T12:00:00Z", NOW), "2 days from now"),
@@ -41,3 +58,40 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 )
 def test_filters(function, args, expected):
     assert str(function(*args)) == expected
+
+
+NASTY = [
+    "cc:@everyone",
+    "x.@all",
+    "@@team",
+    "#@here",
+    "(@all)",
+    "\uff20all and \uff03ops",
+    "line\n@all",
+    '"@all"',
+    "-#release",
+    "@\u0483",
+    "\u00bf@all",
+    "\u03b1@all",
+    "@\u00bfx",
+    "#\u4e00",
+    "@_",
+    "\u00e9@x",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_quiet_leaves_nothing_flowdock_would_read_as_a_mention_or_tag(text):
+    assert mentions(text), "the oracle must see the mention in the raw text"
+    assert mentions(quiet(text)) == []
+
+
+ALPHABET = st.one_of(
+    st.sampled_from(list("@#\uff20\uff03&/_-.:( \n\u200ba1\u00e9\u00c0\u00bf\u0131\u0130\u0483\u3003\u3099\u03b1\u0416\u4e00\uac00\u30a2")), st.characters()
+)
+
+
+@settings(max_examples=3000, derandomize=True, database=None, deadline=None)
+@given(st.text(ALPHABET, max_size=12))
+def test_no_text_keeps_a_mention_or_tag_once_cleaned_and_quieted(text):
+    assert mentions(quiet(chat(text))) == []

@@ -196,7 +196,9 @@ def test_a_failing_override_of_a_macro_file_also_falls_back(chat, redis_url, tmp
     assert "thread_fields.json:1: ZeroDivisionError" in services.store.load_event("e1").reason
 
 
-def test_a_payload_of_unexpected_shape_fails_visibly_and_can_be_replayed(services, chat):
+def test_a_payload_of_unexpected_shape_fails_visibly_and_can_be_replayed(services, chat, monkeypatch):
+    # Built-in sources and templates take fields of any shape now; a source that still trips over one must fail visibly.
+    monkeypatch.setattr("bridge.sources.github.context", lambda event, payload: payload["ref"]["name"])
     headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
     services.store.save_event(Event("odd", "widgets", "github", "push", "d-odd", headers, b'{"ref": ["x"], "repository": [1], "action": [2]}'))
     assert pipeline.process_event(services, "odd") == []

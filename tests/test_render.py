@@ -77,10 +77,16 @@ def test_a_template_that_runs_forever_is_stopped(user_dir, monkeypatch):
         Renderer([user_dir]).render("slow.txt", {})
 
 
-def test_a_template_that_prints_too_much_is_stopped(user_dir):
-    write(user_dir, "huge.txt", "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
+def test_a_thread_template_that_prints_too_much_is_stopped(user_dir):
+    write(user_dir, "huge.json", "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
     with pytest.raises(RenderError, match=r"printed more than 262144 characters"):
-        Renderer([user_dir]).render("huge.txt", {})
+        Renderer([user_dir]).render_json("huge.json", {})
+
+
+def test_chat_text_that_prints_too_much_is_cut_not_refused(user_dir):
+    write(user_dir, "huge.txt", "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}")
+    text = Renderer([user_dir]).render("huge.txt", {})
+    assert len(text) <= MAX_CONTENT and text.endswith("… (cut to fit; open the link for the rest)")
 
 
 def test_an_edited_template_takes_effect_without_a_restart(user_dir):
@@ -137,3 +143,27 @@ def test_one_huge_operation_is_refused_before_it_runs(user_dir, expression):
 def test_ordinary_arithmetic_still_works(user_dir):
     write(user_dir, "sum.txt", "{{ '-' * 3 }} {{ 2 ** 8 }} {{ 3 * 4 }}")
     assert Renderer([user_dir]).render("sum.txt", {}) == "--- 256 12"
+
+
+PRINTED = [
+    ("{{ missing }}|{{ gone.deeper }}|{{ none }}", "||"),
+    ("in {{ repository.full_name }}.", "in ."),
+    ("{{ 'in ' ~ repository.full_name ~ none ~ issue ~ '.' }}", "in ."),
+    ("{{ issue }}{{ labels }}{{ [1, 2] }}{{ {'a': 1} }}", ""),
+    ("{{ text.title }}|{{ 'x' ~ text.title }}|{{ text.title | e }}|{{ text.title | string }}", "|x||"),
+    ("{{ text.upper() }}", "PLAIN"),
+    ("{{ issue.items }}", "an item"),
+    ("{{ issue | e }}{{ issue | string }}{{ labels | join(', ') }}.", ", ."),
+    ("{{ number | truncate(3) }}|{{ number | length }}|{{ issue.title | truncate(5) }}", "12345|0|"),
+    ("{{ {'a': 'A'}.get(issue, 'default') }}", "default"),
+    ("{{ gone | tojson }}", "null"),
+]
+
+
+@pytest.mark.parametrize("source, expected", PRINTED)
+def test_a_template_never_prints_none_undefined_or_a_repr(user_dir, source, expected):
+    from bridge.payload import view
+
+    write(user_dir, "print.txt", source)
+    context = view({"repository": {"full_name": None}, "issue": {"items": "an item", "x": 1}, "labels": [{}, {}], "text": "plain", "number": 12345})
+    assert Renderer([user_dir]).render("print.txt", context) == expected

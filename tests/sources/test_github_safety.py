@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 
@@ -10,6 +12,7 @@ from bridge import offline_services
 from bridge.config import parse_config
 from bridge.messages import messages_for
 from bridge.render import MAX_CONTENT
+from tests.flowdock_text import mentions
 from tests.support import FIXTURES, fixture_payload
 
 SERVICES = offline_services(
@@ -81,3 +84,108 @@ def test_payload_markup_never_reaches_thread_html_unescaped(path):
     places = [message.get("title") or "", message.get("body") or "", thread.get("title", ""), thread.get("body") or ""]
     places += [field["value"] for field in thread.get("fields", [])]
     assert not [text for text in places if "<b>" in text]
+
+
+# Control characters (ESC included), C1 controls, bidi overrides, isolates and marks, halves of surrogate pairs.
+UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ud800-\udfff]")
+NASTY = " cc:@everyone x.@all @@team #@here \x1b[31mred\x1b[0m \x1b]8;;https://evil\x07\u202egnp.exe\x07\u2066"
+# Fields code matches on (an action, a state): text appended to them would change the event, not test it.
+MATCHED = ("action", "state", "conclusion", "status", "ref", "ref_type", "sha", "html_url", "url", "event", "type", "state_reason")
+
+
+def with_text(value, extra: str):
+    """Every string of a payload with extra appended, except the fields code matches on."""
+    if isinstance(value, dict):
+        return {k: (v if k in MATCHED else with_text(v, extra)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_text(v, extra) for v in value]
+    return value + extra if isinstance(value, str) else value
+
+
+def shown_text(message: dict) -> list[str]:
+    """Every piece of text a message shows: content, titles, bodies, field values, author names, tags."""
+    thread = message.get("thread") or {}
+    texts = [message.get(key) or "" for key in ("content", "title", "body")] + [thread.get("title", ""), thread.get("body") or ""]
+    texts += [field["value"] for field in thread.get("fields", [])] + [(message.get("author") or {}).get("name", "")]
+    return texts + list(message.get("tags", []))
+
+
+ALL_CASES = sorted((FIXTURES / "github").glob("*__*.json"))
+
+
+@pytest.mark.parametrize("path", ALL_CASES, ids=lambda p: p.stem)
+def test_payload_text_neither_pings_nor_carries_escapes_or_bidi_overrides(path):
+    for message in sent(path.stem.split("__")[0], with_text(json.loads(path.read_text()), NASTY)).values():
+        for text in shown_text(message):
+            assert mentions(text) == [], text
+            assert not UNSAFE.search(text), text
+
+
+def test_mentions_in_titles_fields_and_bodies_of_a_thread_are_neutralised():
+    payload = fixture_payload("github", "pull_request__opened")
+    payload["pull_request"]["title"] = "cc:@everyone"
+    payload["pull_request"]["body"] = "x.@all and #@here"
+    payload["pull_request"]["labels"] = [{"name": "@@team"}]
+    thread = sent("pull_request", payload)["inbox"]["thread"]
+    assert "@\u200beveryone" in thread["title"] and "#@\u200bhere" in thread["body"]
+    assert {"label": "Labels", "value": "@@\u200bteam"} in thread["fields"]
+
+
+@pytest.mark.parametrize(
+    "fixture, item, field",
+    [("pull_request__opened", "pull_request", "title"), ("issue_comment__created", "issue", "title"), ("issue_comment__created", "comment", "body")],
+)
+def test_a_single_huge_field_is_cut_and_the_message_still_sent(fixture, item, field):
+    payload = fixture_payload("github", fixture)
+    payload[item][field] = "\"<'&\n" * 60000
+    messages = sent(fixture.split("__")[0], payload)
+    assert set(messages) == {"chat", "inbox"}
+    assert len(messages["chat"]["content"]) <= MAX_CONTENT
+    assert len(json.dumps(messages["inbox"])) < 200_000
+
+
+def test_several_huge_fields_together_still_make_a_thread_message():
+    payload = fixture_payload("github", "pull_request__opened")
+    huge = "\"<'&" * 75000
+    for field in ("title", "body"):
+        payload["pull_request"][field] = huge
+    payload["pull_request"]["head"]["ref"] = payload["pull_request"]["base"]["ref"] = payload["repository"]["full_name"] = huge
+    payload["pull_request"]["labels"] = [{"name": huge}] * 50
+    thread = sent("pull_request", payload)["inbox"]["thread"]
+    assert thread["title"].startswith("#2 &#34;&lt;&#39;&amp;") and len(json.dumps(thread)) < 100_000
+
+
+JAVASCRIPT = "javascript:alert(1)//"
+
+
+def with_urls(value, url: str):
+    """Every URL field of a payload (html_url, url, avatar_url, target_url, ...) set to url."""
+    if isinstance(value, dict):
+        return {k: (url if k.endswith("url") and isinstance(v, str) else with_urls(v, url)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_urls(v, url) for v in value]
+    return value
+
+
+def links_of(message: dict) -> list[str]:
+    """Every URL a message would make clickable: hrefs in its HTML, the thread's URL, actions and the avatar."""
+    thread = message.get("thread") or {}
+    urls = [html.unescape(h) for text in shown_text(message) for h in re.findall(r"href\s*=\s*[\"']?([^\"'\s>]*)", text)]
+    urls += [action.get("url") for action in thread.get("actions", [])] + [thread.get("external_url"), (message.get("author") or {}).get("avatar")]
+    return [url for url in urls if url is not None]
+
+
+@pytest.mark.parametrize("path", ALL_CASES, ids=lambda p: p.stem)
+def test_only_http_urls_become_links_thread_urls_or_actions(path):
+    messages = sent(path.stem.split("__")[0], with_urls(json.loads(path.read_text()), JAVASCRIPT))
+    for message in messages.values():
+        assert [url for url in links_of(message) if not url.startswith(("https://", "http://"))] == []
+
+
+def test_a_javascript_repository_url_keeps_its_text_and_loses_its_link():
+    payload = fixture_payload("github", "push__many_commits")
+    payload["repository"]["html_url"] = JAVASCRIPT
+    payload["commits"][0]["url"] = JAVASCRIPT
+    thread_message = sent("push", payload)["inbox"]
+    assert JAVASCRIPT not in json.dumps([links_of(thread_message)])
+    assert payload["commits"][0]["id"][:7] in thread_message["body"]

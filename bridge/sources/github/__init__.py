@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from bridge.sources.base import Decision, Rejected, body_digest, parse_json_body
 from bridge.sources.github import ci, code, issues, pulls, repo, security
-from bridge.sources.github.common import EventSpec
+from bridge.sources.github.common import EventSpec, items, obj, text
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 # Headers stored with an event so the worker can parse it again; never the signature.
@@ -73,8 +73,8 @@ def context(event: str, payload: dict) -> dict:
         "event": event,
         "action": payload.get("action"),
         "payload": payload,
-        "repository": payload.get("repository") or {},
-        "sender": payload.get("sender") or {},
+        "repository": obj(payload, "repository"),
+        "sender": obj(payload, "sender"),
     }
     spec = EVENTS.get(event)
     return {**base, **(spec.context(payload) if spec else {})}
@@ -82,14 +82,15 @@ def context(event: str, payload: dict) -> dict:
 
 def facts(event: str, payload: dict) -> dict:
     """What routes filter on: action, repository, privacy, author, branch and labels."""
-    repository = payload.get("repository") or {}
+    repository = obj(payload, "repository")
     item = next((payload[k] for k in LABELLED_ITEMS if isinstance(payload.get(k), dict)), None)
     spec = EVENTS.get(event)
+    branch = spec.branch(payload) if spec else None
     return {
-        "action": payload.get("action"),
-        "repository": repository.get("full_name"),
-        "private": bool(repository.get("private")),
-        "author": (payload.get("sender") or {}).get("login"),
-        "branch": spec.branch(payload) if spec else None,
-        "labels": [label.get("name", "") for label in item.get("labels") or []] if item is not None else None,
+        "action": text(payload.get("action")) or None,
+        "repository": text(repository.get("full_name")) or None,
+        "private": repository.get("private") is True,
+        "author": text(obj(payload, "sender").get("login")) or None,
+        "branch": text(branch) or None,
+        "labels": [text(label.get("name")) for label in items(item.get("labels")) if isinstance(label, dict)] if item is not None else None,
     }

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from bridge.sources.github.common import EventSpec, Getter, actions, dig, thread_of
+from bridge.sources.github.common import EventSpec, Getter, actions, dig, items, obj, text, text_at, thread_of
 
 # Results worth telling a team; success, neutral, skipped and stale are routine.
 BAD = frozenset({"failure", "timed_out", "cancelled", "action_required", "startup_failure"})
@@ -42,7 +42,7 @@ def state_of(*path: str) -> Getter:
 
     def state(payload: dict) -> str | None:
         found = item(payload)
-        return (found.get("conclusion") or found.get("status")) if isinstance(found, dict) else None
+        return (text(found.get("conclusion")) or text(found.get("status")) or None) if isinstance(found, dict) else None
 
     return state
 
@@ -62,7 +62,7 @@ def routine(what: str, state: Getter, news: Callable[[dict], bool], shown: str) 
 
 def only_for(names: frozenset[str], skip: Skip) -> Skip:
     """Judge only these actions; the others are left to shown and hidden."""
-    return lambda payload: skip(payload) if payload.get("action") in names else None
+    return lambda payload: skip(payload) if text(payload.get("action")) in names else None
 
 
 def actions_app(what: str, app: Getter, instead: str) -> Skip:
@@ -72,34 +72,34 @@ def actions_app(what: str, app: Getter, instead: str) -> Skip:
 
 def run_is_news(payload: dict) -> bool:
     """A run that went wrong, or a re-run that passed: the moment a failure was fixed."""
-    run = payload.get("workflow_run") or {}
-    return RUN_STATE(payload) in BAD or (run.get("conclusion") == "success" and (run.get("run_attempt") or 1) > 1)
+    run = obj(payload, "workflow_run")
+    attempt = run.get("run_attempt")
+    return RUN_STATE(payload) in BAD or (run.get("conclusion") == "success" and isinstance(attempt, int) and attempt > 1)
 
 
 def status_branch(payload: dict) -> str | None:
     """The branch whose head is the commit, else the first branch that holds it."""
-    branches = [b for b in payload.get("branches") or [] if isinstance(b, dict) and b.get("name")]
-    head = next((b for b in branches if (b.get("commit") or {}).get("sha") == payload.get("sha")), None)
+    branches = [b for b in items(payload.get("branches")) if isinstance(b, dict) and text(b.get("name"))]
+    head = next((b for b in branches if obj(b, "commit").get("sha") == payload.get("sha")), None)
     return (head or (branches[0] if branches else {})).get("name")
 
 
 def deployment_branch(payload: dict) -> str | None:
     """deployment.ref when it names a branch, not a commit or a tag ref."""
-    ref = (payload.get("deployment") or {}).get("ref") or ""
-    ref = ref.removeprefix("refs/heads/")
+    ref = text(obj(payload, "deployment").get("ref")).removeprefix("refs/heads/")
     return ref if ref and not SHA.fullmatch(ref) and not ref.startswith("refs/") else None
 
 
 RUN_STATE, JOB_STATE = state_of("workflow_run"), state_of("workflow_job")
 SUITE_STATE, CHECK_STATE = state_of("check_suite"), state_of("check_run")
-DEPLOY_STATE = dig("deployment_status", "state")
-RUN_BRANCH, JOB_BRANCH = dig("workflow_run", "head_branch"), dig("workflow_job", "head_branch")
-SUITE_BRANCH, CHECK_BRANCH = dig("check_suite", "head_branch"), dig("check_run", "check_suite", "head_branch")
+DEPLOY_STATE = text_at("deployment_status", "state")
+RUN_BRANCH, JOB_BRANCH = text_at("workflow_run", "head_branch"), text_at("workflow_job", "head_branch")
+SUITE_BRANCH, CHECK_BRANCH = text_at("check_suite", "head_branch"), text_at("check_run", "check_suite", "head_branch")
 
 
 def workflow_run_context(payload: dict) -> dict:
     """The run, its state and, once it ended, how long it took."""
-    run = payload.get("workflow_run") or {}
+    run = obj(payload, "workflow_run")
     ended = run.get("status") == "completed"
     return {
         "run": run,
@@ -111,21 +111,21 @@ def workflow_run_context(payload: dict) -> dict:
 
 def workflow_job_context(payload: dict) -> dict:
     """The job, its state and how long it ran."""
-    job = payload.get("workflow_job") or {}
+    job = obj(payload, "workflow_job")
     return {"job": job, "state": JOB_STATE(payload), "branch": JOB_BRANCH(payload), "duration": seconds_between(job.get("started_at"), job.get("completed_at"))}
 
 
 def check_suite_context(payload: dict) -> dict:
     """The suite and its state."""
-    return {"check_suite": payload.get("check_suite") or {}, "state": SUITE_STATE(payload), "branch": SUITE_BRANCH(payload)}
+    return {"check_suite": obj(payload, "check_suite"), "state": SUITE_STATE(payload), "branch": SUITE_BRANCH(payload)}
 
 
 def check_run_context(payload: dict) -> dict:
     """The check run, the suite it belongs to, its state and how long it ran."""
-    check = payload.get("check_run") or {}
+    check = obj(payload, "check_run")
     return {
         "check_run": check,
-        "check_suite": check.get("check_suite") or {},
+        "check_suite": obj(check, "check_suite"),
         "state": CHECK_STATE(payload),
         "branch": CHECK_BRANCH(payload),
         "duration": seconds_between(check.get("started_at"), check.get("completed_at")),
@@ -139,11 +139,11 @@ def status_context(payload: dict) -> dict:
 
 def deployment_context(payload: dict) -> dict:
     """The deployment; with a status, its state and the time from creation to that status."""
-    deployment, status = payload.get("deployment") or {}, payload.get("deployment_status") or {}
+    deployment, status = obj(payload, "deployment"), obj(payload, "deployment_status")
     return {
         "deployment": deployment,
         "deployment_status": status,
-        "state": status.get("state") or "pending",
+        "state": text(status.get("state")) or "pending",
         "branch": deployment_branch(payload),
         "duration": seconds_between(deployment.get("created_at"), status.get("created_at")),
     }
@@ -158,7 +158,7 @@ SUITE_NOISE = only_for(
     SUITE_ACTIONS, routine("check suite", SUITE_STATE, lambda p: SUITE_STATE(p) in BAD, "suites that failed, timed out, were cancelled or need action")
 )
 CHECK_NOISE = actions_app("check run", dig("check_run", "app", "slug"), "workflow_job")
-STATUS_NOISE = routine("commit status", dig("state"), lambda p: p.get("state") in STATUS_NEWS, "failures and errors")
+STATUS_NOISE = routine("commit status", text_at("state"), lambda p: text(p.get("state")) in STATUS_NEWS, "failures and errors")
 DEPLOY_NOISE = routine("deployment status", DEPLOY_STATE, lambda p: DEPLOY_STATE(p) in DEPLOY_NEWS, "successes, failures and errors")
 RUN_THREAD, DEPLOY_THREAD = thread_of("run", dig("workflow_run", "id")), thread_of("deployment", dig("deployment", "id"))
 

@@ -15,25 +15,25 @@ commit comments and tag pushes arrive as chat messages.
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, split_ref, thread_of
+from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, items, split_ref, text, thread_of
 
 MERGE_QUEUE_PREFIX = "refs/heads/gh-readonly-queue/"
 
 
 def ref_branch(payload: dict) -> str | None:
     """create and delete name a branch in ref when ref_type is branch."""
-    return payload.get("ref") if payload.get("ref_type") == "branch" else None
+    return text(payload.get("ref")) or None if payload.get("ref_type") == "branch" else None
 
 
 def push_context(payload: dict) -> dict:
     """The ref as kind and short name, and the commits."""
     ref_type, ref_name = split_ref(payload.get("ref"))
-    return {"ref_type": ref_type, "ref_name": ref_name, "commits": payload.get("commits") or []}
+    return {"ref_type": ref_type, "ref_name": ref_name, "commits": items(payload.get("commits"))}
 
 
 def push_noise(payload: dict) -> str | None:
     """Merge queues push temporary branches for every queued pull request."""
-    return "pushes to merge-queue branches are noise" if (payload.get("ref") or "").startswith(MERGE_QUEUE_PREFIX) else None
+    return "pushes to merge-queue branches are noise" if text(payload.get("ref")).startswith(MERGE_QUEUE_PREFIX) else None
 
 
 EVENTS = {

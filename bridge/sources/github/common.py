@@ -33,17 +33,29 @@ def actions(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def text(value: object) -> str:
+    """A payload string, or '' for anything else (a field may be null, missing or of another type)."""
+    return value if isinstance(value, str) else ""
+
+
+def id_part(value: object) -> str | None:
+    """A string or a whole number that may go into a thread id, else None (never 'None' or a repr)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def repo_name(payload: dict) -> str:
     """owner/repo of the event, or '' for organization-level events."""
-    return (payload.get("repository") or {}).get("full_name", "")
+    return text(dig("repository", "full_name")(payload))
 
 
 def thread_of(kind: str, key: Getter) -> Callable[[dict], str | None]:
-    """A stable external_thread_id: github:<owner>/<repo>:<kind>:<key>, or None without a key."""
+    """A stable external_thread_id: github:<owner>/<repo>:<kind>:<key>, or None without a repository or a key."""
 
     def thread(payload: dict) -> str | None:
-        value = key(payload)
-        return f"github:{repo_name(payload)}:{kind}:{value}" if value not in (None, "") else None
+        repo, value = id_part(repo_name(payload)), id_part(key(payload))
+        return f"github:{repo}:{kind}:{value}" if repo and value else None
 
     return thread
 
@@ -60,9 +72,26 @@ def dig(*path: str) -> Getter:
     return get
 
 
-def split_ref(ref: str | None) -> tuple[str, str]:
+def obj(payload: dict, *path: str) -> dict:
+    """The object at payload[a][b]..., or {} where it is missing or not an object."""
+    value = dig(*path)(payload)
+    return value if isinstance(value, dict) else {}
+
+
+def text_at(*path: str) -> Callable[[dict], str]:
+    """The string at payload[a][b]..., or ''."""
+    get = dig(*path)
+    return lambda payload: text(get(payload))
+
+
+def items(value: object) -> list:
+    """A payload list, or [] for anything else."""
+    return value if isinstance(value, list) else []
+
+
+def split_ref(ref: object) -> tuple[str, str]:
     """refs/heads/x -> ('branch', 'x'); refs/tags/y -> ('tag', 'y'); anything else -> ('ref', ref)."""
-    ref = ref or ""
+    ref = text(ref)
     for prefix, kind in (("refs/heads/", "branch"), ("refs/tags/", "tag")):
         if ref.startswith(prefix):
             return kind, ref[len(prefix) :]
@@ -77,14 +106,14 @@ def branch_of_ref(payload: dict) -> str | None:
 
 def item(name: str) -> Callable[[dict], dict]:
     """The context of events about one payload object: that object under its own name."""
-    return lambda payload: {name: payload.get(name) or {}}
+    return lambda payload: {name: obj(payload, name)}
 
 
 def title_unchanged(event: str) -> Callable[[dict], str | None]:
     """A skip for `edited` actions that leave the title alone: body and base edits are noise."""
 
     def skip(payload: dict) -> str | None:
-        if payload.get("action") == "edited" and "title" not in (payload.get("changes") or {}):
+        if payload.get("action") == "edited" and "title" not in obj(payload, "changes"):
             return f"{event} action 'edited' without a title change is not shown"
         return None
 

@@ -13,7 +13,7 @@ an issue in `issues` and `issue_comment` events, and those go to its :pull:<numb
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, dig, thread_of, title_unchanged
+from bridge.sources.github.common import EventSpec, actions, dig, obj, thread_of, title_unchanged
 
 ISSUE_THREAD = thread_of("issue", dig("issue", "number"))
 PULL_THREAD = thread_of("pull", dig("issue", "number"))
@@ -32,21 +32,21 @@ def issue_thread(payload: dict) -> str | None:
 
 def issue_context(payload: dict) -> dict:
     """The issue, whether it is a pull request, and (if so) the pull request as far as the issue tells it."""
-    issue = payload.get("issue") or {}
+    issue = obj(payload, "issue")
     pull = is_pull(payload)
     # The issue form of a pull request has no branches, and says merged only through merged_at.
-    as_pull = {**issue, "merged": bool((issue.get("pull_request") or {}).get("merged_at"))} if pull else {}
+    as_pull = {**issue, "merged": bool(obj(issue, "pull_request").get("merged_at"))} if pull else {}
     return {"issue": issue, "is_pull": pull, "pull_request": as_pull}
 
 
 def issue_comment_context(payload: dict) -> dict:
     """issue_context and the comment."""
-    return {**issue_context(payload), "comment": payload.get("comment") or {}}
+    return {**issue_context(payload), "comment": obj(payload, "comment")}
 
 
 def discussion_context(payload: dict) -> dict:
     """The discussion, and the comment for comment events."""
-    return {"discussion": payload.get("discussion") or {}, "comment": payload.get("comment") or {}}
+    return {"discussion": payload.get("discussion") or {}, "comment": obj(payload, "comment")}
 
 
 EVENTS = {

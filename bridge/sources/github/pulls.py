@@ -14,10 +14,10 @@ Every event about a pull request goes to its thread, github:<owner>/<repo>:pull:
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, dig, thread_of, title_unchanged
+from bridge.sources.github.common import EventSpec, actions, dig, items, obj, text, text_at, thread_of, title_unchanged
 
 PULL_THREAD = thread_of("pull", dig("pull_request", "number"))
-BASE_BRANCH = dig("pull_request", "base", "ref")
+BASE_BRANCH = text_at("pull_request", "base", "ref")
 
 
 def with_merged(pr: dict) -> dict:
@@ -27,33 +27,37 @@ def with_merged(pr: dict) -> dict:
 
 def pull_request_context(payload: dict) -> dict:
     """The pull request, and its state with "merged" told apart from "closed"."""
-    pr = payload.get("pull_request") or {}
+    pr = obj(payload, "pull_request")
     merged = payload.get("action") == "closed" and bool(pr.get("merged"))
     return {"pull_request": pr, "merged": merged, "state": "merged" if merged else payload.get("action")}
 
 
 def review_context(payload: dict) -> dict:
     """The pull request (merged told apart), the review, and its verdict in lower case."""
-    review = payload.get("review") or {}
-    return {"pull_request": with_merged(payload.get("pull_request") or {}), "review": review, "verdict": str(review.get("state") or "").lower()}
+    review = obj(payload, "review")
+    return {"pull_request": with_merged(obj(payload, "pull_request")), "review": review, "verdict": text(review.get("state")).lower()}
 
 
 def review_comment_context(payload: dict) -> dict:
     """The pull request (merged told apart) and the comment."""
-    return {"pull_request": with_merged(payload.get("pull_request") or {}), "comment": payload.get("comment") or {}}
+    return {"pull_request": with_merged(obj(payload, "pull_request")), "comment": obj(payload, "comment")}
 
 
 def review_thread_context(payload: dict) -> dict:
     """The pull request (merged told apart), the review thread and its first comment."""
-    thread = payload.get("thread") or {}
-    return {"pull_request": with_merged(payload.get("pull_request") or {}), "review_thread": thread, "comment": next(iter(thread.get("comments") or []), {})}
+    thread = obj(payload, "thread")
+    return {
+        "pull_request": with_merged(obj(payload, "pull_request")),
+        "review_thread": thread,
+        "comment": next((c for c in items(thread.get("comments")) if isinstance(c, dict)), {}),
+    }
 
 
 def empty_review(payload: dict) -> str | None:
     """GitHub wraps every batch of review comments in a "commented" review with no text; the comments are shown."""
-    review = payload.get("review") or {}
-    wrapper = payload.get("action") == "submitted" and str(review.get("state") or "").lower() == "commented"
-    if wrapper and not (review.get("body") or "").strip():
+    review = obj(payload, "review")
+    wrapper = payload.get("action") == "submitted" and text(review.get("state")).lower() == "commented"
+    if wrapper and not text(review.get("body")).strip():
         return "a commented review with no text only wraps review comments, which are shown on their own"
     return None
 

@@ -12,7 +12,7 @@ Threads: none; these arrive as chat messages on every target.
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, item
+from bridge.sources.github.common import EventSpec, actions, item, items
 
 EVENTS = {
     "ping": EventSpec(),
@@ -25,6 +25,6 @@ EVENTS = {
     "repository": EventSpec(
         shown=actions("created", "deleted", "archived", "unarchived", "privatized", "renamed", "transferred"), hidden=actions("publicized", "edited")
     ),
-    "gollum": EventSpec(context=lambda payload: {"pages": payload.get("pages") or []}),
+    "gollum": EventSpec(context=lambda payload: {"pages": items(payload.get("pages"))}),
     "package": EventSpec(shown=actions("published"), context=item("package")),
 }

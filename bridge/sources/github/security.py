@@ -17,7 +17,7 @@ The secret of a secret scanning alert never reaches a template: it is removed fr
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, thread_of
+from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, id_part, item, obj, thread_of
 
 # Alert fields that hold the leaked credential itself.
 SECRET_FIELDS = ("secret",)
@@ -26,12 +26,12 @@ SECRET_FIELDS = ("secret",)
 def alert_thread(kind: str):
     """github:<owner>/<repo>:alert:<kind>:<number>, or None when the alert has no number."""
     number = dig("alert", "number")
-    return thread_of("alert", lambda payload: f"{kind}:{number(payload)}" if number(payload) else None)
+    return thread_of("alert", lambda payload: f"{kind}:{id_part(number(payload))}" if id_part(number(payload)) else None)
 
 
 def without_secret(payload: dict) -> dict:
     """The alert and the payload with the secret removed, so no template, built-in or override, can print it."""
-    alert = {key: value for key, value in (payload.get("alert") or {}).items() if key not in SECRET_FIELDS}
+    alert = {key: value for key, value in obj(payload, "alert").items() if key not in SECRET_FIELDS}
     return {"alert": alert, "payload": {**payload, "alert": alert}}
 
 
@@ -56,7 +56,7 @@ EVENTS = {
         context=without_secret,
     ),
     "security_advisory": EventSpec(
-        shown=actions(), hidden=actions("published", "withdrawn"), context=lambda payload: {"advisory": payload.get("security_advisory") or {}}
+        shown=actions(), hidden=actions("published", "withdrawn"), context=lambda payload: {"advisory": obj(payload, "security_advisory")}
     ),
     "repository_vulnerability_alert": EventSpec(
         shown=actions("create", "dismiss", "resolve", "reopen"), thread=alert_thread("dependabot"), context=item("alert")

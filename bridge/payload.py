@@ -1,0 +1,117 @@
+"""The one pass payload text takes before any code or template sees it: cleaned, cut, and quieted on request.
+
+prepare() runs on every payload: strings lose terminal escapes, control characters and bidi overrides
+and are cut to MAX_TEXT; nulls are dropped, so a missing field and a null one read the same everywhere
+(never "None"); lists, depth and keys are bounded. quieted() then breaks mentions and tags (unless a
+route allows them), and view() hands templates Records and Items, which print as nothing rather than
+as a Python repr when a template prints a whole object.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from bridge.filters import UNSAFE, chat, quiet
+
+# Longer than any message (Flowdock takes 8096 characters of chat), short enough that a template that
+# prints one such string a few times, escaped and JSON-encoded, stays far below the render limit.
+MAX_TEXT = 8192
+# GitHub sends at most 2048 commits in a push; no list a template reads is longer in real payloads.
+MAX_ITEMS = 2048
+# Templates read a handful of levels deep; anything deeper is dropped rather than walked.
+MAX_DEPTH = 32
+CUT_MARK = "…"
+# What a thread is rendered from when several huge fields together outgrow the render limit.
+SHORT_TEXT, SHORT_ITEMS = 256, 20
+# Values that need no walk: numbers and booleans pass through as they are.
+SCALARS = frozenset({int, bool})
+
+
+class Record(dict):
+    """A payload object: prints as nothing, so a template that prints a whole object shows no repr."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+    __html__ = __str__
+
+    # Hashable, so looking one up in a template's table (where text was expected) finds nothing instead of failing.
+    def __hash__(self) -> int:
+        return id(self)
+
+
+class Items(list):
+    """A payload list: prints as nothing and can be looked up, like Record."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+    __html__ = __str__
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def cut(text: str, limit: int = MAX_TEXT) -> str:
+    """Text no longer than limit, marked where it was cut."""
+    return text if len(text) <= limit else text[: limit - len(CUT_MARK)] + CUT_MARK
+
+
+def clean_text(text: str) -> str:
+    """One payload string, cleaned and cut (cut first, so a huge string costs no more than a short one)."""
+    if len(text) <= MAX_TEXT and not UNSAFE.search(text):
+        return text
+    return cut(chat(text[: MAX_TEXT * 2]))
+
+
+def absent(value: object) -> bool:
+    """Null, and numbers JSON cannot carry (NaN, infinity): treated as a missing field."""
+    return value is None or (type(value) is float and not math.isfinite(value))
+
+
+def walk(value: object, text: Callable[[str], str], depth: int = 0, done: tuple[type, ...] = (), length: int = MAX_ITEMS) -> object:
+    """A copy of value with text() applied to every string and key, nulls dropped, and lists cut to length."""
+    if isinstance(value, str):
+        return text(value)
+    if done and isinstance(value, done):
+        return value
+    if isinstance(value, dict):
+        record = Record()
+        if depth < MAX_DEPTH:
+            for key, item in value.items():
+                if not absent(item):
+                    record[text(str(key))] = item if type(item) in SCALARS else walk(item, text, depth + 1, done, length)
+        return record
+    if isinstance(value, (list, tuple)):
+        items = Items()
+        if depth < MAX_DEPTH:
+            for item in value[:length]:
+                if not absent(item):
+                    items.append(item if type(item) in SCALARS else walk(item, text, depth + 1, done, length))
+        return items
+    return value
+
+
+def prepare(payload: dict) -> Record:
+    """The payload every part of hookdock reads: clean text, no nulls, bounded sizes."""
+    return walk(payload, clean_text)
+
+
+def quieted(value: object) -> object:
+    """A copy in which no string can ping anyone or add a tag."""
+    return walk(value, quiet)
+
+
+def shortened(context: dict) -> Record:
+    """The context with every string and list cut short: for a thread that several huge fields made too long."""
+    return walk(context, lambda text: cut(text, SHORT_TEXT), length=SHORT_ITEMS)
+
+
+def view(context: dict) -> Record:
+    """A template context of Records and Items, without nulls (what Python derived is wrapped too)."""
+    return walk(context, lambda text: text, done=(Record, Items))
