@@ -114,7 +114,7 @@ def soak(args, work: Path) -> dict:
             "worker_kills": args.kills,
             "redis_restarts": args.redis_restarts,
             "random_faults": stack.random_faults_drawn(),
-            "timeline": stack.timeline,
+            "timeline": sorted(stack.timeline, key=lambda e: e["at_s"]),
         }
     finally:
         stack.close()
