@@ -81,6 +81,12 @@ def drain(stack: SoakStack, load: dict, shown: tally.Shown, store: Store, timeou
         time.sleep(POLL)
 
 
+def report_rate(shown: tally.Shown) -> float:
+    """Messages shown per second, from the first to the last."""
+    span = (shown.last_sent_ms - shown.first_sent_ms) / 1000
+    return sum(shown.counts.values()) / span if span > 0 else 0.0
+
+
 def settle_broker(stack: SoakStack, timeout: float) -> bool:
     """Wait (bounded) until no task is queued or held, so a late repeat would have been seen."""
     deadline = time.monotonic() + timeout
@@ -110,6 +116,8 @@ def soak(args, work: Path) -> dict:
             **tally.figures(load, shown, tally.dead_letters(store, run)),
             "send_s": round(load["finished_at"] - load["started_at"], 1),
             "drain_s": drain_seconds(load, shown, settled_at, dead),
+            "delivery_rate_per_s": round(report_rate(shown), 1),
+            "tasks_received": stack.tasks_received(),
             "broker_quiet_at_end": quiet,
             "worker_kills": args.kills,
             "redis_restarts": args.redis_restarts,
@@ -144,7 +152,8 @@ def summary(report: dict) -> str:
     lines = [
         f"sent {report['sent']}, accepted {report['accepted']}, delivered {report['delivered']}",
         f"lost {report['lost']}, doubled {report['doubled']}, dead letters {report['dead_letters']}",
-        f"sending took {report['send_s']} s; the drain after it {report['drain_s']} s",
+        f"sending took {report['send_s']} s; the drain after it {report['drain_s']} s; {report['delivery_rate_per_s']} messages/s",
+        f"tasks the workers took: {report['tasks_received']}",
         f"{report['worker_kills']} worker kill(s), {report['redis_restarts']} Redis restart(s); devflow faults drawn: {report['random_faults']['drawn']}",
         f"repeat posts dropped by uuid {report['repeat_posts_dropped_by_uuid']}; refused {report['refused'] or 'none'}",
     ]

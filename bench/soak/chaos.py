@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import redis
@@ -17,6 +19,8 @@ from bridge.embedded import EmbeddedRedis
 CONFIG = Path(__file__).with_name("bridge.yml")
 ROUTE = "soak"
 WORKER_CONCURRENCY = 2  # as docker-compose runs it
+# Celery's own line for every task a worker takes, whoever queued it (the web, a retry, a recovery sweep).
+RECEIVED = re.compile(r"Task (hookdock\.\w+)\[[^\]]+\] received")
 
 
 class SoakStack:
@@ -75,6 +79,14 @@ class SoakStack:
     def random_faults_drawn(self) -> dict:
         """devflow's random-fault profile with what it drew."""
         return requests.get(f"{self.devflow_url}/_devflow/faults/random", timeout=10).json()["random"]
+
+    def tasks_received(self) -> dict[str, int]:
+        """How many tasks of each name the workers took, from their logs: repeats show up here."""
+        counts: Counter[str] = Counter()
+        for program in self.programs:
+            if program.name.startswith("worker"):
+                counts.update(RECEIVED.findall(program.output()))
+        return dict(counts)
 
     def broker_quiet(self) -> bool:
         """No task queued or held unacknowledged: nothing more can reach the chat server."""

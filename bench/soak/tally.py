@@ -26,6 +26,7 @@ class Shown:
         self.url, self.run = devflow_url, run
         self.counts: Counter[int] = Counter()
         self.last_id = 0
+        self.first_sent_ms = 0
         self.last_sent_ms = 0
         self.unmarked = 0
         self.repeats_dropped = 0
@@ -42,6 +43,7 @@ class Shown:
             self.unmarked += not found
             self.counts.update(found)
             self.last_id = max(self.last_id, message["id"])
+            self.first_sent_ms = min(self.first_sent_ms or message["sent"], message["sent"])
             self.last_sent_ms = max(self.last_sent_ms, message["sent"])
         self.repeats_dropped = duplicates
 

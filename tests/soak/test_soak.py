@@ -26,4 +26,5 @@ def test_a_small_soak_loses_nothing_and_shows_nothing_twice(tmp_path):
     assert (report["worker_kills"], report["redis_restarts"], report["refused"]) == (1, 1, {})
     assert [e["what"] for e in report["timeline"] if e["what"].startswith(("SIGKILL", "Redis"))] == ["Redis stopped", "Redis ready again", "SIGKILL worker1"]
     assert sum(report["random_faults"]["drawn"][k] for k in ("error", "throttle", "timeout")) > 0
+    assert report["tasks_received"]["hookdock.process_event"] >= 200
     assert "lost 0, doubled 0" in done.stdout
