@@ -36,8 +36,8 @@ def schedule(send_s: float, kills: int, redis_restarts: int) -> list[tuple[float
 def send_and_harm(stack: SoakStack, args, run: str) -> dict:
     """Run the sender process; meanwhile kill the worker and restart Redis on schedule; its answers."""
     argv = python("-m", "bench.soak.load", stack.hook_url, "--events", str(args.events), "--rate", str(args.rate), "--run", run)
-    out = (stack.work / "load.json").open("wb")
-    sender = subprocess.Popen(argv, cwd=PROJECT, stdout=out, stderr=(stack.work / "load.log").open("wb"), start_new_session=True)
+    out, err = (stack.work / "load.json").open("wb"), (stack.work / "load.log").open("wb")
+    sender = subprocess.Popen(argv, cwd=PROJECT, stdout=out, stderr=err, start_new_session=True)
     send_s = args.events / args.rate
     began = time.monotonic()
     stack.note(f"sending {args.events} events at {args.rate:g}/s")
@@ -53,6 +53,7 @@ def send_and_harm(stack: SoakStack, args, run: str) -> dict:
             sender.kill()
             sender.wait()
         out.close()
+        err.close()
     if sender.returncode != 0:
         raise RuntimeError(f"the sender failed ({sender.returncode}); see {stack.work / 'load.log'}")
     load = json.loads((stack.work / "load.json").read_text())
