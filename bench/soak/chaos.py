@@ -16,7 +16,7 @@ from bench.payload import SECRET
 from bench.stack import Program, celery_worker, devflow, free_port, gunicorn
 from bridge.embedded import EmbeddedRedis
 
-CONFIG = Path(__file__).with_name("bridge.yml")
+CONFIG = Path(__file__).with_name("soak.yml")
 ROUTE = "soak"
 WORKER_CONCURRENCY = 2  # as docker-compose runs it
 # Celery's own line for every task a worker takes, whoever queued it (the web, a retry, a recovery sweep).
