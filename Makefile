@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench check clean
+.PHONY: run test lint bench soak check clean
 
 $(PY):
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -34,6 +34,10 @@ check: $(STAMP) bridge.yml
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# 10,000 events against random chat faults, worker kills and a Redis restart; SOAK_ARGS="--events 500" for a short one.
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .hookdock .pytest_cache

@@ -14,29 +14,48 @@ Control endpoints (JSON in, JSON out; none of them is recorded in the request lo
   request is served normally after the delay. Faults fire in FIFO order: the
   first queued fault that matches a request is used. A faulted request is
   logged but stores nothing. Answers 201 ``{"faults": [queued faults]}``.
-- ``GET /_devflow/faults`` answers ``{"faults": [...]}``, each fault with its
-  ``remaining`` uses; ``DELETE /_devflow/faults`` clears them.
+- ``PUT /_devflow/faults/random`` sets the one random-fault profile, body
+  ``{"seed": 7, "error": 0.05, "throttle": 0.03, "timeout": 0.01,
+  "timeout_delay": 3, "retry_after": "1", "error_statuses": [500, 502, 503, 504],
+  "path": "/flows/", "method": "POST"}``. Each API request that no queued
+  fault matches (and that matches ``path`` and ``method``, if given) draws
+  once: with chance ``error`` it answers a 5xx from ``error_statuses``, with
+  chance ``throttle`` a 429 with ``Retry-After: retry_after``, with chance
+  ``timeout`` it sleeps ``timeout_delay`` seconds (make it longer than the
+  client's timeout) and is then served normally, as a slow server would: the
+  client has given up, the message is stored anyway, and the client's retry
+  must be dropped by its ``uuid``. The chances add up to at most 1; ``seed``
+  (default: a random one, reported) makes the draws repeat for the same
+  sequence of requests. Answers 200 ``{"random": profile}``.
+  ``GET /_devflow/faults/random`` answers ``{"random": profile or null}``, the
+  profile with ``drawn``: the requests it saw and the faults of each kind it
+  drew. ``DELETE /_devflow/faults/random`` removes it.
+- ``GET /_devflow/faults`` answers ``{"faults": [...]}``, each queued fault
+  with its ``remaining`` uses; ``DELETE /_devflow/faults`` clears them and the
+  random profile.
 - ``GET /_devflow/requests`` answers ``{"requests": [entry, ...]}`` in arrival
   order; an entry is ``{"seq", "method", "path", "query", "headers", "auth":
   {"kind": "token"|"password"|"flow_token"|null, "user_id", "valid"}, "json",
   "status", "message_id", "duplicate", "at"}``. ``Authorization`` (and
   ``Cookie``) headers are removed and any ``flow_token`` value reads ``"***"``.
-- ``GET /_devflow/messages`` answers ``{"messages": [...], "duplicates": N}``:
-  every stored message of every flow in arrival order, as the API shows it,
+- ``GET /_devflow/messages[?since_id=N]`` answers ``{"messages": [...], "duplicates": N}``:
+  every stored message of every flow (with an id above ``since_id``, if given) in arrival order, as the API shows it,
   plus ``org``, ``flow`` (the flow's parameterized name), ``flow_id``,
   ``duplicates`` (repeats of its uuid) and ``sent_thread`` (the ``thread``
   object that message carried).
-- ``POST /_devflow/reset`` clears messages, threads, requests, faults and the
-  duplicate count (users and flows stay); answers ``{"ok": true}``.
+- ``POST /_devflow/reset`` clears messages, threads, requests, faults (queued
+  and random) and the duplicate count (users and flows stay); answers ``{"ok": true}``.
 - ``GET /_devflow/health`` answers ``{"ok": true}``.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 
 from flask import Flask, g, jsonify, request
 
+from .faults import RandomProfile
 from .page import page
 from .server import ApiError, validation_error
 from .validation import Errors
@@ -90,21 +109,81 @@ def _fault(body: dict) -> dict:
     return fault
 
 
+def _chance(errors: Errors, body: dict, key: str) -> float:
+    return _number(errors, body, key, float, 0, 1) or 0.0
+
+
+def _statuses(errors: Errors, body: dict) -> list[int] | None:
+    value = body.get("error_statuses")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(s, int) and not isinstance(s, bool) and 500 <= s <= 599 for s in value):
+        errors.add("error_statuses", "must be a non-empty list of statuses between 500 and 599")
+    return value
+
+
+def _random_profile(body: dict) -> RandomProfile:
+    errors = Errors()
+    chances = {kind: _chance(errors, body, kind) for kind in ("error", "throttle", "timeout")}
+    seed = body.get("seed", secrets.randbelow(2**32))
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        errors.add("seed", "must be an integer")
+    delay = _number(errors, body, "timeout_delay", float, 0, MAX_DELAY)
+    if chances["timeout"] and delay is None and "timeout_delay" not in errors:
+        errors.add("timeout_delay", "is required with timeout: seconds, longer than the client's timeout")
+    if sum(chances.values()) > 1:
+        for kind in (k for k, chance in chances.items() if chance):
+            errors.add(kind, "error, throttle and timeout must add up to at most 1")
+    retry_after = body.get("retry_after", "1")
+    if isinstance(retry_after, bool) or not isinstance(retry_after, (str, int)):
+        errors.add("retry_after", "must be a string or an integer")
+    statuses = _statuses(errors, body)
+    path, method = body.get("path"), body.get("method")
+    if path is not None and not (isinstance(path, str) and path.startswith("/")):
+        errors.add("path", "must be a path starting with /")
+    unknown = set(body) - {"seed", "error", "throttle", "timeout", "timeout_delay", "retry_after", "error_statuses", "path", "method"}
+    for key in sorted(unknown):
+        errors.add(key, "is not a random-fault setting")
+    if errors:
+        raise validation_error(errors)
+    profile = RandomProfile(seed, **chances, retry_after=str(retry_after), timeout_delay=delay, path=path, method=str(method).upper() if method else None)
+    if statuses:
+        profile.error_statuses = statuses
+    return profile
+
+
 def add_fault():
     """POST /_devflow/faults"""
-    g.state.add_fault(_fault(_body()))
-    return jsonify({"faults": g.state.faults()}), 201
+    g.state.faults.add(_fault(_body()))
+    return jsonify({"faults": g.state.faults.queued()}), 201
 
 
 def list_faults():
     """GET /_devflow/faults"""
-    return jsonify({"faults": g.state.faults()})
+    return jsonify({"faults": g.state.faults.queued()})
 
 
 def clear_faults():
     """DELETE /_devflow/faults"""
-    g.state.clear_faults()
+    g.state.faults.clear()
     return jsonify({"faults": []})
+
+
+def set_random_faults():
+    """PUT /_devflow/faults/random"""
+    g.state.faults.set_random(_random_profile(_body()))
+    return jsonify({"random": g.state.faults.random()})
+
+
+def show_random_faults():
+    """GET /_devflow/faults/random"""
+    return jsonify({"random": g.state.faults.random()})
+
+
+def clear_random_faults():
+    """DELETE /_devflow/faults/random"""
+    g.state.faults.set_random(None)
+    return jsonify({"random": None})
 
 
 def list_requests():
@@ -114,7 +193,10 @@ def list_requests():
 
 def list_all_messages():
     """GET /_devflow/messages"""
-    return jsonify(g.state.all_messages())
+    since_id = request.args.get("since_id", "0")
+    if not since_id.isdigit():
+        raise validation_error({"since_id": ["must be a whole number"]})
+    return jsonify(g.state.all_messages(int(since_id)))
 
 
 def reset():
@@ -132,6 +214,9 @@ CONTROL_ROUTES = (
     ("/_devflow/faults", "POST", add_fault),
     ("/_devflow/faults", "GET", list_faults),
     ("/_devflow/faults", "DELETE", clear_faults),
+    ("/_devflow/faults/random", "PUT", set_random_faults),
+    ("/_devflow/faults/random", "GET", show_random_faults),
+    ("/_devflow/faults/random", "DELETE", clear_random_faults),
     ("/_devflow/requests", "GET", list_requests),
     ("/_devflow/messages", "GET", list_all_messages),
     ("/_devflow/reset", "POST", reset),

@@ -146,7 +146,7 @@ def _begin():
     g.body = body or {}
     g.auth = _resolve_auth(state, body)
     g.log_entry = state.record_request(_log_entry(body))
-    fault = state.take_fault(request.method, request.path)
+    fault = state.faults.take(request.method, request.path)
     if fault is not None:
         g.faulted = True
         response = _fault_response(fault)

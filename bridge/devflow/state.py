@@ -6,6 +6,7 @@ import copy
 import secrets
 import threading
 
+from .faults import Faults
 from .models import Auth, Flow, Invalid, NotFound, User, iso, now_ms, same_secret
 
 EVERYONE_TAGS = {"@everyone", "@everybody", "@all", "@anyone", "@anybody"}
@@ -21,6 +22,7 @@ class DevflowState:
         self.users: list[User] = []
         self.flows: list[Flow] = []
         self._next_id = 1  # never reset, so ids stay unique across /_devflow/reset
+        self.faults = Faults()
         self._clear()
 
     @classmethod
@@ -37,7 +39,7 @@ class DevflowState:
         self._external: dict[tuple, str] = {}
         self._uuids: dict[tuple, dict] = {}
         self._requests: list[dict] = []
-        self._faults: list[dict] = []
+        self.faults.clear()
         self.duplicates = 0
 
     def reset(self) -> None:
@@ -242,12 +244,14 @@ class DevflowState:
         with self._lock:
             return self._render_thread(self._threads[thread_id]) if self.has_thread(flow, thread_id) else None
 
-    def all_messages(self) -> dict:
-        """Return every stored message with its org and flow, plus the duplicate count."""
+    def all_messages(self, since_id: int = 0) -> dict:
+        """Return every stored message newer than since_id with its org and flow, plus the duplicate count."""
         with self._lock:
             flows = {f.id: f for f in self.flows}
             out = []
             for msg in self._messages:
+                if msg["id"] <= since_id:
+                    continue
                 item = self._render(msg)
                 item.update(
                     org=flows[msg["flow"]].org,
@@ -259,7 +263,7 @@ class DevflowState:
                 out.append(item)
             return {"messages": out, "duplicates": self.duplicates}
 
-    # -- request log and faults -----------------------------------------
+    # -- request log -----------------------------------------------------
     def record_request(self, entry: dict) -> dict:
         """Append a request-log entry and return it for later completion."""
         with self._lock:
@@ -276,32 +280,3 @@ class DevflowState:
         """Return the request log, oldest first."""
         with self._lock:
             return copy.deepcopy(self._requests)
-
-    def add_fault(self, fault: dict) -> None:
-        """Queue a fault behind those already queued."""
-        with self._lock:
-            self._faults.append(dict(fault, remaining=fault["times"]))
-
-    def clear_faults(self) -> None:
-        """Drop every queued fault."""
-        with self._lock:
-            self._faults.clear()
-
-    def faults(self) -> list[dict]:
-        """Return the queued faults, first to fire first."""
-        with self._lock:
-            return copy.deepcopy(self._faults)
-
-    def take_fault(self, method: str, path: str) -> dict | None:
-        """Consume one use of the first queued fault that matches the request."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.get("path") and not path.startswith(fault["path"]):
-                    continue
-                if fault.get("method") and fault["method"] != method:
-                    continue
-                fault["remaining"] -= 1
-                if fault["remaining"] <= 0:
-                    self._faults.remove(fault)
-                return copy.deepcopy(fault)
-        return None

@@ -102,3 +102,11 @@ def test_stored_messages_name_org_and_flow(devflow):
     devflow.say("hello")
     [message] = devflow.stored()["messages"]
     assert (message["org"], message["flow"], message["flow_id"], message["content"]) == ("acme", "main", "acme:main", "hello")
+
+
+def test_stored_messages_since_an_id(devflow):
+    first = devflow.say("one")
+    devflow.say("two")
+    assert [m["content"] for m in devflow.control("GET", "/messages", params={"since_id": first["id"]}).json()["messages"]] == ["two"]
+    bad = devflow.control("GET", "/messages", params={"since_id": "-1"})
+    assert bad.status_code == 400 and "since_id" in bad.json()["errors"]
