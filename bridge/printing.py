@@ -3,15 +3,20 @@
 Payload fields may be null, missing or of another type than a template expects. Every path by which a
 value becomes text goes through printable(): {{ }} (the environment's finalize), `~` (the code
 generator below), and the filters that turn values into text (e, escape, string, join, tojson).
+Every path by which a template walks a value goes through items(): `for` loops (the code generator)
+and the filters that iterate (map, select, sort, first, ...), so a number where a list was expected
+is walked as an empty list instead of failing the message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sized
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sized
 
-from jinja2 import Undefined, pass_environment, pass_eval_context
+from jinja2 import Undefined, nodes, pass_environment, pass_eval_context
 from jinja2.compiler import CodeGenerator
 from jinja2.filters import do_join, do_truncate, make_attrgetter
+from jinja2.utils import _PassArg
 from markupsafe import escape
 
 from bridge.payload import Record
@@ -84,12 +89,18 @@ def escaped(value: object):
     return escape(printable(value))
 
 
+def items(value: object) -> Iterable:
+    """The value when it can be walked; nothing for a number, a boolean or a null."""
+    return value if isinstance(value, Iterable) else ()
+
+
 @pass_eval_context
 def joined(eval_ctx, value, separator: str = "", attribute: str | None = None) -> str:
     """Jinja's `join`, with printable() on every item."""
+    value = items(value)
     if attribute is not None:
         value = map(make_attrgetter(eval_ctx.environment, attribute), value)
-    return do_join(eval_ctx, [printable(item) for item in value or ()], separator)
+    return do_join(eval_ctx, [printable(item) for item in value], separator)
 
 
 @pass_environment
@@ -103,7 +114,44 @@ def length(value: object) -> int:
     return len(value) if isinstance(value, Sized) else 0
 
 
+def mapping(value: object) -> Mapping:
+    """The value when it is an object; nothing for anything else."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def walking(jinja_filter: Callable, expect: Callable[[object], object]) -> Callable:
+    """A Jinja filter whose input first goes through expect(), keeping how Jinja passes it its context."""
+    position = 1 if _PassArg.from_obj(jinja_filter) else 0
+
+    @functools.wraps(jinja_filter)
+    def walk(*args, **kwargs):
+        args = (*args[:position], expect(args[position]), *args[position + 1 :])
+        return jinja_filter(*args, **kwargs)
+
+    return walk
+
+
+def textual(value: object) -> str:
+    """The value when it is text (markup stays markup); its printable text otherwise."""
+    return value if isinstance(value, str) else text(value)
+
+
+# Jinja's filters that walk or edit their input, and what they need it to be.
+WALKING_FILTERS = {
+    **dict.fromkeys(("replace", "trim", "lower", "upper", "title", "capitalize", "center", "indent", "wordwrap", "wordcount", "striptags", "urlize"), textual),
+    **dict.fromkeys(("map", "select", "reject", "selectattr", "rejectattr", "sort", "unique", "first", "last", "list"), items),
+    **dict.fromkeys(("sum", "min", "max", "groupby", "batch", "slice", "reverse"), items),
+    **dict.fromkeys(("dictsort", "items"), mapping),
+}
+
 PRINT_FILTERS = {"e": escaped, "escape": escaped, "string": text, "join": joined, "truncate": truncated, "length": length, "count": length}
+
+
+def walk_loops(tree: nodes.Template) -> nodes.Template:
+    """Every `for` loop of a parsed template walks its sequence through the `_items` filter (items())."""
+    for loop in tree.find_all(nodes.For):
+        loop.iter = nodes.Filter(loop.iter, "_items", [], [], None, None, lineno=loop.iter.lineno)
+    return tree
 
 
 class PrintingCodeGenerator(CodeGenerator):

@@ -13,7 +13,7 @@ from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bridge.filters import FILTERS
-from bridge.printing import PRINT_FILTERS, PrintingCodeGenerator, json_default, payload_field, printable, shielded
+from bridge.printing import PRINT_FILTERS, WALKING_FILTERS, PrintingCodeGenerator, items, json_default, payload_field, printable, shielded, walk_loops, walking
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 # Flowdock refuses chat content longer than this.
@@ -69,8 +69,13 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self, **options):
         super().__init__(finalize=printable, **options)
-        self.filters.update(PRINT_FILTERS)
+        self.filters.update({name: walking(self.filters[name], expect) for name, expect in WALKING_FILTERS.items()})
+        self.filters.update(PRINT_FILTERS, _items=items)
         self.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": json_default}
+
+    def _parse(self, source, name, filename):
+        """Jinja's parse, with loops that walk a number or a null as an empty list (printing.walk_loops)."""
+        return walk_loops(super()._parse(source, name, filename))
 
     def concat(self, parts) -> str:
         """What `a ~ b` builds: parts that are not text print as nothing."""

@@ -56,7 +56,7 @@ def read_by_code(path: tuple) -> bool:
 
 def mutations(value) -> list:
     """null, empty, and another type."""
-    others = {str: [12345, {"k": "v"}], list: [{"k": "v"}], dict: [["item"]], bool: ["text"], int: ["text"], float: ["text"]}
+    others = {str: [12345, {"k": "v"}], list: [{"k": "v"}, 7], dict: [["item"], 7], bool: ["text"], int: ["text"], float: ["text"]}
     return [None, "", *others.get(type(value), ["text"])]
 
 
