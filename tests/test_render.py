@@ -157,6 +157,8 @@ PRINTED = [
     ("{{ number | truncate(3) }}|{{ number | length }}|{{ issue.title | truncate(5) }}", "12345|0|"),
     ("{{ {'a': 'A'}.get(issue, 'default') }}", "default"),
     ("{{ gone | tojson }}", "null"),
+    ("{% for x in number %}{{ x }}{% else %}none{% endfor %}|{{ number | map(attribute='login') | join(',') }}|{{ number | first }}", "none||"),
+    ("{{ number | selectattr('a') | list | length }}|{% for k, v in number | dictsort %}{{ k }}{% endfor %}|{{ issue | replace('a', 'b') | upper }}", "0||"),
 ]
 
 
