@@ -21,6 +21,8 @@ NAME_START = (
     r"\uff41-\uff5a\uff66-\uff9f\uffa1-\uffdc\U0002a700-\U0002b81f\U0002f800-\U0002fa1f]"
 )
 MENTION_OR_TAG = re.compile(r"((?<![A-Za-z0-9_&/])[@\uff20]|(?<![A-Za-z0-9_&/\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00fe])[#\uff03])(?=" + NAME_START + ")")
+# A "#" that Flowdock would read as a tag: its name holds a letter ("#42" is no tag, "#False" is).
+TAG = re.compile(r"((?<![A-Za-z0-9_&/\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00fe])[#\uff03])(?=\d*[^\W\d])")
 # Terminal escapes (CSI, OSC, and the two-character forms), then any control character but tab and line ends.
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -48,6 +50,11 @@ def first_line(value: str) -> str:
 def pluralize(count: int, singular: str = "", plural: str = "s") -> str:
     """'' or 's' (or the given forms) to agree with count."""
     return singular if count == 1 else plural
+
+
+def untag(value: str) -> str:
+    """Rendered text in which no "#word" becomes a tag, wherever its parts came from; "#42" stays as it is."""
+    return TAG.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, value) if "#" in value or "\uff03" in value else value
 
 
 def quiet(value: str) -> str:

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Callable
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 from bridge import flowdock
 from bridge.config import Route, Target
+from bridge.filters import untag
 from bridge.links import safe_activity
 from bridge.payload import prepare, quieted, shortened, view
 from bridge.render import Renderer, RenderError, RenderTooLong
 from bridge.routing import drop_reason
+from bridge.shape import conform
 from bridge.sources import SOURCES, Decision
 
 if TYPE_CHECKING:
     from bridge.pipeline import Services
 
-UNTITLED_TEMPLATE = "_untitled.txt"
+# What a required text that the payload left blank reads instead.
+BLANK_TEMPLATES = {"title": "_untitled.txt", "author": "_anonymous.txt"}
 
 
 class Rendition:
     """An event's templates, each rendered at most once however many targets it goes to."""
 
-    def __init__(self, renderer: Renderer, decision: Decision, context: dict, fallback: Renderer | None = None):
+    def __init__(self, renderer: Renderer, decision: Decision, context: dict, fallback: Renderer | None = None, prose: Callable[[str], str] = str):
         self.renderer, self.decision, self.context, self.fallback = renderer, decision, context, fallback
+        # Applied to every rendered text people read (untag, unless the route allows mentions).
+        self.prose = prose
         self.warnings: list[str] = []
 
     @property
@@ -34,7 +40,7 @@ class Rendition:
     @cached_property
     def content(self) -> str:
         """The chat text."""
-        return self._with_fallback(render_content, self.decision.template)
+        return self._with_fallback(partial(render_content, prose=self.prose), self.decision.template)
 
     @cached_property
     def activity(self) -> dict | None:
@@ -46,12 +52,7 @@ class Rendition:
         except RenderTooLong:
             # Each field is cut to fit, but several huge ones together can outgrow the limit: cut them all short.
             activity = self._with_fallback(Renderer.render_json, self.thread_template, shortened(self.context))
-        activity = safe_activity(activity)
-        thread = activity.get("thread")
-        if isinstance(thread, dict) and not str(thread.get("title") or "").strip():
-            # Flowdock refuses a thread without a title; payload text may have left it blank.
-            activity["thread"] = {**thread, "title": self.renderer.render(UNTITLED_TEMPLATE, self.context)}
-        return activity
+        return conform(safe_activity(activity), lambda what: self.renderer.render(BLANK_TEMPLATES[what], self.context, self.prose), self.prose)
 
     def _with_fallback(self, render, name: str, context: dict | None = None):
         """Render with the route's templates; if an override fails and fallback is on, use the built-in one."""
@@ -66,9 +67,9 @@ class Rendition:
             return render(self.fallback, name, context)
 
 
-def render_content(renderer: Renderer, name: str, context: dict) -> str:
+def render_content(renderer: Renderer, name: str, context: dict, prose: Callable[[str], str] = str) -> str:
     """Chat text; empty text is a template failure here, not a 400 from the chat API later."""
-    text = renderer.render(name, context)
+    text = renderer.render(name, context, prose)
     if not text:
         raise RenderError(f"{renderer.origin(name) or name}: rendered empty content; Flowdock refuses a message without content")
     return text
@@ -99,6 +100,7 @@ def messages_for(
     if decision.template is None:
         return decision, {}, []
     shown = payload if route.allow_mentions else quieted(payload)
-    rendition = Rendition(services.renderer_for(route_name), decision, view(source.context(event_name, shown)), services.fallback)
+    prose = str if route.allow_mentions else untag
+    rendition = Rendition(services.renderer_for(route_name), decision, view(source.context(event_name, shown)), services.fallback, prose)
     messages = {t: compose(rendition, route, event_name, event_id, t, services.config.targets[t]) for t in targets}
     return decision, {t: m for t, m in messages.items() if m is not None}, rendition.warnings

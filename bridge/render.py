@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import traceback
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -128,9 +129,9 @@ class Renderer:
         )
         self.env.filters.update(FILTERS)
 
-    def render(self, name: str, context: dict) -> str:
-        """Render one template to chat text no longer than Flowdock accepts: output past the limit is cut, not refused."""
-        text = self.render_text(name, context, cut_at=MAX_OUTPUT).strip()
+    def render(self, name: str, context: dict, prose: Callable[[str], str] = str) -> str:
+        """Render one template, then prose(), to chat text no longer than Flowdock accepts: output past the limit is cut, not refused."""
+        text = prose(self.render_text(name, context, cut_at=MAX_OUTPUT).strip())
         if len(text) <= MAX_CONTENT:
             return text
         return cap(text, self.render_text(TRUNCATED_TEMPLATE, {}).strip())

@@ -95,3 +95,20 @@ ALPHABET = st.one_of(
 @given(st.text(ALPHABET, max_size=12))
 def test_no_text_keeps_a_mention_or_tag_once_cleaned_and_quieted(text):
     assert mentions(quiet(chat(text))) == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("#False in #42", "#\u200bFalse in #42"),
+        ("PR #12: fix", "PR #12: fix"),
+        ("see https://x.y/page#Section and &#39;", "see https://x.y/page#Section and &#39;"),
+        ("## Heading in C#", "## Heading in C#"),
+        ("x #_a", "x #\u200b_a"),
+    ],
+)
+def test_untag_breaks_every_tag_a_template_and_payload_make_together(text, expected):
+    from bridge.filters import untag
+
+    assert untag(text) == expected
+    assert [m for m in mentions(untag(text)) if m.startswith("#")] == []

@@ -6,7 +6,8 @@ template or source module reads (a static scan of templates/ and bridge/sources/
 no code reads is not mutated; list items after the third are skipped. Each (event, field) pair is
 mutated once, in the fixture a hash of its name picks, so the whole file runs in well under a minute
 while every action's fixture gets its share. Mutations: null, "", another type (a string becomes a
-number and an object, a number a string, a list an object, an object a list).
+number and an object, a number a string, a list an object or a number, an object a list or a
+number). Each message must also be one the strict devflow would accept, as Flowdock would.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 from bridge import offline_services
 from bridge.config import parse_config
+from bridge.devflow.validation import validate_message
 from bridge.messages import messages_for
 from tests.support import FIXTURES
 
@@ -83,9 +85,9 @@ def problems(message: dict) -> list[str]:
     """What is wrong with one composed message."""
     text = json.dumps(message, ensure_ascii=False, allow_nan=False)
     found = [f"prints {m.group(0)!r}: …{text[max(0, m.start() - 50) : m.end() + 20]}…" for m in FORBIDDEN.finditer(text)][:1]
-    thread = message.get("thread")
-    if thread is not None and not str(thread.get("title") or "").strip():
-        found.append("thread without a title")
+    _, refused = validate_message({**message, "flow_token": "t"} if message["event"] == "activity" else message)
+    if refused:
+        found.append(f"Flowdock would refuse it: {dict(refused)}")
     return found
 
 

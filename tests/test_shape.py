@@ -1,0 +1,53 @@
+"""A rendered activity always has the shape Flowdock takes: text in text fields, an author and a thread title."""
+
+from bridge.shape import conform
+
+BLANKS = {"title": "push in acme/widgets", "author": "someone"}
+
+
+def blank(what: str) -> str:
+    return BLANKS[what]
+
+
+def test_numbers_and_booleans_become_text_and_objects_are_dropped():
+    activity = {
+        "title": 42,
+        "author": {"name": 7, "avatar": {"k": "v"}},
+        "thread": {"title": "t", "body": ["x"], "external_url": True, "status": {"value": 1.5, "color": "green"}},
+    }
+    assert conform(activity, blank) == {
+        "title": "42",
+        "author": {"name": "7"},
+        "thread": {"title": "t", "external_url": "true", "status": {"value": "1.5", "color": "green"}},
+    }
+
+
+def test_fields_keep_only_label_and_value_texts():
+    fields = [
+        {"label": "Author", "value": 1},
+        {"label": "Labels", "value": {"k": "v"}},
+        "junk",
+        {"label": "", "value": "x"},
+        {"label": "Branch", "value": "main", "x": 1},
+    ]
+    assert conform({"thread": {"title": "t", "fields": fields}}, blank)["thread"]["fields"] == [
+        {"label": "Author", "value": "1"},
+        {"label": "Branch", "value": "main"},
+    ]
+
+
+def test_a_blank_author_name_or_thread_title_is_filled_in():
+    activity = conform({"author": {"name": {"k": "v"}}, "thread": {"title": "  "}}, blank)
+    assert activity["author"]["name"] == "someone"
+    assert activity["thread"]["title"] == "push in acme/widgets"
+
+
+def test_the_rendered_activity_is_left_untouched():
+    activity = {"title": 1, "thread": {"title": "t", "fields": [{"label": "a", "value": 2}]}}
+    conform(activity, blank)
+    assert activity == {"title": 1, "thread": {"title": "t", "fields": [{"label": "a", "value": 2}]}}
+
+
+def test_a_status_without_text_is_dropped_rather_than_refused():
+    activity = conform({"thread": {"title": "t", "status": {"value": {"k": "v"}, "color": "green"}}}, blank)
+    assert activity["thread"] == {"title": "t"}
