@@ -23,18 +23,21 @@ class Rendition:
     """An event's templates, each rendered at most once however many targets it goes to."""
 
     def __init__(self, renderer: Renderer, decision: Decision, context: dict, fallback: Renderer | None = None):
+        if decision.template is None:
+            raise ValueError("an ignored event has no template to render")
         self.renderer, self.decision, self.context, self.fallback = renderer, decision, context, fallback
+        self.template: str = decision.template
         self.warnings: list[str] = []
 
     @property
     def thread_template(self) -> str:
         """github/push.txt is told as a thread by github/push.thread.json."""
-        return self.decision.template.removesuffix(".txt") + ".thread.json"
+        return self.template.removesuffix(".txt") + ".thread.json"
 
     @cached_property
     def content(self) -> str:
         """The chat text."""
-        return self._with_fallback(render_content, self.decision.template)
+        return self._with_fallback(render_content, self.template)
 
     @cached_property
     def activity(self) -> dict | None:
