@@ -28,6 +28,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 check: $(STAMP) bridge.yml
 	$(PY) -m bridge check

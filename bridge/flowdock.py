@@ -41,14 +41,16 @@ def message_uuid(event_id: str, target: str) -> str:
 def request_for(api_url: str, target: Target, message: dict) -> tuple[str, dict, tuple | None]:
     """URL, JSON body and Basic auth for posting message to target."""
     base = api_url.rstrip("/")
-    if target.uses_flow_token:
+    if target.flow_token is not None:
         return f"{base}/messages", {**message, "flow_token": target.flow_token.get_secret_value()}, None
-    url = f"{base}/flows/{quote(target.org, safe='')}/{quote(target.flow, safe='')}/messages"
+    # Config validation guarantees org and flow, and a token or an email with a password, here.
+    url = f"{base}/flows/{quote(target.org or '', safe='')}/{quote(target.flow or '', safe='')}/messages"
     if target.token is not None:
         # Flowdock takes the API token as the Basic user name; the password is ignored.
         return url, message, (target.token.get_secret_value().encode(), b"")
+    password = target.password.get_secret_value() if target.password else ""
     # Encode as UTF-8 ourselves: requests would use Latin-1 and fail on other passwords.
-    return url, message, (target.email.encode(), target.password.get_secret_value().encode())
+    return url, message, ((target.email or "").encode(), password.encode())
 
 
 def secrets_of(target: Target) -> list[str]:

@@ -38,7 +38,8 @@ def action_is_safe(action: object) -> bool:
     """A ViewAction's url, or an UpdateAction's target.urlTemplate, is there and is http(s)."""
     if not isinstance(action, dict):
         return False
-    target = action.get("target") if isinstance(action.get("target"), dict) else {}
+    target = action.get("target")
+    target = target if isinstance(target, dict) else {}
     urls = [url for url in (action.get("url"), target.get("urlTemplate")) if url is not None]
     return bool(urls) and all(is_web_url(url) for url in urls)
 
@@ -61,6 +62,7 @@ def safe_activity(message: dict) -> dict:
     author = safe.get("author")
     if isinstance(author, dict) and "avatar" in author and not is_web_url(author["avatar"]):
         safe["author"] = {key: value for key, value in author.items() if key != "avatar"}
-    if isinstance(safe.get("thread"), dict):
-        safe["thread"] = safe_thread(safe["thread"])
+    thread = safe.get("thread")
+    if isinstance(thread, dict):
+        safe["thread"] = safe_thread(thread)
     return safe

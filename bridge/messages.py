@@ -27,7 +27,10 @@ class Rendition:
     """An event's templates, each rendered at most once however many targets it goes to."""
 
     def __init__(self, renderer: Renderer, decision: Decision, context: dict, fallback: Renderer | None = None, prose: Callable[[str], str] = str):
+        if decision.template is None:
+            raise ValueError("an ignored event has no template to render")
         self.renderer, self.decision, self.context, self.fallback = renderer, decision, context, fallback
+        self.template: str = decision.template
         # Applied to every rendered text people read (untag, unless the route allows mentions).
         self.prose = prose
         self.warnings: list[str] = []
@@ -35,12 +38,12 @@ class Rendition:
     @property
     def thread_template(self) -> str:
         """github/push.txt is told as a thread by github/push.thread.json."""
-        return self.decision.template.removesuffix(".txt") + ".thread.json"
+        return self.template.removesuffix(".txt") + ".thread.json"
 
     @cached_property
     def content(self) -> str:
         """The chat text."""
-        return self._with_fallback(partial(render_content, prose=self.prose), self.decision.template)
+        return self._with_fallback(partial(render_content, prose=self.prose), self.template)
 
     @cached_property
     def activity(self) -> dict | None:

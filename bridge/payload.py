@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 from bridge.filters import UNSAFE, chat, quiet
 
@@ -39,7 +40,7 @@ class Record(dict):
     __html__ = __str__
 
     # Hashable, so looking one up in a template's table (where text was expected) finds nothing instead of failing.
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]
         return id(self)
 
 
@@ -53,7 +54,7 @@ class Items(list):
 
     __html__ = __str__
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]
         return id(self)
 
 
@@ -99,7 +100,7 @@ def walk(value: object, text: Callable[[str], str], depth: int = 0, done: tuple[
 
 def prepare(payload: dict) -> Record:
     """The payload every part of hookdock reads: clean text, no nulls, bounded sizes."""
-    return walk(payload, clean_text)
+    return cast(Record, walk(payload, clean_text))
 
 
 def quieted(value: object) -> object:
@@ -109,9 +110,9 @@ def quieted(value: object) -> object:
 
 def shortened(context: dict) -> Record:
     """The context with every string and list cut short: for a thread that several huge fields made too long."""
-    return walk(context, lambda text: cut(text, SHORT_TEXT), length=SHORT_ITEMS)
+    return cast(Record, walk(context, lambda text: cut(text, SHORT_TEXT), length=SHORT_ITEMS))
 
 
 def view(context: dict) -> Record:
     """A template context of Records and Items, without nulls (what Python derived is wrapped too)."""
-    return walk(context, lambda text: text, done=(Record, Items))
+    return cast(Record, walk(context, lambda text: text, done=(Record, Items)))

@@ -133,7 +133,8 @@ def attempt(services: Services, delivery_id: str) -> float | None:
         return None
     target = config.targets.get(delivery.target)
     if target is None:
-        return settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured")
+        settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured")
+        return None
     pause = services.limiter.reserve(delivery.target, target.rate_limit, MAX_PACING_SLEEP)
     if pause > MAX_PACING_SLEEP:
         # Not an attempt: the target's pace says later (never later than a retry may wait).
@@ -149,12 +150,15 @@ def attempt(services: Services, delivery_id: str) -> float | None:
     delivery.last_status, delivery.last_error = outcome.status, outcome.error
     if outcome.kind == "delivered":
         delivery.flowdock_user, delivery.message_id = outcome.flowdock_user, outcome.message_id
-        return settle(store, delivery, "delivered")
+        settle(store, delivery, "delivered")
+        return None
     if outcome.kind == "permanent":
-        return settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent")
+        settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent")
+        return None
     tries = len(delivery.attempts) - delivery.round_start
     if tries >= config.delivery.max_attempts:
-        return settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts")
+        settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts")
+        return None
     delivery.status = "retrying"
     store.save_delivery(delivery)
     wait = backoff(tries, outcome.retry_after, config.delivery)

@@ -6,7 +6,7 @@ import json
 import os
 import signal
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +23,6 @@ TRUNCATED_TEMPLATE = "_truncated.txt"
 # A template may not print more than this or run longer than this, whatever it loops over.
 MAX_OUTPUT = 256 * 1024
 MAX_SECONDS = 5.0
-NO_TIMER = object()
 
 
 class RenderError(Exception):
@@ -49,9 +48,10 @@ def time_limit(seconds: float):
     # threading calls a thread of its own, yet it runs on the main thread, where a timer works.
     try:
         previous = signal.signal(signal.SIGALRM, expire)
+        timed = True
     except ValueError:  # another OS thread: no timer there
-        previous = NO_TIMER
-    if previous is NO_TIMER:
+        timed = False
+    if not timed:
         yield
         return
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -116,11 +116,12 @@ class OverridableLoader(FileSystemLoader):
 class Renderer:
     """Renders templates found in user folders first, then the built-in ones."""
 
-    def __init__(self, user_dirs: list[str | Path] = ()):
+    def __init__(self, user_dirs: Sequence[str | Path] = ()):
         self.search_path = [str(d) for d in user_dirs] + [str(BUILTIN_DIR)]
         # The immutable sandbox: user templates may read the payload, never change or escape it.
+        self.loader = OverridableLoader(self.search_path)
         self.env = LimitedSandbox(
-            loader=OverridableLoader(self.search_path),
+            loader=self.loader,
             autoescape=select_autoescape(["html"]),
             undefined=ChainableUndefined,
             trim_blocks=True,
@@ -173,7 +174,7 @@ class Renderer:
     def origin(self, name: str) -> str | None:
         """The file a template is loaded from: the first folder in the lookup order that has it."""
         try:
-            return self.env.loader.get_source(self.env, name)[1]
+            return self.loader.get_source(self.env, name)[1]
         except TemplateNotFound:
             return None
 

@@ -124,4 +124,5 @@ def readyz():
 def http_error(exc: HTTPException):
     """Flask's own refusals (404, 405, 413, ...) as JSON too."""
     messages = {413: f"body is larger than the limit of {current_app.config.get('MAX_CONTENT_LENGTH')} bytes"}
-    return error(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+    code = exc.code or 500
+    return error(code, messages.get(code, exc.description or exc.name))
