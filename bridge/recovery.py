@@ -62,8 +62,7 @@ def recover(services: Services, celery: Celery, kind: str, now: float, passed: i
     lost = [item for item in candidates if item not in held]
     recovered = []
     for item, due in [*orphans.items(), *((item, now) for item in lost)]:
-        store.touch(kind, item)
-        # Numbering lets go of the hold: the item waits in the queue again, for anyone.
+        # Numbering lets go of the hold and touches the item: it waits in the queue again, for anyone.
         celery.send_task(TASKS[kind], args=[item], countdown=max(0.0, due - now), headers=sequence.stamp(store.redis, kind, item))
         recovered.append(item)
     return recovered

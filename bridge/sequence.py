@@ -14,6 +14,7 @@ ago and it is still not received.
 from __future__ import annotations
 
 import json
+import time
 
 import redis
 
@@ -31,11 +32,13 @@ PASSED = f"{PREFIX}seq:passed"
 # Long enough for any receiver to record what it popped; with 5 s sweeps a lost task is back within ~40 s.
 GRACE = 30.0
 
-# Publishing hands the item to the queue: it waits under its new number, and nobody holds it.
+# Publishing hands the item to the queue: it waits under its new number, nobody holds it, and an
+# unsettled item counts as touched now.
 STAMP = """
 local seq = redis.call('INCR', KEYS[1])
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], 'XX', ARGV[2], ARGV[1])
 return seq
 """
 # A worker received a task: it holds the item, which no longer waits unless a later publish is
@@ -105,7 +108,8 @@ def waiting_key(kind: str) -> str:
 
 def stamp(client: redis.Redis, kind: str, item_id: str) -> dict:
     """Number the publish about to happen for this item; return the message headers that carry it."""
-    seq = client.register_script(STAMP)(keys=[COUNTER, waiting_key(kind), f"{PREFIX}held:{kind}"], args=[item_id])
+    keys = [COUNTER, waiting_key(kind), f"{PREFIX}held:{kind}", f"{PREFIX}unsettled:{kind}"]
+    seq = client.register_script(STAMP)(keys=keys, args=[item_id, repr(time.time())])
     return {HEADER: seq}
 
 

@@ -243,10 +243,6 @@ class Store:
         raw = self.redis.hget(thread_key(target, thread_id), "state")
         return json.loads(raw) if raw else None
 
-    def touch(self, kind: str, item_id: str) -> None:
-        """Note that an unsettled item was just queued again."""
-        self.redis.zadd(f"{PREFIX}unsettled:{kind}", {item_id: time.time()}, xx=True)
-
     def hold(self, kind: str, item_id: str, worker: str, due: float) -> None:
         """Note that a worker holds an item and will work on it at due (now, or when its retry is due)."""
         self.redis.hset(f"{PREFIX}held:{kind}", item_id, json.dumps({"worker": worker, "due": due}))
