@@ -9,6 +9,7 @@ from datetime import datetime
 
 from celery import Celery
 
+from bridge import sequence
 from bridge.pipeline import Services
 from bridge.store import delivery_id_for
 from bridge.tasks import PROCESS_EVENT
@@ -95,7 +96,7 @@ def replay(services: Services, celery: Celery, item_id: str) -> dict:
         store.forget_runs("deliveries", delivery_id_for(event_id, t))
     store.forget_runs("events", event_id)
     store.mark_event(event_id, "queued", f"replayed at {time.strftime('%Y-%m-%dT%H:%M:%S')}")
-    celery.send_task(PROCESS_EVENT, args=[event_id], kwargs={"only_target": target or None})
+    celery.send_task(PROCESS_EVENT, args=[event_id], kwargs={"only_target": target or None}, headers=sequence.stamp(store.redis, "events", event_id))
     return {"replayed": item_id, "targets": todo}
 
 

@@ -5,10 +5,10 @@ while it runs, later while a retry waits). A worker that dies stops renewing its
 (bridge/liveness.py); within seconds the sweep queues again everything it held, each item at its
 due time, instead of waiting for kombu's visibility timeout. Work a live worker holds is never
 queued again. Redis does not make Celery's hand-over atomic either: a worker killed between
-taking a task off the queue and recording it loses the task before anyone held it. Every event
-and delivery still waiting for a task is tracked, and what nobody holds and nothing has touched
-for longer than any task may legitimately wait is queued again. Both tasks are idempotent, so a
-task restored later by kombu finds its item settled and does nothing.
+taking a task off the queue and recording it loses the task before anyone held it. Every publish
+is numbered (bridge/sequence.py), so such a task is told apart from one still waiting in the
+queue, however long the queue: the queue went past its number and no worker received it. Both
+tasks are idempotent, so a task restored later by kombu finds its item settled and does nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 
 from celery import Celery
 
-from bridge import liveness
+from bridge import liveness, sequence
 from bridge.pipeline import Services
 from bridge.tasks import DELIVER, PROCESS_EVENT
 
@@ -31,7 +31,7 @@ TASKS = {"events": PROCESS_EVENT, "deliveries": DELIVER}
 
 
 def horizon(services: Services, now: float) -> float:
-    """Older than this, an item nobody holds cannot be waiting in a queue or a worker's hands any more."""
+    """A live worker's hold due before this is long overdue: no task can still be waiting on it."""
     policy = services.config.delivery
     return now - (policy.visibility_timeout + policy.backoff_cap + policy.timeout)
 
@@ -42,26 +42,28 @@ def sweep(services: Services, celery: Celery, now: float | None = None) -> tuple
     if not store.redis.set(LOCK, "1", nx=True, px=int(SWEEP_SECONDS * 1000) - 100):
         return [], []
     now = time.time() if now is None else now
-    found = {kind: recover(services, celery, kind, now) for kind in TASKS}
+    passed = sequence.advance(store.redis, celery.conf.task_default_queue, now)
+    found = {kind: recover(services, celery, kind, now, passed) for kind in TASKS}
     if found["events"] or found["deliveries"]:
         log.warning("recovered %d event(s) and %d delivery(ies) whose task was lost", len(found["events"]), len(found["deliveries"]))
     return found["events"], found["deliveries"]
 
 
-def recover(services: Services, celery: Celery, kind: str, now: float) -> list[str]:
-    """Queue again one kind's items held by dead workers (at their due time) and lost items nobody holds."""
+def recover(services: Services, celery: Celery, kind: str, now: float, passed: int) -> list[str]:
+    """Queue again one kind's items held by dead workers (at their due time) and those the queue passed (at once)."""
     store = services.store
     held = store.holdings(kind)
     living = liveness.alive(store.redis, {h["worker"] for h in held.values()})
     stale = horizon(services, now)
     # A live worker's hold is respected unless it is long overdue (its task is gone, the worker is not).
     orphans = {item: h["due"] for item, h in held.items() if h["worker"] not in living or h["due"] < stale}
-    lost = [item for item in store.unsettled(kind, stale) if item not in held]
+    # Passed over by the queue, or (from before numbering) tracked by nothing for longer than any task waits.
+    candidates = dict.fromkeys([*sequence.passed_over(store.redis, kind, passed), *sequence.untracked(store.redis, kind, stale)])
+    lost = [item for item in candidates if item not in held]
     recovered = []
     for item, due in [*orphans.items(), *((item, now) for item in lost)]:
-        store.release(kind, item)
-        store.touch(kind, item)
-        celery.send_task(TASKS[kind], args=[item], countdown=max(0.0, due - now))
+        # Numbering lets go of the hold and touches the item: it waits in the queue again, for anyone.
+        celery.send_task(TASKS[kind], args=[item], countdown=max(0.0, due - now), headers=sequence.stamp(store.redis, kind, item))
         recovered.append(item)
     return recovered
 

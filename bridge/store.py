@@ -6,18 +6,22 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import redis
+
+from bridge import sequence
 
 PREFIX = "hookdock:"
 # Records fetched per round trip when listing.
 PAGE = 200
 # Dedupe and store an event in one round trip, since it is on every webhook's path. An earlier
-# event only counts if it was stored, so a claim whose event was lost never blocks a retry.
+# event only counts if it was stored, so a claim whose event was lost never blocks a retry. A new
+# event is numbered for the queue here (bridge/sequence.py), so one whose publish never happened is found too.
 ACCEPT = """
 local earlier = redis.call('GET', KEYS[1])
 if earlier and redis.call('EXISTS', ARGV[6] .. earlier) == 1 then
-  return earlier
+  return {earlier, false}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('HSET', KEYS[2], 'meta', ARGV[3], 'body', ARGV[4], 'status', 'queued', 'reason', '')
@@ -25,7 +29,9 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
-return false
+local seq = redis.call('INCR', KEYS[5])
+redis.call('ZADD', KEYS[6], seq, ARGV[1])
+return {false, seq}
 """
 # Keep a thread's state only if it comes from an event that arrived later than the one stored.
 NEWER_THREAD_STATE = """
@@ -63,6 +69,13 @@ def new_event_id() -> str:
 def delivery_id_for(event_id: str, target: str) -> str:
     """One delivery per (event, target), so reprocessing an event never duplicates one."""
     return f"{event_id}.{target}"
+
+
+class Accepted(NamedTuple):
+    """What accept() did: the earlier event's id for a duplicate, else the new event's number in the queue."""
+
+    earlier: str | None
+    seq: int | None
 
 
 @dataclass
@@ -112,16 +125,27 @@ class Store:
         self.accept_script = client.register_script(ACCEPT)
         self.end_run_script = client.register_script(END_RUN)
 
-    def accept(self, event: Event) -> str | None:
-        """Store a new event under its sender's delivery id, in one round trip; or return the earlier event's id."""
+    def accept(self, event: Event) -> Accepted:
+        """Store and number a new event under its sender's delivery id, in one round trip; or name the earlier event."""
         meta = self._meta(event)
-        keys = [self._seen_key(event), f"{PREFIX}event:{event.id}", f"{PREFIX}events", f"{PREFIX}unsettled:events"]
-        earlier = self.accept_script(keys=keys, args=[event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"])
-        return earlier.decode() if earlier else None
+        keys = [
+            self._seen_key(event),
+            f"{PREFIX}event:{event.id}",
+            f"{PREFIX}events",
+            f"{PREFIX}unsettled:events",
+            sequence.COUNTER,
+            sequence.waiting_key("events"),
+        ]
+        earlier, seq = self.accept_script(keys=keys, args=[event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"])
+        return Accepted(earlier.decode() if earlier else None, seq)
 
     def forget(self, event: Event) -> None:
         """Undo accept() for an event that could not be queued, so the sender's retry is accepted."""
-        self.redis.delete(self._seen_key(event), f"{PREFIX}event:{event.id}")
+        pipe = self.redis.pipeline()
+        pipe.delete(self._seen_key(event), f"{PREFIX}event:{event.id}")
+        pipe.zrem(f"{PREFIX}unsettled:events", event.id)
+        pipe.zrem(sequence.waiting_key("events"), event.id)
+        pipe.execute()
 
     def save_event(self, event: Event) -> None:
         """Store an event and index it by arrival time (no dedupe: accept() is the webhook's way in)."""
@@ -219,14 +243,6 @@ class Store:
         raw = self.redis.hget(thread_key(target, thread_id), "state")
         return json.loads(raw) if raw else None
 
-    def unsettled(self, kind: str, before: float, limit: int = PAGE) -> list[str]:
-        """Events still queued, or deliveries still pending, that nothing has touched since before."""
-        return [i.decode() for i in self.redis.zrangebyscore(f"{PREFIX}unsettled:{kind}", "-inf", before, start=0, num=limit)]
-
-    def touch(self, kind: str, item_id: str) -> None:
-        """Note that an unsettled item was just queued again."""
-        self.redis.zadd(f"{PREFIX}unsettled:{kind}", {item_id: time.time()}, xx=True)
-
     def hold(self, kind: str, item_id: str, worker: str, due: float) -> None:
         """Note that a worker holds an item and will work on it at due (now, or when its retry is due)."""
         self.redis.hset(f"{PREFIX}held:{kind}", item_id, json.dumps({"worker": worker, "due": due}))
@@ -271,6 +287,7 @@ class Store:
         else:
             pipe.zrem(key, item_id)
             pipe.hdel(f"{PREFIX}held:{kind}", item_id)
+            pipe.zrem(sequence.waiting_key(kind), item_id)
         pipe.zremrangebyscore(key, "-inf", time.time() - self.ttl)
 
     @staticmethod

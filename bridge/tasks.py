@@ -12,7 +12,7 @@ from celery.exceptions import Retry
 from celery.signals import task_received, worker_init, worker_ready
 from kombu.exceptions import OperationalError
 
-from bridge import liveness, pipeline
+from bridge import liveness, pipeline, sequence
 
 log = logging.getLogger(__name__)
 PROCESS_EVENT = "hookdock.process_event"
@@ -78,8 +78,7 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
             for delivery_id in pipeline.process_event(services, event_id, only_target, liveness.identity()):
                 wait = guarded(self, "deliveries", delivery_id, lambda d=delivery_id: pipeline.attempt(services, d), troubles, inline=True)
                 if wait is not None:
-                    services.store.hold("deliveries", delivery_id, liveness.identity(), time.time() + wait)
-                    deliver.apply_async(args=[delivery_id], countdown=wait)
+                    deliver.apply_async(args=[delivery_id], countdown=wait, headers=numbered("deliveries", delivery_id))
 
         guarded(self, "events", event_id, work, troubles)
 
@@ -88,8 +87,7 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         """Make one attempt; schedule the next when the answer says to retry."""
         wait = guarded(self, "deliveries", delivery_id, lambda: pipeline.attempt(services, delivery_id), troubles)
         if wait is not None:
-            services.store.hold("deliveries", delivery_id, liveness.identity(), time.time() + wait)
-            raise self.retry(countdown=wait)
+            raise self.retry(countdown=wait, headers=numbered("deliveries", delivery_id))
 
     def guarded(task, kind: str, item_id: str, work, troubles: int, inline: bool = False):
         """Run work on one item; whatever escapes leaves the item failed with why, and nothing is retried without limit.
@@ -124,8 +122,21 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         """Redis or the broker failed: retry later with backoff (raises Retry), up to MAX_TROUBLES times, then fail the item."""
         if troubles < MAX_TROUBLES:
             log.warning("%s %s: %s; retrying", kind, item_id, exc)
-            raise task.retry(exc=exc, countdown=min(TROUBLE_BACKOFF_CAP, 2**troubles), kwargs={**(task.request.kwargs or {}), "troubles": troubles + 1})
+            kwargs = {**(task.request.kwargs or {}), "troubles": troubles + 1}
+            raise task.retry(exc=exc, countdown=min(TROUBLE_BACKOFF_CAP, 2**troubles), kwargs=kwargs, headers=numbered(kind, item_id))
         give_up(kind, item_id, f"Redis kept failing ({MAX_TROUBLES} retries): {type(exc).__name__}: {exc}")
+
+    def numbered(kind: str, item_id: str) -> dict:
+        """Headers numbering a publish for an item (bridge/sequence.py); none when Redis cannot answer.
+
+        Unnumbered, the item stays held by this worker: if the task is lost, the sweep takes it back
+        once this worker dies or the hold is long overdue.
+        """
+        try:
+            return sequence.stamp(services.store.redis, kind, item_id)
+        except redis.RedisError as exc:
+            log.warning("%s %s: could not number its task: %s", kind, item_id, exc)
+            return {}
 
     def give_up(kind: str, item_id: str, reason: str) -> None:
         """Mark the item failed; if even that fails, the recovery sweep finds it still unsettled later."""
@@ -142,7 +153,7 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
             return
         due = request.eta.timestamp() if request.eta else time.time()
         try:
-            services.store.hold(kind, request.args[0], liveness.identity(), due)
+            sequence.receive(services.store.redis, kind, request.args[0], liveness.identity(), due, request.request_dict.get(sequence.HEADER))
         except Exception:  # the consumer must keep consuming; the task itself holds the item when it runs
             log.exception("could not note that this worker holds %s %s", kind, request.args[0])
 

@@ -8,6 +8,7 @@ import redis
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
+from bridge import sequence
 from bridge.sources import SOURCES, Rejected
 from bridge.store import Event, new_event_id
 from bridge.tasks import PROCESS_EVENT
@@ -51,14 +52,14 @@ def receive(route_name: str):
         raw,
     )
     try:
-        earlier = services.store.accept(event)
+        accepted = services.store.accept(event)
     except redis.RedisError:
         log.exception("could not reach Redis for event %s", event.id)
         return error(503, "the event could not be stored; please retry")
-    if earlier is not None:
-        return jsonify({"duplicate": True, "event": earlier}), 200
+    if accepted.earlier is not None:
+        return jsonify({"duplicate": True, "event": accepted.earlier}), 200
     try:
-        current_app.extensions["celery"].send_task(PROCESS_EVENT, args=[event.id])
+        current_app.extensions["celery"].send_task(PROCESS_EVENT, args=[event.id], headers={sequence.HEADER: accepted.seq})
     except Exception:
         # Nothing was promised yet: forget the event so the sender's retry is accepted.
         log.exception("could not queue event %s", event.id)

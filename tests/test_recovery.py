@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from datetime import datetime
@@ -9,10 +10,10 @@ from datetime import datetime
 import pytest
 import redis
 
-from bridge import create_app, liveness, recovery
+from bridge import create_app, liveness, recovery, sequence
 from bridge.config import parse_config
 from bridge.store import Delivery, Event
-from tests.support import queued
+from tests.support import github_headers, queued
 
 CONFIG = """\
 api_url: http://127.0.0.1:9
@@ -22,6 +23,7 @@ targets:
 routes:
   widgets: {source: github, secret: s, targets: [team-chat]}
 """
+PING = b'{"zen": "Keep it logically awesome.", "hook_id": 1}'
 LATER = time.time() + 3600
 
 
@@ -53,7 +55,8 @@ def test_settled_work_is_left_alone(app, redis_url):
     assert queued(redis_url) == []
 
 
-def test_a_pending_delivery_whose_task_was_lost_is_queued_again(app, redis_url):
+def test_a_pending_delivery_tracked_by_nothing_is_queued_again_after_the_horizon(app, redis_url):
+    # Unnumbered and unheld: left so by an older version or a Redis restart.
     app.extensions["hookdock"].store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="retrying"))
     assert sweep(app) == ([], ["e1.team-chat"])
     assert queued(redis_url) == [("hookdock.deliver", ["e1.team-chat"], {})]
@@ -98,3 +101,77 @@ def test_holds_on_settled_work_are_let_go(app):
     store.hold("deliveries", "e1.team-chat", "gone-worker", time.time())  # a stale task's hold, after the fact
     assert sweep(app, now=time.time()) == ([], [])
     assert store.holdings("deliveries") == {}
+
+
+def accept_over_http(app, count: int) -> list[str]:
+    """Post count signed pings through the real web path: each is stored, numbered and queued."""
+    client = app.test_client()
+    ids = []
+    for n in range(count):
+        response = client.post("/hooks/widgets", data=PING, headers=github_headers("ping", PING, delivery=f"d-{n}", secret="s"))
+        ids.append(response.get_json()["event"])
+    return ids
+
+
+def take(app, redis_url, receive: bool) -> str:
+    """Take the next task off the queue as a worker's BRPOP does; record its receipt as task_received does, or die first."""
+    raw = redis.Redis.from_url(redis_url).rpop("celery")
+    message = json.loads(raw)
+    [event_id], _, _ = json.loads(base64.b64decode(message["body"]))
+    if receive:
+        store = app.extensions["hookdock"].store
+        sequence.receive(store.redis, "events", event_id, "live-worker", time.time(), message["headers"][sequence.HEADER])
+        store.mark_event(event_id, "processed")  # its worker finished it
+    return event_id
+
+
+def sweeps_until_found(app, start: float, seconds: float) -> tuple[float, list[str]]:
+    """Sweep every SWEEP_SECONDS from start, as a worker does, until something is found or seconds pass."""
+    for step in range(1, int(seconds / recovery.SWEEP_SECONDS) + 1):
+        found, _ = sweep(app, now=start + step * recovery.SWEEP_SECONDS)
+        if found:
+            return step * recovery.SWEEP_SECONDS, found
+    return seconds, []
+
+
+def test_a_long_backlog_waiting_in_the_queue_is_never_queued_again(app, redis_url):
+    liveness.beat(app.extensions["hookdock"].store.redis, "live-worker")
+    ids = accept_over_http(app, 6)
+    take(app, redis_url, receive=True)
+    take(app, redis_url, receive=True)
+    # Four events wait far longer than the horizon and the grace, behind a worker that has stalled.
+    assert sweeps_until_found(app, time.time(), 3600) == (3600, [])
+    assert [args for _, args, _ in queued(redis_url)] == [[i] for i in reversed(ids[2:])]
+
+
+def test_a_task_the_queue_passed_over_is_queued_again_within_a_minute(app, redis_url):
+    liveness.beat(app.extensions["hookdock"].store.redis, "live-worker")
+    *_, waiting = accept_over_http(app, 4)
+    take(app, redis_url, receive=True)
+    lost = take(app, redis_url, receive=False)  # its worker died between BRPOP and task_received
+    take(app, redis_url, receive=True)
+    start = time.time()
+    after, found = sweeps_until_found(app, start, 120)
+    assert found == [lost]
+    assert sequence.GRACE <= after <= 60  # the queue went past it; a grace for a slow receiver, then it is back
+    assert [args for _, args, _ in queued(redis_url)] == [[lost], [waiting]]
+    assert sweeps_until_found(app, start + after, 600) == (600, [])  # numbered again: not queued twice
+
+
+def test_the_last_task_taken_off_a_quiet_queue_and_lost_is_queued_again(app, redis_url):
+    [lost] = accept_over_http(app, 1)
+    take(app, redis_url, receive=False)  # nothing comes after it: the empty queue says it was taken
+    after, found = sweeps_until_found(app, time.time(), 120)
+    assert (found, after <= 60) == ([lost], True)
+    assert queued(redis_url) == [("hookdock.process_event", [lost], {})]
+
+
+def test_a_copy_received_late_does_not_pass_the_items_queued_after_it(app, redis_url):
+    store = app.extensions["hookdock"].store
+    liveness.beat(store.redis, "live-worker")
+    first, *_ = accept_over_http(app, 3)
+    headers = sequence.stamp(store.redis, "events", first)  # queued again later, say by a replay
+    # The first copy arrives: it does not say the queue has reached the second copy's number.
+    sequence.receive(store.redis, "events", first, "live-worker", time.time(), 1)
+    store.mark_event(first, "processed")
+    assert headers[sequence.HEADER] == 4 and sweeps_until_found(app, time.time(), 600) == (600, [])

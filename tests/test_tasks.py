@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import redis
+from celery.signals import task_received
+from celery.worker.request import Request
 
-from bridge import admin, create_app, liveness, pipeline, tasks
+from bridge import admin, create_app, liveness, pipeline, sequence, tasks
 from bridge.__main__ import main
 from bridge.config import parse_config
 from bridge.store import Event
@@ -114,3 +116,22 @@ def test_processing_holds_the_event_and_its_deliveries_until_they_settle(app, se
     assert services.store.load_delivery("e1.team-chat").status == "delivered"
     assert services.store.holdings("events") == {} and services.store.holdings("deliveries") == {}
     assert liveness.identity() == liveness.identity()
+
+
+class Consumer:
+    """What task_received names as its sender: a worker's consumer, of this app."""
+
+    def __init__(self, app):
+        self.app = app
+
+
+def test_a_received_task_holds_its_item_and_says_how_far_the_queue_was_consumed(app, services):
+    celery = app.extensions["celery"]
+    celery.send_task(tasks.PROCESS_EVENT, args=["e1"], headers=sequence.stamp(services.store.redis, "events", "e1"))
+    with celery.connection_for_read() as connection:
+        message = connection.SimpleQueue("celery").get(timeout=5)  # taken off the queue as a worker's consumer does
+        task_received.send(sender=Consumer(celery), request=Request(message, app=celery))
+    assert services.store.holdings("events")["e1"]["worker"] == liveness.identity()
+    # accept() numbered the event 1, queueing it numbered it 2: received, it no longer waits.
+    assert services.store.redis.get(sequence.RECEIVED) == b"2"
+    assert services.store.redis.zcard(sequence.waiting_key("events")) == 0
