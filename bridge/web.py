@@ -102,6 +102,10 @@ def read_body() -> bytes:
         raise UnreadableBody(f"the request body could not be read: {exc}") from None
     if len(raw) > limit:
         raise RequestEntityTooLarge()
+    announced = request.content_length
+    if announced is not None and len(raw) != announced:
+        # The client closed its side early: what arrived is only the first part of what it meant to send.
+        raise UnreadableBody(f"the body ended after {len(raw)} of the {announced} bytes its Content-Length announced")
     return raw
 
 

@@ -172,6 +172,18 @@ def test_a_malformed_chunk_size_is_400(web):
     assert json.loads(body) == {"error": "the request body could not be read: Invalid chunk size: b'zz'", "status": 400}
 
 
+def test_a_body_shorter_than_its_content_length_is_400_even_when_signed(web):
+    program, port = web
+    head = "".join(f"{k}: {v}\r\n" for k, v in github_headers("ping", PING, "cut-short").items())
+    raw = f"POST /hooks/widgets HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}Content-Length: {len(PING) + 100}\r\n\r\n".encode() + PING
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)  # the client says it is done, short of what it announced
+        status, _, answer = answer_on(sock)
+    expected = f"the body ended after {len(PING)} of the {len(PING) + 100} bytes its Content-Length announced"
+    assert (status, json.loads(answer)) == (400, {"error": expected, "status": 400})
+
+
 @pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "connection-close"])
 def test_a_chunked_body_over_the_limit_is_413_even_when_the_signature_covers_the_first_part(web, redis_server, close):
     program, port = web
