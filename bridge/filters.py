@@ -26,11 +26,15 @@ TAG = re.compile(r"((?<![A-Za-z0-9_&/\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00fe])[#
 # Terminal escapes (CSI, OSC, and the two-character forms), then any control character but tab and line ends.
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# Bidirectional embeddings, overrides, isolates and marks: they make text read differently from what it is.
-BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# Bidirectional embeddings, overrides, isolates and marks: they make text read differently from what it is;
+# and invisible characters that hide text in plain sight (byte order mark, word joiner and invisible
+# operators, Unicode tag characters). Joiners inside emoji (U+200C, U+200D) stay.
+BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff\u2060-\u2064\U000e0000-\U000e007f]")
+# Line ends a terminal or a chat reads differently: a lone carriage return rewrites its line.
+ODD_LINE_END = re.compile(r"\r(?!\n)|[\u2028\u2029]")
 # Half of a UTF-16 pair cannot be encoded: it would break every JSON encoder and store downstream.
 SURROGATE = re.compile(r"[\ud800-\udfff]")
-UNSAFE = re.compile("|".join(pattern.pattern for pattern in (ANSI, CONTROL, BIDI, SURROGATE)))
+UNSAFE = re.compile("|".join(pattern.pattern for pattern in (ANSI, CONTROL, BIDI, SURROGATE, ODD_LINE_END)))
 SIGN = re.compile("[@#\uff20\uff03]")
 ZERO_WIDTH_SPACE = "\u200b"
 AGO_UNITS = ((86400 * 365, "year"), (86400 * 30, "month"), (86400 * 7, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
@@ -70,7 +74,7 @@ def chat(value: str) -> str:
     text = str(value or "")
     if not UNSAFE.search(text):
         return text
-    text = SURROGATE.sub("\ufffd", text)
+    text = ODD_LINE_END.sub("\n", SURROGATE.sub("\ufffd", text))
     return BIDI.sub("", CONTROL.sub("", ANSI.sub("", text)))
 
 

@@ -35,6 +35,8 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
         (chat, ("ring\x07 @team",), "ring @team"),
         (chat, ("\x1b[31mred\x1b[0m \x1b]8;;https://evil\x07link\x1b]8;;\x07 \x9b2Jc1",), "red link c1"),
         (chat, ("abc\u202edcba\u2066x\u2069\u200e\u200f\u061c",), "abcdcbax"),
+        (chat, ("\ufeffa\u2060b\u2064c\U000e0041\U000e007fd \U0001f469\u200d\U0001f4bb",), "abcd \U0001f469\u200d\U0001f4bb"),
+        (chat, ("Q\rR\r\nS\u2028T\u2029U",), "Q\nR\r\nS\nT\nU"),
         (chat, ("tab\tand\nlines\r\n\x00\x7f\x85",), "tab\tand\nlines\r\n"),
         (chat, ("half \ud800 pair",), "half \ufffd pair"),
         (html, ("<script>alert(1)</script>\nnext", 100), "&lt;script&gt;alert(1)&lt;/script&gt;<br>next"),
