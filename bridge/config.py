@@ -27,7 +27,7 @@ SECRET_KEYS = frozenset({"secret", "token", "password", "flow_token", "admin_tok
 
 
 def _non_empty(secret: SecretStr) -> SecretStr:
-    if not secret.get_secret_value():
+    if not secret.get_secret_value().strip():
         raise EmptySecret("is empty")
     return secret
 

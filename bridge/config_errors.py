@@ -43,7 +43,7 @@ def describe(exc: ValidationError, path: str, lines: dict, variables: dict) -> s
 def empty_secret(names: list[str]) -> str:
     """Why a secret is empty and how to give it one: from the variables it names, or written empty."""
     if names:
-        return f" is empty ({' and '.join(names)} set to an empty string); fix: export {names[0]}=<the secret>"
+        return f" is empty ({' and '.join(names)} set to an empty or blank string); fix: export {names[0]}=<the secret>"
     return " is empty; fix: write the secret as ${VARIABLE} and export VARIABLE=<the secret>"
 
 

@@ -95,18 +95,21 @@ def test_example_config_is_valid(monkeypatch):
     assert config.routes["widgets"].targets == ["team-chat"]
 
 
+@pytest.mark.parametrize("value", ["", " ", "\t "], ids=["empty", "space", "blank"])
 @pytest.mark.parametrize("variable, where", [("FLOWDOCK_TOKEN", "3: targets.team-chat.token"), ("GITHUB_WEBHOOK_SECRET", "8: routes.widgets.secret")])
-def test_an_empty_secret_stops_start_up_naming_its_variable(monkeypatch, variable, where):
-    monkeypatch.setenv(variable, "")
+def test_an_empty_secret_stops_start_up_naming_its_variable(monkeypatch, variable, where, value):
+    monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as caught:
         parse_config(GOOD, "bridge.yml")
-    assert str(caught.value) == f"bridge.yml:{where}: is empty ({variable} set to an empty string); fix: export {variable}=<the secret>"
+    assert str(caught.value) == f"bridge.yml:{where}: is empty ({variable} set to an empty or blank string); fix: export {variable}=<the secret>"
 
 
 def test_an_empty_default_does_not_make_a_secret():
     with pytest.raises(ConfigError) as caught:
         parse_config(GOOD.replace("${GITHUB_WEBHOOK_SECRET}", "${HOOK_SECRET:-}"), "bridge.yml")
-    assert str(caught.value) == "bridge.yml:8: routes.widgets.secret: is empty (HOOK_SECRET set to an empty string); fix: export HOOK_SECRET=<the secret>"
+    assert (
+        str(caught.value) == "bridge.yml:8: routes.widgets.secret: is empty (HOOK_SECRET set to an empty or blank string); fix: export HOOK_SECRET=<the secret>"
+    )
 
 
 def test_a_secret_written_empty_says_how_to_give_one():

@@ -36,7 +36,7 @@ def test_the_web_stops_on_the_empty_secret_compose_used_to_pass(tmp_path):
     argv = [sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{free_port()}", "--workers", "1"]
     web = subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=30)
     assert web.returncode != 0
-    expected = f"hookdock: {config}:{SECRET_LINE}: routes.widgets.secret: is empty (GITHUB_WEBHOOK_SECRET set to an empty string); fix: export GITHUB_WEBHOOK_SECRET=<the secret>"
+    expected = f"hookdock: {config}:{SECRET_LINE}: routes.widgets.secret: is empty (GITHUB_WEBHOOK_SECRET set to an empty or blank string); fix: export GITHUB_WEBHOOK_SECRET=<the secret>"
     assert expected in web.stderr.splitlines()
     assert "It's a Secret to Everybody" not in web.stderr + web.stdout
 

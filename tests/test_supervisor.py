@@ -37,7 +37,7 @@ def serve(*extra: str) -> int:
     "value, expected",
     [
         (None, "routes.widgets.secret: environment variable GITHUB_WEBHOOK_SECRET is not set; fix: export GITHUB_WEBHOOK_SECRET=<the secret>"),
-        ("", "routes.widgets.secret: is empty (GITHUB_WEBHOOK_SECRET set to an empty string); fix: export GITHUB_WEBHOOK_SECRET=<the secret>"),
+        ("", "routes.widgets.secret: is empty (GITHUB_WEBHOOK_SECRET set to an empty or blank string); fix: export GITHUB_WEBHOOK_SECRET=<the secret>"),
     ],
     ids=["unset", "empty"],
 )
@@ -54,7 +54,7 @@ def test_serve_refuses_without_a_secret(nothing_may_start, monkeypatch, capsys, 
 def test_an_empty_secret_is_refused_even_for_the_demo(nothing_may_start, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "")
     assert serve("--with-devflow", "--devflow-port", str(free_port())) == 1
-    assert "is empty (GITHUB_WEBHOOK_SECRET set to an empty string)" in capsys.readouterr().err
+    assert "is empty (GITHUB_WEBHOOK_SECRET set to an empty or blank string)" in capsys.readouterr().err
 
 
 def test_serve_without_devflow_refuses_the_public_demo_secret(nothing_may_start, monkeypatch, capsys):
