@@ -121,6 +121,22 @@ def test_payload_text_neither_pings_nor_carries_escapes_or_bidi_overrides(path):
             assert not UNSAFE.search(text), text
 
 
+@pytest.mark.parametrize(
+    "fixture, path",
+    [
+        ("pull_request__opened", ("pull_request", "number")),
+        ("issues__opened", ("issue", "number")),
+        ("workflow_run__failure", ("workflow_run", "run_number")),
+    ],
+)
+def test_a_number_sent_as_a_word_makes_no_tag_after_a_templates_hash(fixture, path):
+    payload = fixture_payload("github", fixture)
+    payload[path[0]][path[1]] = "everyone"
+    for message in sent(fixture.split("__")[0], payload).values():
+        for text in shown_text(message):
+            assert mentions(text) == [], text
+
+
 def test_mentions_in_titles_fields_and_bodies_of_a_thread_are_neutralised():
     payload = fixture_payload("github", "pull_request__opened")
     payload["pull_request"]["title"] = "cc:@everyone"
