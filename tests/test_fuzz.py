@@ -39,7 +39,7 @@ FIXTURE_PATHS = sorted((FIXTURES / "github").glob("*__*.json"))
 FORBIDDEN = re.compile(r"None|Undefined|\{'|\[\{'|<bridge\.|<built-in|<function| object at 0x")
 DEEP = "\u2063deep\u2063"  # replaced by raw nesting in the body, which json.dumps itself could not write
 PIECES = [
-    "cc:@everyone", "x.@all", "@@team", "#@here", "(@all)", "\uff20all", "\uff03ops", "-#release", "@here", "#42",
+    "cc:@everyone", "x.@all", "@@team", "#@here", "(@all)", "\uff20all", "\uff03ops", "-#release", "@here", "#42", "everyone", "\ufeff", "\r",
     "\x1b[31m", "\x1b[0m", "\x1b]8;;https://evil\x07", "\x07", "\x00", "\x7f", "\x9b2J", "\u202e", "\u2066", "\u2069", "\u200f", "\u061c",
     "\ud800", "\udfff", "javascript:alert(1)//", "<script>x</script>", '"', "'", "&amp;", "\n", " ", "refs/heads/", "https://github.com/a",
 ]  # fmt: skip

@@ -87,8 +87,10 @@ def test_payload_markup_never_reaches_thread_html_unescaped(path):
 
 
 # Control characters (ESC included), C1 controls, bidi overrides, isolates and marks, halves of surrogate pairs.
-UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ud800-\udfff]")
-NASTY = " cc:@everyone x.@all @@team #@here \x1b[31mred\x1b[0m \x1b]8;;https://evil\x07\u202egnp.exe\x07\u2066"
+UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ud800-\udfff\ufeff\u2060-\u2064\U000e0000-\U000e007f\u2028\u2029]|\r(?!\n)"
+)
+NASTY = " cc:@everyone x.@all @@team #@here \ufeff\r\u2028 \x1b[31mred\x1b[0m \x1b]8;;https://evil\x07\u202egnp.exe\x07\u2066"
 # Fields code matches on (an action, a state): text appended to them would change the event, not test it.
 MATCHED = ("action", "state", "conclusion", "status", "ref", "ref_type", "sha", "html_url", "url", "event", "type", "state_reason")
 
