@@ -13,7 +13,7 @@ from bridge.links import safe_activity
 from bridge.payload import prepare, quieted, shortened, view
 from bridge.render import Renderer, RenderError, RenderTooLong
 from bridge.routing import drop_reason
-from bridge.shape import conform
+from bridge.shape import conform, thread_id
 from bridge.sources import SOURCES, Decision
 
 if TYPE_CHECKING:
@@ -81,8 +81,9 @@ def render_content(renderer: Renderer, name: str, context: dict, prose: Callable
 def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict | None:
     """The message body for one target, without credentials (the uuid is the same on every attempt); None for none."""
     common = {"tags": list(dict.fromkeys([route.source, event_name, *route.tags])), "uuid": flowdock.message_uuid(event_id, target_name)}
-    if target.threaded and rendition.activity is not None:
-        return {"event": "activity", **rendition.activity, "external_thread_id": rendition.decision.thread, **common}
+    thread = rendition.decision.thread
+    if target.threaded and thread is not None and rendition.activity is not None:
+        return {"event": "activity", **rendition.activity, "external_thread_id": thread_id(thread), **common}
     if not rendition.decision.chat:
         return None  # routine progress belongs in threads only
     message = {"event": "message", "content": rendition.content, **common}

@@ -7,7 +7,19 @@ numbers and booleans become their text and anything else that is not text is dro
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+
+# Longer thread ids (a branch name of thousands of characters) keep their start and a digest of the whole.
+MAX_THREAD_ID = 256
+
+
+def thread_id(value: str) -> str:
+    """A stable external_thread_id of bounded length: the same item always gets the same one."""
+    if len(value) <= MAX_THREAD_ID:
+        return value
+    return value[: MAX_THREAD_ID - 17] + ":" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
 
 # The text fields of an activity and of its thread, as key paths: those people read, and the rest.
 PROSE_PATHS = (("title",), ("body",), ("author", "name"), ("thread", "title"), ("thread", "body"), ("thread", "status", "value"))

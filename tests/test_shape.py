@@ -51,3 +51,13 @@ def test_the_rendered_activity_is_left_untouched():
 def test_a_status_without_text_is_dropped_rather_than_refused():
     activity = conform({"thread": {"title": "t", "status": {"value": {"k": "v"}, "color": "green"}}}, blank)
     assert activity["thread"] == {"title": "t"}
+
+
+def test_a_thread_id_is_bounded_and_stays_the_same_for_the_same_item():
+    from bridge.shape import MAX_THREAD_ID, thread_id
+
+    short = "github:acme/widgets:branch:main"
+    long_a, long_b = f"github:acme/widgets:branch:{'a' * 9000}", f"github:acme/widgets:branch:{'a' * 8999}b"
+    assert thread_id(short) == short
+    assert len(thread_id(long_a)) == MAX_THREAD_ID and thread_id(long_a) == thread_id(long_a)
+    assert thread_id(long_a) != thread_id(long_b)
