@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from bridge import MissingRedis, demo
@@ -12,7 +13,9 @@ from bridge.embedded import DEFAULT_DATA_DIR
 
 # These read bridge.yml but never check a webhook's signature, so after `make run` they work
 # with the demo secret too; check (which predicts start-up) and serve insist on a real one.
-VERIFY_NO_SIGNATURE = frozenset({"templates", "render", "deliveries", "replay"})
+VERIFY_NO_SIGNATURE = frozenset({"templates", "render", "deliveries", "events", "replay"})
+# What a Unix tool whose reader went away exits with: killed by SIGPIPE (128 + 13).
+BROKEN_PIPE_EXIT = 141
 
 
 def cmd_check(args) -> int:
@@ -218,10 +221,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with demo.secret_if_unset(args.command in VERIFY_NO_SIGNATURE):
-            return args.handler(args)
+            code = args.handler(args)
+            # Flush inside: a reader that left (`| head`) must be noticed here, not at interpreter exit.
+            sys.stdout.flush()
+            return code
     except (ConfigError, MissingRedis) as exc:
         print(f"hookdock: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return quiet_after_broken_pipe()
+
+
+def quiet_after_broken_pipe() -> int:
+    """The reader of stdout went away: drop what is still buffered and exit quietly, as Unix tools do."""
+    # Python flushes stdout again at exit; pointing it at /dev/null keeps that from printing a traceback.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return BROKEN_PIPE_EXIT
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from bridge import demo
 from bridge.config import find_path, load_config
 from bridge.embedded import EmbeddedRedis
 from bridge.preflight import DataDirLock, Refused, check_ports
+from bridge.respawn import WINDOW, Respawn
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = PROJECT_DIR / "gunicorn.conf.py"
@@ -35,7 +36,7 @@ def child_commands(args) -> list[tuple[str, list[str]]]:
 
 
 def serve(args) -> int:
-    """Check first, then run until SIGINT/SIGTERM or until a child dies; then stop everything, Redis last."""
+    """Check first, then run until SIGINT/SIGTERM (restarting a child that exits) or until a child keeps dying; then stop everything, Redis last."""
     # Only the local demo (with devflow) may fall back to the README's public secret.
     with demo.secret_if_unset(args.with_devflow) as demo_secret:
         return _serve(args, demo_secret)
@@ -61,13 +62,18 @@ def _serve(args, demo_secret: bool) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    commands = dict(child_commands(args))
+
+    def start(name: str) -> subprocess.Popen:
+        # Own session: a terminal's Ctrl-C reaches only us, and we stop children in order.
+        return subprocess.Popen(commands[name], cwd=PROJECT_DIR, env=env, start_new_session=True)
+
     children: list[tuple[str, subprocess.Popen]] = []
     try:
-        for name, argv in child_commands(args):
-            # Own session: a terminal's Ctrl-C reaches only us, and we stop children in order.
-            children.append((name, subprocess.Popen(argv, cwd=PROJECT_DIR, env=env, start_new_session=True)))
+        for name in commands:
+            children.append((name, start(name)))
         print(f"hookdock: webhooks on http://{args.host}:{args.port}/hooks/<route>", flush=True)
-        failed = wait_for_stop(children, stopping)
+        failed = supervise(children, stopping, start)
     finally:
         stop_all(children)
         if embedded:
@@ -99,13 +105,36 @@ def claim(args, config) -> DataDirLock | None:
     return lock
 
 
-def wait_for_stop(children, stopping) -> str | None:
-    """Block until asked to stop (None) or a child exits (its name)."""
+def supervise(children, stopping, start) -> str | None:
+    """Until asked to stop (None), restart each child that exits, in its place in children; give up on one that keeps dying (its name).
+
+    A bridge must keep accepting: a killed worker or web is brought back rather than taking the
+    others down. The wait before a restart is checked with the stop request, so Ctrl-C stays prompt.
+    """
+    respawns = {name: Respawn() for name, _ in children}
+    restart_at: dict[int, float] = {}
     while not stopping:
-        for name, process in children:
-            if process.poll() is not None:
-                print(f"hookdock: {name} exited with {process.returncode}; stopping", file=sys.stderr, flush=True)
+        now = time.monotonic()
+        for index, (name, process) in enumerate(children):
+            if index in restart_at:
+                if now >= restart_at[index]:
+                    del restart_at[index]
+                    children[index] = (name, start(name))
+                    print(f"hookdock: {name} restarted (pid {children[index][1].pid})", flush=True)
+                continue
+            if process.poll() is None:
+                continue
+            wait = respawns[name].exited(now)
+            if wait is None:
+                print(
+                    f"hookdock: {name} exited with {process.returncode}, its {respawns[name].recent()}th exit in {WINDOW:.0f} s; "
+                    "giving up: stopping everything (its output above says why it dies)",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return name
+            print(f"hookdock: {name} exited with {process.returncode}; restarting it in {wait:g} s", file=sys.stderr, flush=True)
+            restart_at[index] = now + wait
         time.sleep(0.2)
     return None
 

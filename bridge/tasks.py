@@ -12,7 +12,7 @@ from celery.exceptions import Retry
 from celery.signals import task_received, worker_init, worker_ready
 from kombu.exceptions import OperationalError
 
-from bridge import liveness, pipeline, sequence
+from bridge import liveness, pipeline, sequence, workerlog  # noqa: F401  (workerlog: the worker's log setup, by Celery signals)
 
 log = logging.getLogger(__name__)
 PROCESS_EVENT = "hookdock.process_event"

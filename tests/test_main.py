@@ -175,3 +175,36 @@ def test_replay_of_a_delivered_event_says_nothing_was_queued(redis_url, capsys, 
     assert main(["replay", "e1", "--config", str(EXAMPLE)]) == 1
     captured = capsys.readouterr()
     assert "e1: nothing to replay: already delivered to team-chat" in captured.err and "queued" not in captured.out
+
+
+@pytest.mark.parametrize("argv", [["events", "--failed"], ["events"], ["deliveries", "--failed"]])
+def test_listing_commands_work_after_make_run_without_the_secret(redis_url, monkeypatch, capsys, argv):
+    monkeypatch.delenv("GITHUB_WEBHOOK_SECRET")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    assert main([*argv, "--config", str(EXAMPLE)]) == 0, capsys.readouterr().err
+    assert "GITHUB_WEBHOOK_SECRET" not in os.environ  # supplied only while the command ran
+
+
+@pytest.mark.parametrize("argv", [["templates"], ["events", "--json"]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(redis_url, argv):
+    import subprocess
+    import sys
+
+    from bridge import build_services
+    from bridge.config import load_config
+    from bridge.store import Event
+
+    store = build_services(load_config(str(EXAMPLE)), redis_url).store
+    for n in range(50):
+        store.save_event(Event(f"e{n}", "widgets", "github", "ping", f"d-{n}", {"X-GitHub-Event": "ping"}, b"{}", status="processed"))
+    env = {**os.environ, "REDIS_URL": redis_url}
+    command = subprocess.Popen(
+        [sys.executable, "-m", "bridge", *argv, "--config", str(EXAMPLE)],
+        cwd=EXAMPLE.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    command.stdout.close()  # as `| head -1` does once it has its line: every write now fails with EPIPE
+    _, err = command.communicate(timeout=60)
+    assert err.decode() == "" and command.returncode == 141
