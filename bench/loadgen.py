@@ -190,9 +190,10 @@ async def open_loop(reqs: Requests, rate: float, duration: float, count: int | N
 
 async def run(args) -> dict:
     """Warm up (not recorded), then measure; return the summary."""
-    reqs = Requests(args.url, args.vary)
     if args.warmup:
-        await closed_loop(reqs, args.connections, args.warmup, None, args.timeout, Results())
+        # Its own delivery ids: measured requests that repeated the warmup's were cheap duplicates (200, not 202).
+        await closed_loop(Requests(args.url, False), args.connections, args.warmup, None, args.timeout, Results())
+    reqs = Requests(args.url, args.vary)
     results = Results()
     started = time.perf_counter()
     if args.rate:

@@ -18,6 +18,10 @@ from bridge.render import Renderer
 from bridge.store import Store
 from bridge.tasks import make_celery
 
+# Connections per process; more requests than this wait for one, at most REDIS_POOL_WAIT seconds.
+REDIS_POOL_SIZE = 50
+REDIS_POOL_WAIT = 10
+
 
 class MissingRedis(RuntimeError):
     """REDIS_URL is not set and nothing started an embedded Redis."""
@@ -36,7 +40,10 @@ def redis_url_from_env() -> str:
 
 def build_services(config: Config, redis_url: str) -> Services:
     """Connect the pieces the web and the worker share; nothing touches the network yet."""
-    client = redis.Redis.from_url(redis_url, health_check_interval=30)
+    # Under gevent every request is a greenlet needing its own connection: a full pool makes it wait its
+    # turn (503 only after REDIS_POOL_WAIT s) where redis-py's default pool failed the 101st at once.
+    pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT, health_check_interval=30)
+    client = redis.Redis(connection_pool=pool)
     store = Store(client, config.retention_days * 86400)
     return replace(offline_services(config), store=store, session=requests.Session(), limiter=RateLimiter(client))
 

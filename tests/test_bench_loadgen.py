@@ -1,0 +1,47 @@
+"""The bench's load generator against a real HTTP server that records what it was sent."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bench import loadgen
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """Answers 202 to every POST, keeping the connection open, and counts each delivery id."""
+
+    protocol_version = "HTTP/1.1"
+    seen: Counter = Counter()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        Recorder.seen[self.headers["X-GitHub-Delivery"]] += 1
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def recorder():
+    Recorder.seen = Counter()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks/bench"
+    server.shutdown()
+    server.server_close()
+
+
+def test_measured_requests_never_repeat_a_warmup_delivery_id(recorder):
+    args = argparse.Namespace(url=recorder, rate=200, duration=0.5, count=None, warmup=0.3, timeout=5, vary=False, connections=4)
+    summary = asyncio.run(loadgen.run(args))
+    assert summary["ok"] == summary["requests"] == 100
+    assert max(Recorder.seen.values()) == 1, Recorder.seen.most_common(3)
