@@ -29,8 +29,8 @@ SHORT_TEXT, SHORT_ITEMS = 256, 20
 SCALARS = frozenset({int, bool})
 
 
-class Record(dict):
-    """A payload object: prints as nothing, so a template that prints a whole object shows no repr."""
+class Silent:
+    """Prints as nothing, so a template that prints a whole payload object or list shows no repr."""
 
     __slots__ = ()
 
@@ -40,22 +40,20 @@ class Record(dict):
     __html__ = __str__
 
     # Hashable, so looking one up in a template's table (where text was expected) finds nothing instead of failing.
-    def __hash__(self) -> int:  # type: ignore[override]
+    def __hash__(self) -> int:
         return id(self)
 
 
-class Items(list):
-    """A payload list: prints as nothing and can be looked up, like Record."""
+class Record(Silent, dict):  # type: ignore[misc]
+    """A payload object."""
 
     __slots__ = ()
 
-    def __str__(self) -> str:
-        return ""
 
-    __html__ = __str__
+class Items(Silent, list):  # type: ignore[misc]
+    """A payload list."""
 
-    def __hash__(self) -> int:  # type: ignore[override]
-        return id(self)
+    __slots__ = ()
 
 
 def cut(text: str, limit: int = MAX_TEXT) -> str:

@@ -69,3 +69,15 @@ def queued(redis_url) -> list[tuple]:
         args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
         found.append((message["headers"]["task"], args, kwargs))
     return found
+
+
+def fields(value, path=()):
+    """Paths of every object, list and value in a payload (the first three items of a list)."""
+    if path:
+        yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from fields(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:3]):
+            yield from fields(item, (*path, index))

@@ -25,7 +25,7 @@ from bridge.config import parse_config
 from bridge.render import MAX_CONTENT
 from tests.flowdock_text import mentions
 from tests.sources.test_github_safety import UNSAFE, links_of, shown_text
-from tests.support import FIXTURES, SECRET, github_headers
+from tests.support import FIXTURES, SECRET, fields, github_headers
 
 CONFIG = """\
 api_url: http://127.0.0.1:9
@@ -60,18 +60,6 @@ values = st.one_of(
     st.just(["item", None]),
     st.sampled_from([40, 900, 5000]).map(lambda depth: (DEEP, depth)),
 )
-
-
-def fields(value, path=()):
-    """Paths of every object, list and value in a payload (the first three items of a list)."""
-    if path:
-        yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from fields(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value[:3]):
-            yield from fields(item, (*path, index))
 
 
 def mutated_body(payload: dict, changes: list) -> bytes:

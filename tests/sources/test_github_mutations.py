@@ -24,7 +24,7 @@ from bridge import offline_services
 from bridge.config import parse_config
 from bridge.devflow.validation import validate_message
 from bridge.messages import messages_for
-from tests.support import FIXTURES
+from tests.support import FIXTURES, fields
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """\
@@ -38,18 +38,6 @@ SERVICES = offline_services(parse_config(CONFIG))
 FORBIDDEN = re.compile(r"None|Undefined|\{'|\[\{'|<bridge\.|<built-in|<function| object at 0x")
 CODE = "".join(p.read_text() for p in [*(ROOT / "templates").rglob("*.*"), *(ROOT / "bridge" / "sources" / "github").glob("*.py")])
 READ_NAMES = set(re.findall(r"\.(\w+)", CODE)) | set(re.findall(r"[\"'](\w+)[\"']", CODE))
-
-
-def fields(value, path=()):
-    """Paths of every object, list and value in a payload (the first three items of a list)."""
-    if path:
-        yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from fields(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value[:3]):
-            yield from fields(item, (*path, index))
 
 
 def read_by_code(path: tuple) -> bool:
