@@ -139,8 +139,28 @@ def textual(value: object) -> str:
 # Jinja's filters that walk or edit their input, and what they need it to be.
 WALKING_FILTERS = {
     **dict.fromkeys(("replace", "trim", "lower", "upper", "title", "capitalize", "center", "indent", "wordwrap", "wordcount", "striptags", "urlize"), textual),
-    **dict.fromkeys(("map", "select", "reject", "selectattr", "rejectattr", "sort", "unique", "first", "last", "list"), items),
-    **dict.fromkeys(("sum", "min", "max", "groupby", "batch", "slice", "reverse"), items),
+    **dict.fromkeys(
+        (
+            "map",
+            "select",
+            "reject",
+            "selectattr",
+            "rejectattr",
+            "sort",
+            "unique",
+            "first",
+            "last",
+            "list",
+            "sum",
+            "min",
+            "max",
+            "groupby",
+            "batch",
+            "slice",
+            "reverse",
+        ),
+        items,
+    ),
     **dict.fromkeys(("dictsort", "items"), mapping),
 }
 

@@ -47,12 +47,17 @@ def test_check_fails_with_the_config_error(tmp_path, capsys):
     assert f"{broken}:" in capsys.readouterr().err
 
 
-def test_check_fails_on_a_broken_override_with_file_and_line(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize(
+    "template, says",
+    [("fine\n{% for %}\n", ":2:"), ("{% if false %}never{% endif %}\n", ": rendered empty content")],
+    ids=["broken", "empty"],
+)
+def test_check_fails_on_a_broken_or_empty_override_naming_the_file(tmp_path, capsys, monkeypatch, template, says):
     (tmp_path / "github").mkdir()
-    (tmp_path / "github" / "push.txt").write_text("fine\n{% for %}\n")
+    (tmp_path / "github" / "push.txt").write_text(template)
     monkeypatch.setenv("HOOKDOCK_TEMPLATES", str(tmp_path))
     assert main(["check", "--config", str(EXAMPLE)]) == 1
-    assert f"{tmp_path / 'github' / 'push.txt'}:2:" in capsys.readouterr().err
+    assert f"{tmp_path / 'github' / 'push.txt'}{says}" in capsys.readouterr().err
 
 
 def test_commands_that_need_redis_say_how_to_get_one(tmp_path, capsys, monkeypatch):
@@ -153,14 +158,6 @@ def test_render_a_stored_event_by_id(redis_url, capsys, monkeypatch):
     [request] = json.loads(capsys.readouterr().out)
     assert request["body"]["content"].startswith("Codertocat closed issue #1")
     assert main(["render", "--config", str(EXAMPLE), "--event-id", "missing"]) == 1
-
-
-def test_check_fails_on_a_template_that_renders_empty_content(tmp_path, capsys, monkeypatch):
-    (tmp_path / "github").mkdir()
-    (tmp_path / "github" / "push.txt").write_text("{% if false %}never{% endif %}\n")
-    monkeypatch.setenv("HOOKDOCK_TEMPLATES", str(tmp_path))
-    assert main(["check", "--config", str(EXAMPLE)]) == 1
-    assert f"{tmp_path / 'github' / 'push.txt'}: rendered empty content" in capsys.readouterr().err
 
 
 def test_replay_of_a_delivered_event_says_nothing_was_queued(redis_url, capsys, monkeypatch):
