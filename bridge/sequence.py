@@ -13,6 +13,7 @@ ago and it is still not received.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -101,6 +102,12 @@ return found
 """
 
 
+@functools.lru_cache(maxsize=64)
+def _script(client: redis.Redis, source: str):
+    """A Lua script bound to client, made once: these run for every task a worker receives or publishes."""
+    return client.register_script(source)
+
+
 def waiting_key(kind: str) -> str:
     """Items of a kind published and not yet received, scored by their publish's number."""
     return f"{PREFIX}waiting:{kind}"
@@ -109,7 +116,7 @@ def waiting_key(kind: str) -> str:
 def stamp(client: redis.Redis, kind: str, item_id: str) -> dict:
     """Number the publish about to happen for this item; return the message headers that carry it."""
     keys = [COUNTER, waiting_key(kind), f"{PREFIX}held:{kind}", f"{PREFIX}unsettled:{kind}"]
-    seq = client.register_script(STAMP)(keys=keys, args=[item_id, repr(time.time())])
+    seq = _script(client, STAMP)(keys=keys, args=[item_id, repr(time.time())])
     return {HEADER: seq}
 
 
@@ -117,21 +124,21 @@ def receive(client: redis.Redis, kind: str, item_id: str, worker: str, due: floa
     """A worker received an item's task, due then (numbered seq, or None if unnumbered): hold it, in one round trip."""
     keys = [f"{PREFIX}held:{kind}", waiting_key(kind), RECEIVED]
     hold = json.dumps({"worker": worker, "due": due})
-    client.register_script(RECEIVE)(keys=keys, args=[item_id, hold, "" if seq is None else int(seq)])
+    _script(client, RECEIVE)(keys=keys, args=[item_id, hold, "" if seq is None else int(seq)])
 
 
 def advance(client: redis.Redis, queue: str, now: float) -> int:
     """Note how far the queue has been consumed; return the number it had passed at least GRACE seconds ago."""
-    return int(client.register_script(ADVANCE)(keys=[queue, COUNTER, RECEIVED, MARKS, PASSED], args=[repr(now), GRACE]))
+    return int(_script(client, ADVANCE)(keys=[queue, COUNTER, RECEIVED, MARKS, PASSED], args=[repr(now), GRACE]))
 
 
 def passed_over(client: redis.Redis, kind: str, passed: int, limit: int = 200) -> list[str]:
     """Unsettled items whose task the queue passed at or before number passed without a worker receiving it."""
-    found = client.register_script(PASSED_OVER)(keys=[waiting_key(kind), f"{PREFIX}unsettled:{kind}"], args=[passed, limit])
+    found = _script(client, PASSED_OVER)(keys=[waiting_key(kind), f"{PREFIX}unsettled:{kind}"], args=[passed, limit])
     return [item.decode() for item in found]
 
 
 def untracked(client: redis.Redis, kind: str, before: float, limit: int = 200, scan: int = 2000) -> list[str]:
     """Unsettled items untouched since before that no number and no hold account for."""
     keys = [f"{PREFIX}unsettled:{kind}", waiting_key(kind), f"{PREFIX}held:{kind}"]
-    return [item.decode() for item in client.register_script(UNTRACKED)(keys=keys, args=[repr(before), scan, limit])]
+    return [item.decode() for item in _script(client, UNTRACKED)(keys=keys, args=[repr(before), scan, limit])]
