@@ -110,6 +110,10 @@ class Route(Strict):
     # Payload text may ping people (@nick, @all) and add tags (#word) only when this is true.
     allow_mentions: bool = False
 
+    def credentials(self) -> dict[str, str]:
+        """The secrets this route was given, by key, for its source's verify()."""
+        return {key: value.get_secret_value() for key, value in self if isinstance(value, SecretStr)}
+
 
 class Delivery(Strict):
     """How hard delivery tries before an event becomes a dead letter."""
@@ -153,12 +157,11 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def references_resolve(self) -> Config:
-        """Routes name known sources and targets; GitHub routes are signed; the API URL is safe."""
+        """Routes name known sources and targets, carry their source's credentials; the API URL is safe."""
         for name, route in self.routes.items():
             if route.source not in KNOWN_SOURCES:
                 raise _FieldError(("routes", name, "source"), f"unknown source {route.source!r}; fix: use one of: {', '.join(KNOWN_SOURCES)}")
-            if route.source == "github" and route.secret is None:
-                raise _FieldError(("routes", name, "secret"), 'GitHub routes need the webhook secret; fix: add secret: "${GITHUB_WEBHOOK_SECRET}"')
+            check_credentials(name, route)
             for i, target in enumerate(route.targets):
                 if target not in self.targets:
                     raise _FieldError(
@@ -166,6 +169,17 @@ class Config(Strict):
                     )
         check_api_url(self.api_url, self.allow_insecure_http)
         return self
+
+
+def check_credentials(name: str, route: Route) -> None:
+    """A route sets at least one credential its source checks, and none that its source would ignore."""
+    source = SOURCES[route.source]
+    given = route.credentials()
+    for key in given:
+        if key not in source.AUTH_KEYS:
+            raise _FieldError(("routes", name, key), f"{route.source} routes do not use {key}; fix: remove it, or use {' or '.join(source.AUTH_KEYS)}")
+    if not given:
+        raise _FieldError(("routes", name, source.AUTH_KEYS[0]), source.AUTH_FIX)
 
 
 def check_api_url(url: str, allow_insecure_http: bool) -> None:

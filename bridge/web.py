@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from bridge import sequence
-from bridge.sources import SOURCES, Rejected
+from bridge.sources import SOURCES, Inbound, Rejected
 from bridge.store import Event, new_event_id
 from bridge.tasks import PROCESS_EVENT
 
@@ -36,9 +36,8 @@ def receive(route_name: str):
         return response, status
     raw = read_body()
     source = SOURCES[route.source]
-    secret = route.secret.get_secret_value() if route.secret else None
     try:
-        source.verify(request.headers, raw, secret)
+        source.verify(Inbound(request.headers, raw, request.args), route.credentials())
         name, _ = source.parse(request.headers, raw)
     except Rejected as exc:
         return error(exc.status, exc.message)

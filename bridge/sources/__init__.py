@@ -1,7 +1,8 @@
 """Senders of webhooks: one module per source, all with the same small interface.
 
 Each source module offers:
-    verify(headers, raw, secret) -> None, or raises Rejected(401, why)
+    AUTH_KEYS: the route keys holding its credentials; a route must set at least one (AUTH_FIX says how)
+    verify(inbound, credentials) -> None, or raises Rejected(401, why); credentials maps AUTH_KEYS the route set to their values
     parse(headers, raw) -> (event_name, payload), or raises Rejected(400/415, why)
     delivery_id(headers, raw) -> the sender's id for this delivery (dedupe key)
     classify(event_name, payload) -> Decision: a template to render, or a reason to ignore
@@ -14,8 +15,8 @@ from __future__ import annotations
 from types import ModuleType
 
 from bridge.sources import github
-from bridge.sources.base import Decision, Rejected
+from bridge.sources.base import Decision, Inbound, Rejected
 
 SOURCES: dict[str, ModuleType] = {"github": github}
 
-__all__ = ["SOURCES", "Decision", "Rejected"]
+__all__ = ["SOURCES", "Decision", "Inbound", "Rejected"]

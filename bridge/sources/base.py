@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
+
+from werkzeug.datastructures import Headers
 
 # Real payloads nest about ten levels deep (GitHub's deepest example: 7); templates and the worker walk
 # payloads recursively and fail somewhere past 600, so a body nested deeper than this is refused at the door.
@@ -20,6 +23,16 @@ class Rejected(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One webhook as it arrived: headers, the raw body, and the URL's query parameters."""
+
+    # werkzeug's Headers in the web (case-insensitive); a plain dict in tests and the worker.
+    headers: Mapping[str, str] | Headers
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

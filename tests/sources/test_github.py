@@ -11,7 +11,7 @@ import pytest
 from bridge import offline_services
 from bridge.config import parse_config
 from bridge.messages import messages_for
-from bridge.sources import Rejected, github
+from bridge.sources import Inbound, Rejected, github
 from tests.support import FIXTURES, sign
 
 # GitHub's published test vector (docs: "Validating webhook deliveries").
@@ -21,7 +21,7 @@ VECTOR_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f43
 
 
 def test_githubs_published_vector_verifies():
-    github.verify({"X-Hub-Signature-256": VECTOR_SIGNATURE}, VECTOR_BODY, VECTOR_SECRET)
+    github.verify(Inbound({"X-Hub-Signature-256": VECTOR_SIGNATURE}, VECTOR_BODY), {"secret": VECTOR_SECRET})
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_githubs_published_vector_verifies():
 )
 def test_signature_failures_are_401(headers, body, secret, reason):
     with pytest.raises(Rejected) as caught:
-        github.verify(headers, body, secret)
+        github.verify(Inbound(headers, body), {"secret": secret} if secret is not None else {})
     assert caught.value.status == 401
     assert reason in caught.value.message
 
@@ -77,7 +77,7 @@ def test_delivery_id_prefers_githubs_guid_and_falls_back_to_body_hash():
 
 
 def test_a_signature_made_by_the_test_helper_verifies():
-    github.verify({"X-Hub-Signature-256": sign(b"{}")}, b"{}", VECTOR_SECRET)
+    github.verify(Inbound({"X-Hub-Signature-256": sign(b"{}")}, b"{}"), {"secret": VECTOR_SECRET})
 
 
 CASES = sorted((FIXTURES / "github").glob("*__*.json"))

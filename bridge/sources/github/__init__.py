@@ -9,20 +9,22 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from bridge.sources.base import Decision, Rejected, body_digest, parse_json_body
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.github import ci, code, issues, pulls, repo, security
 from bridge.sources.github.common import EventSpec, items, obj, text
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+AUTH_KEYS = ("secret",)
+AUTH_FIX = 'GitHub routes need the webhook secret; fix: add secret: "${GITHUB_WEBHOOK_SECRET}"'
 # Headers stored with an event so the worker can parse it again; never the signature.
 KEPT_HEADERS = ("Content-Type", "X-GitHub-Event", "X-GitHub-Delivery", "X-GitHub-Hook-ID", "User-Agent")
 EVENTS: dict[str, EventSpec] = {**code.EVENTS, **pulls.EVENTS, **issues.EVENTS, **ci.EVENTS, **repo.EVENTS, **security.EVENTS}
 LABELLED_ITEMS = ("pull_request", "issue", "discussion")
 
 
-def verify(headers: Mapping[str, str], raw: bytes, secret: str | None) -> None:
+def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
     """Check the HMAC-SHA256 of the raw body in constant time; fail closed either way round."""
-    signature = headers.get(SIGNATURE_HEADER)
+    secret, raw, signature = credentials.get("secret"), inbound.body, inbound.headers.get(SIGNATURE_HEADER)
     if not secret:
         raise Rejected(401, "this route has no secret, so it accepts no GitHub deliveries")
     if not signature:
