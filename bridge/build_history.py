@@ -56,6 +56,6 @@ class BuildHistory:
         if build.result is None:
             return Verdict()
         keys = [key("build-lineage", route, build.lineage), key("build-result", route, build.thread, build.result)]
-        args = [build.result, event_id, self.retention, max(LINEAGE_SECONDS, self.retention)]
+        args: list[str | int] = [build.result, event_id, self.retention, max(LINEAGE_SECONDS, self.retention)]
         previous, failures, first_event = self.record_script(keys=keys, args=args).decode().split("|", 2)
         return Verdict(previous, int(failures), first_event == event_id)

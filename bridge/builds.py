@@ -108,7 +108,9 @@ def classify(build: Build | None, template: str) -> Decision:
         return Decision(None, f"build state {build.state!r} is not shown")
     if build.state == "failed":
         return Decision(template, thread=build.thread)
-    return Decision(template, f"build state {build.state!r} is routine; it goes to the thread only (chat hears failures and recoveries)", build.thread, chat=False)
+    return Decision(
+        template, f"build state {build.state!r} is routine; it goes to the thread only (chat hears failures and recoveries)", build.thread, chat=False
+    )
 
 
 def judge(decision: Decision, build: Build, verdict: Verdict, asked: bool) -> Decision:
@@ -137,7 +139,14 @@ def facts(build: Build | None) -> dict:
     """What route filters read: the state as the action ("build.failed"), the project, author and branch."""
     if build is None:
         return {"action": None, "repository": None, "private": False, "author": None, "branch": None, "labels": None}
-    return {"action": build.state, "repository": build.project, "private": False, "author": build.author or None, "branch": build.branch or None, "labels": None}
+    return {
+        "action": build.state,
+        "repository": build.project,
+        "private": False,
+        "author": build.author or None,
+        "branch": build.branch or None,
+        "labels": None,
+    }
 
 
 def seconds(start: object, end: object) -> int | None:

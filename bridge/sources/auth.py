@@ -37,7 +37,7 @@ def require(credentials: Mapping[str, str], key: str, source: str) -> str:
 def bearer_or_query_token(headers: Mapping[str, str], query: Mapping[str, str], secret: str, source: str) -> None:
     """The secret as `Authorization: Bearer <secret>` or as `?token=<secret>`; either may be used, a wrong one refuses."""
     scheme, _, given = headers.get("Authorization", "").strip().partition(" ")
-    offered = [value for value in (given.strip() if scheme.lower() == "bearer" else None, query.get("token")) if value is not None]
+    offered = [value for value in (given.strip() if scheme.lower() == "bearer" else "", query.get("token", "")) if value]
     if not offered:
         raise Rejected(401, f"missing token; give {source} the URL ending in ?token=<the route's secret>, or send Authorization: Bearer <secret>")
     # Every offered token must match: a right one beside a wrong one is someone guessing.

@@ -20,7 +20,15 @@ AUTH_KEYS = ("secret",)
 AUTH_FIX = 'CircleCI routes need the webhook\'s secret token; fix: add secret: "${CIRCLECI_WEBHOOK_SECRET}"'
 KEPT_HEADERS = ("Content-Type", "Circleci-Event-Type", "User-Agent")
 # A workflow's or job's terminal status; error and unauthorized stopped it as surely as a failure.
-STATES = {"success": "passed", "failed": "failed", "error": "failed", "failing": "failing", "unauthorized": "failed", "canceled": "canceled", "not_run": "skipped"}
+STATES = {
+    "success": "passed",
+    "failed": "failed",
+    "error": "failed",
+    "failing": "failing",
+    "unauthorized": "failed",
+    "canceled": "canceled",
+    "not_run": "skipped",
+}
 DETAILS = frozenset({"error", "unauthorized"})
 TEMPLATE, JOB_TEMPLATE = "circleci/workflow-completed.txt", "circleci/job-completed.txt"
 

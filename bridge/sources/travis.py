@@ -23,7 +23,9 @@ from bridge.sources.github.common import id_part, items, obj, text
 
 SIGNATURE_HEADER = "Signature"
 AUTH_KEYS = ("public_key",)
-AUTH_FIX = "Travis CI routes need Travis' public key; fix: add public_key: with the PEM at config.notifications.webhook.public_key of https://api.travis-ci.com/config"
+AUTH_FIX = (
+    "Travis CI routes need Travis' public key; fix: add public_key: with the PEM at config.notifications.webhook.public_key of https://api.travis-ci.com/config"
+)
 KEPT_HEADERS = ("Content-Type", "Travis-Repo-Slug", "User-Agent")
 EVENT = "build"
 TEMPLATE = "travis/build.txt"
@@ -38,7 +40,16 @@ STATES = {
     "canceled": "canceled",
 }
 # Older payloads say only status_message; "Fixed" and "Still Failing" are Travis' own words for what bridge/builds.py works out.
-MESSAGES = {"Pending": "queued", "Passed": "passed", "Fixed": "passed", "Broken": "failed", "Failed": "failed", "Still Failing": "failed", "Errored": "failed", "Canceled": "canceled"}
+MESSAGES = {
+    "Pending": "queued",
+    "Passed": "passed",
+    "Fixed": "passed",
+    "Broken": "failed",
+    "Failed": "failed",
+    "Still Failing": "failed",
+    "Errored": "failed",
+    "Canceled": "canceled",
+}
 KEY_FIX = "fix: paste the PEM from config.notifications.webhook.public_key of https://api.travis-ci.com/config (api.travis-ci.org for travis-ci.org)"
 
 
