@@ -109,7 +109,8 @@ def messages_for(
         dropped = drop_reason(route_name, route, event_name, decision, facts)
         decision = Decision(None, dropped) if dropped else decision
         if build is not None and verdict is not None:
-            decision = builds.judge(decision, build, verdict, asks_for(route, full_name(event_name, facts)))
+            asked = getattr(source, "ROUTINE_ON_REQUEST", False) and asks_for(route, full_name(event_name, facts))
+            decision = builds.judge(decision, build, verdict, asked)
     if decision.template is None:
         return decision, {}, []
     shown = payload if route.allow_mentions else quieted(payload)

@@ -21,6 +21,8 @@ AUTH_KEYS = ("secret",)
 AUTH_MODES = ("signature", "token")
 AUTH_FIX = 'Buildkite routes need the webhook\'s token; fix: add secret: "${BUILDKITE_WEBHOOK_TOKEN}" (and auth: token if Buildkite sends X-Buildkite-Token)'
 KEPT_HEADERS = ("Content-Type", EVENT_HEADER, "User-Agent")
+# A route whose events names a routine state ("build.passed") hears it in chat too (bridge/builds.py judge).
+ROUTINE_ON_REQUEST = True
 TEMPLATE = "buildkite/build.txt"
 # The build's own state, for build.finished (and any build event that carries a state we know).
 STATES = {

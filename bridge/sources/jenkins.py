@@ -18,6 +18,8 @@ from bridge.sources.github.common import id_part, items, obj, text
 AUTH_KEYS = ("secret",)
 AUTH_FIX = 'Jenkins routes need a secret, given to Jenkins as ?token=<secret> in the notification URL; fix: add secret: "${JENKINS_WEBHOOK_TOKEN}"'
 KEPT_HEADERS = ("Content-Type", "User-Agent")
+# A route whose events names a routine state ("build.passed") hears it in chat too (bridge/builds.py judge).
+ROUTINE_ON_REQUEST = True
 EVENT = "build"
 # The plugin's phases, and the result of a finished build (for phase STARTED, status is the previous build's).
 PHASES = {"QUEUED": "queued", "STARTED": "running"}

@@ -27,6 +27,8 @@ AUTH_FIX = (
     "Travis CI routes need Travis' public key; fix: add public_key: with the PEM at config.notifications.webhook.public_key of https://api.travis-ci.com/config"
 )
 KEPT_HEADERS = ("Content-Type", "Travis-Repo-Slug", "User-Agent")
+# A route whose events names a routine state ("build.passed") hears it in chat too (bridge/builds.py judge).
+ROUTINE_ON_REQUEST = True
 EVENT = "build"
 TEMPLATE = "travis/build.txt"
 STATES = {

@@ -10,7 +10,8 @@ import pytest
 from bridge import create_app, pipeline
 from bridge.config import parse_config
 from tests.sources.test_ci import PUBLIC_PEM, SECRET, buildkite_signature, travis_body, travis_signature
-from tests.support import FIXTURES
+from tests.support import FIXTURES, github_headers
+from tests.support import SECRET as GITHUB_SECRET
 
 CONFIG = f"""\
 api_url: http://127.0.0.1:9
@@ -23,6 +24,7 @@ routes:
   buildkite: {{source: buildkite, secret: {SECRET}, targets: [chat, inbox]}}
   buildkite-token: {{source: buildkite, secret: {SECRET}, auth: token, targets: [chat, inbox]}}
   travis: {{source: travis, public_key: {json.dumps(PUBLIC_PEM)}, targets: [chat, inbox]}}
+  github: {{source: github, secret: "{GITHUB_SECRET}", targets: [chat, inbox]}}
 """
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -148,3 +150,20 @@ def test_histories_are_kept_per_branch(redis_url):
     failing["build"]["scm"]["branch"] = "origin/feature"
     messages(worker, post_jenkins(worker, json.dumps(failing).encode()))
     assert set(messages(worker, post_jenkins(worker, jenkins_body(41, "SUCCESS")))) == {"inbox"}  # master never failed
+
+
+def test_github_workflow_runs_share_the_build_history(redis_url):
+    """workflow_run is a build too: the first run to pass after a failure on its branch is back to green."""
+    worker = create_app(parse_config(CONFIG), redis_url)
+    client = worker.test_client()
+    failed = json.loads((FIXTURES / "github" / "workflow_run__failure.json").read_text())
+    passed = json.loads((FIXTURES / "github" / "workflow_run__success.json").read_text())
+    passed["workflow_run"].update(id=289782452, run_number=passed["workflow_run"]["run_number"] + 1)
+    sent = {}
+    for name, payload in (("failed", failed), ("passed", passed)):
+        body = json.dumps(payload).encode()
+        answer = client.post("/hooks/github", data=body, headers=github_headers("workflow_run", body, f"run-{name}"))
+        sent[name] = messages(worker, answer.get_json()["event"])
+    assert sent["failed"]["chat"]["content"].startswith("❌")
+    assert " is back to green on master after 1 failed run in octo-org/octo-repo" in sent["passed"]["chat"]["content"].splitlines()[0]
+    assert sent["passed"]["inbox"]["title"].endswith("is back to green after 1 failed run")
