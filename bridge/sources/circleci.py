@@ -18,7 +18,8 @@ SIGNATURE_HEADER = "circleci-signature"
 EVENT_HEADER = "circleci-event-type"
 AUTH_KEYS = ("secret",)
 AUTH_FIX = 'CircleCI routes need the webhook\'s secret token; fix: add secret: "${CIRCLECI_WEBHOOK_SECRET}"'
-KEPT_HEADERS = ("Content-Type", "Circleci-Event-Type", "User-Agent")
+# Spelled as parse() reads them: the worker parses again from a plain, case-sensitive dict.
+KEPT_HEADERS = ("Content-Type", EVENT_HEADER, "User-Agent")
 # A route whose events names a routine state ("build.passed") hears it in chat too (bridge/builds.py judge).
 ROUTINE_ON_REQUEST = True
 # A workflow's or job's terminal status; error and unauthorized stopped it as surely as a failure.

@@ -16,6 +16,7 @@ from bridge import builds, offline_services
 from bridge.config import parse_config
 from bridge.config_errors import ConfigError
 from bridge.messages import messages_for
+from bridge.preview import check_samples
 from bridge.sources import SOURCES, Inbound, Rejected, buildkite, circleci, jenkins, travis
 from bridge.sources.auth import hmac_hex
 from tests.support import FIXTURES
@@ -338,3 +339,7 @@ def test_route_filters_apply_to_builds(route, dropped):
     payload = json.loads((FIXTURES / "jenkins" / "build__completed_failure.json").read_text())
     decision, sent, _ = messages_for(services, "r", "build", payload, "e", ["chat"])
     assert sent == {} and decision.reason == dropped
+
+
+def test_bridge_check_renders_every_ci_sample_cleanly():
+    assert check_samples(parse_config(config_text())) == []

@@ -167,3 +167,36 @@ def test_github_workflow_runs_share_the_build_history(redis_url):
     assert sent["failed"]["chat"]["content"].startswith("❌")
     assert " is back to green on master after 1 failed run in octo-org/octo-repo" in sent["passed"]["chat"]["content"].splitlines()[0]
     assert sent["passed"]["inbox"]["title"].endswith("is back to green after 1 failed run")
+
+
+def signed(source: str, event: str, raw: bytes) -> tuple[str, dict, bytes]:
+    """A fixture as its sender posts it: the query, the headers and the body, with valid authentication."""
+    if source == "jenkins":
+        return f"?token={SECRET}", JSON, raw
+    if source == "circleci":
+        return "", {**circleci_headers(raw), "circleci-event-type": event}, raw
+    if source == "buildkite":
+        return "", {**JSON, "X-Buildkite-Event": event, "X-Buildkite-Signature": buildkite_signature(raw, int(time.time()))}, raw
+    body, value = travis_body(json.loads(raw))
+    return "", {**FORM, "Signature": travis_signature(value)}, body
+
+
+DELIVERED = sorted(p for source in ("jenkins", "circleci", "buildkite", "travis") for p in (FIXTURES / source).glob("*__*.json"))
+
+
+@pytest.mark.parametrize("path", DELIVERED, ids=[f"{p.parent.name}/{p.stem}" for p in DELIVERED])
+def test_every_ci_fixture_is_delivered_to_a_strict_devflow_or_ignored(chat, redis_url, path):
+    devflow = CONFIG.replace("http://127.0.0.1:9", chat.url).replace("token: t}", "token: devflow-token}").replace("flow_token: f}", "flow_token: devflow-flow-token}")
+    app = create_app(parse_config(devflow), redis_url)
+    source, event = path.parent.name, path.stem.split("__")[0]
+    query, headers, body = signed(source, event, path.read_bytes())
+    answer = app.test_client().post(f"/hooks/{source}{query}", data=body, headers=headers)
+    assert answer.status_code == 202, answer.get_json()
+    services = app.extensions["hookdock"]
+    pending = pipeline.process_event(services, answer.get_json()["event"])
+    event_record = services.store.load_event(answer.get_json()["event"])
+    assert event_record.status in ("processed", "ignored") and (pending or event_record.reason), event_record.reason
+    for delivery_id in pending:
+        assert pipeline.attempt(services, delivery_id) is None
+        delivery = services.store.load_delivery(delivery_id)
+        assert delivery.status == "delivered", delivery.last_error
