@@ -102,7 +102,7 @@ def messages_for(
     payload = prepare(payload)
     decision = source.classify(event_name, payload)
     build = builds.of(source, event_name, payload)
-    # Recorded before the filters, so a route that hides passes still hears "back to green".
+    # Recorded before the filters: the history holds every build the route received, shown or not.
     verdict = history(build) if build is not None and decision.template is not None else None
     if decision.template is not None:
         facts = source.facts(event_name, payload)

@@ -186,7 +186,11 @@ DELIVERED = sorted(p for source in ("jenkins", "circleci", "buildkite", "travis"
 
 @pytest.mark.parametrize("path", DELIVERED, ids=[f"{p.parent.name}/{p.stem}" for p in DELIVERED])
 def test_every_ci_fixture_is_delivered_to_a_strict_devflow_or_ignored(chat, redis_url, path):
-    devflow = CONFIG.replace("http://127.0.0.1:9", chat.url).replace("token: t}", "token: devflow-token}").replace("flow_token: f}", "flow_token: devflow-flow-token}")
+    devflow = (
+        CONFIG.replace("http://127.0.0.1:9", chat.url)
+        .replace("token: t}", "token: devflow-token}")
+        .replace("flow_token: f}", "flow_token: devflow-flow-token}")
+    )
     app = create_app(parse_config(devflow), redis_url)
     source, event = path.parent.name, path.stem.split("__")[0]
     query, headers, body = signed(source, event, path.read_bytes())
