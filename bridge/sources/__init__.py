@@ -8,15 +8,18 @@ Each source module offers:
     classify(event_name, payload) -> Decision: a template to render, or a reason to ignore
     context(event_name, payload) -> the variables the template receives
     facts(event_name, payload) -> what route filters look at: action, repository, private, author, branch, labels
+CI sources (jenkins, circleci, buildkite, travis) also offer build(event_name, payload) -> a bridge.builds.Build
+or None, which the worker checks against earlier results ("back to green"); Buildkite offers AUTH_MODES
+(the route's `auth` choice) and Travis credential_problem(credentials), which refuses a bad key at start-up.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from bridge.sources import github
+from bridge.sources import buildkite, circleci, github, jenkins, travis
 from bridge.sources.base import Decision, Inbound, Rejected
 
-SOURCES: dict[str, ModuleType] = {"github": github}
+SOURCES: dict[str, ModuleType] = {"github": github, "jenkins": jenkins, "circleci": circleci, "buildkite": buildkite, "travis": travis}
 
 __all__ = ["SOURCES", "Decision", "Inbound", "Rejected"]

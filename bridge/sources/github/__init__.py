@@ -9,6 +9,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from bridge import builds
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.github import ci, code, issues, pulls, repo, security
 from bridge.sources.github.common import EventSpec, items, obj, text
@@ -67,6 +68,11 @@ def classify(event: str, payload: dict) -> Decision:
         named = f"{event} action {action!r}" if action else event
         return Decision(template, f"{named} is shown only when a route's events names it", thread, hidden=True)
     return Decision(None, f"{event} action {action!r} is not shown")
+
+
+def build(event: str, payload: dict) -> builds.Build | None:
+    """A workflow run as a build, for "back to green"; other events are not builds."""
+    return ci.workflow_build(payload) if event == "workflow_run" else None
 
 
 def context(event: str, payload: dict) -> dict:
