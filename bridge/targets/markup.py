@@ -20,8 +20,9 @@ from bridge.payload import cut
 # Tags that end a line, and those that start a list item.
 BREAKS = {"br", "p", "div", "ul", "ol", "blockquote", "pre", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
 URL = re.compile(r"https?://[^\s<>]+")
-# Markdown's active characters (Discord, Zulip, Mattermost and Teams all read these); a backslash makes each literal.
-MARKDOWN_ACTIVE = re.compile(r"([\\`*_~|<>\[\]#])")
+# Markdown's active characters (Discord, Zulip, Mattermost and Teams all read these), and "#" where it starts
+# a heading; a backslash makes each literal.
+MARKDOWN_ACTIVE = re.compile(r"([\\`*_~|<>\[\]]|^#|(?<=\n)#)")
 
 
 class _Reader(HTMLParser):
