@@ -64,21 +64,25 @@ class Card:
         return COLOURS.get(self.colour or "")
 
 
-def card_of(message: dict, root: str | None = None, allow_mentions: bool = False) -> Card:
-    """The Card of a composed message; root is the thread's first message in the chat, if known."""
+def card_of(message: dict, root: str | None = None, allow_mentions: bool = False, item: bool = False) -> Card:
+    """The Card of a composed message; root is the thread's first message in the chat, if known.
+
+    A reply's body is what changed; a whole card's is that, or the item's own when the change has none;
+    item=True draws the item itself (its body), for redrawing a thread's root in place.
+    """
     quiet = (lambda text: text) if allow_mentions else quiet_at
     if "thread" not in message:
         return Card(text=quiet(str(message.get("content") or "")))
     thread = message.get("thread") or {}
     status = thread.get("status") or {}
     reply = root is not None
-    body = message.get("body") or ("" if reply else thread.get("body") or "")
+    body = thread.get("body") if item else message.get("body") or ("" if reply else thread.get("body"))
     return Card(
         author=quiet(str((message.get("author") or {}).get("name") or "")),
         summary=quiet(str(message.get("title") or "")),
         title=quiet(str(thread.get("title") or "")),
         url=thread.get("external_url"),
-        body=quiet(str(body)),
+        body=quiet(str(body or "")),
         status=quiet(str(status.get("value") or "")),
         colour=status.get("color"),
         fields=[(quiet(f["label"]), quiet(f["value"])) for f in thread.get("fields") or [] if isinstance(f, dict)],

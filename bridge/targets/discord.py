@@ -69,9 +69,12 @@ def embed(card: Card, keep: re.Pattern | None, description_limit: int = DESCRIPT
     if card.hex_colour:
         found["color"] = int(card.hex_colour[1:], 16)
     if card.fields:
-        found["fields"] = [
-            {"name": plain(label, FIELD_NAME), "value": markdown(value, keep, FIELD_VALUE) or "-", "inline": True} for label, value in card.fields
-        ][:MAX_FIELDS]
+        # The fields share half of the 6000 characters a message's embeds may hold.
+        share = max(40, EMBED_TOTAL // 2 // min(len(card.fields), MAX_FIELDS))
+        name_limit = min(FIELD_NAME, share // 4)
+        value_limit = min(FIELD_VALUE, share - name_limit)
+        fields = [{"name": plain(label, name_limit), "value": markdown(value, keep, value_limit) or "-", "inline": True} for label, value in card.fields]
+        found["fields"] = fields[:MAX_FIELDS]
     if card.status:
         found["footer"] = {"text": plain(card.status, FOOTER)}
     return found

@@ -24,6 +24,8 @@ from bridge.targets.markup import escape_html, fit, from_html
 # the homeserver adds ids, signatures and hashes, so the content is kept under 60000.
 MAX_CONTENT_BYTES = 60000
 BODY_TEXT = 20000
+# Thread cards carry a handful of fields and actions; more than this is a template's mistake.
+MAX_ITEMS = 25
 ROOTS = True
 
 
@@ -40,28 +42,32 @@ class Settings(TargetSettings):
         return {"homeserver": self.homeserver}
 
 
+def html(markup: str, limit: int) -> str:
+    """Our HTML as Matrix HTML of at most limit characters."""
+    return fit(lambda t: from_html(t, "html"), markup, limit)
+
+
 def html_of(card: Card, limit: int) -> str:
     """The card as Matrix HTML: only tags of the spec's list, every payload text escaped."""
     if card.is_chat:
         return fit(escape_html, card.text or "", limit)
-    lines = [f"<strong>{escape_html(card.author)}</strong> {from_html(card.summary, 'html')}".strip()]
+    lines = [f"<strong>{fit(escape_html, card.author, 500)}</strong> {html(card.summary, 1000)}".strip()]
     if card.title:
-        title = from_html(card.title, "html")
+        title = html(card.title, 1000)
         link = f'<a href="{escape_html(card.url)}">{title}</a>' if card.url else title
         status = (
-            f' <font color="{card.hex_colour}" data-mx-color="{card.hex_colour}">{from_html(card.status, "html")}</font>'
-            if card.status and card.hex_colour
-            else ""
+            f' <font color="{card.hex_colour}" data-mx-color="{card.hex_colour}">{html(card.status, 500)}</font>' if card.status and card.hex_colour else ""
         )
         lines.append(f"<strong>{link}</strong>{status}")
     if card.body.strip():
-        lines.append(fit(lambda t: from_html(t, "html"), card.body, limit))
+        lines.append(html(card.body, limit))
     if card.fields and not card.reply:
-        lines.append(
-            "<ul>" + "".join(f"<li><strong>{from_html(label, 'html')}</strong>: {from_html(value, 'html')}</li>" for label, value in card.fields) + "</ul>"
-        )
+        # Fields share the text budget, so a card of many long fields still fits an event.
+        share = max(50, limit // 10)
+        items = "".join(f"<li><strong>{html(label, 200)}</strong>: {html(value, share)}</li>" for label, value in card.fields[:MAX_ITEMS])
+        lines.append(f"<ul>{items}</ul>")
     if card.actions and not card.reply:
-        lines.append(" · ".join(f'<a href="{escape_html(url)}">{from_html(name, "html")}</a>' for name, url in card.actions))
+        lines.append(" · ".join(f'<a href="{escape_html(url)}">{html(name, 200)}</a>' for name, url in card.actions[:MAX_ITEMS]))
     return "<br>".join(line for line in lines if line)
 
 

@@ -100,7 +100,7 @@ def followups(settings: Settings, message: dict, sending: Sending) -> list[Reque
     """Through the API, a reply also patches the root with the item's newest state."""
     if settings.token is None or not sending.root or "thread" not in message:
         return []
-    text, attachments = post(card_of(message, None, sending.allow_mentions), MENTIONS if sending.allow_mentions else None)
+    text, attachments = post(card_of(message, None, sending.allow_mentions, item=True), MENTIONS if sending.allow_mentions else None)
     url = f"{(settings.server or '').rstrip('/')}/api/v4/posts/{quote(sending.root, safe='')}/patch"
     return [Request("PUT", url, json={"message": text, "props": {"attachments": attachments}}, headers=_bearer(settings))]
 

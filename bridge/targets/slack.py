@@ -136,7 +136,7 @@ def followups(settings: Settings, message: dict, sending: Sending) -> list[Reque
     """With a bot token, a reply also redraws the root with the item's newest state (chat.update)."""
     if settings.token is None or not sending.root or "thread" not in message:
         return []
-    body = payload(card_of(message, None, sending.allow_mentions), MENTIONS if sending.allow_mentions else None)
+    body = payload(card_of(message, None, sending.allow_mentions, item=True), MENTIONS if sending.allow_mentions else None)
     update = {**body, "channel": settings.channel, "ts": sending.root}
     return [Request("POST", f"{settings.api_url.rstrip('/')}/chat.update", json=update, headers=_bearer(settings))]
 

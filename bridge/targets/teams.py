@@ -23,6 +23,8 @@ MAX_BYTES = 27 * 1024
 BODY_TEXT = 10000
 # Teams shows at most 6 actions on a card (its host config's maxActions).
 MAX_ACTIONS = 6
+# Thread cards carry a handful of fields; more than this is a template's mistake, not worth a card's size.
+MAX_FACTS = 20
 ROOTS = False
 # Flowdock's colours as the Adaptive Card text colours Teams knows.
 COLOURS = {
@@ -64,19 +66,22 @@ def body_of(card: Card, limit: int) -> tuple[list[dict], list[dict]]:
     """The card's blocks and actions."""
     if card.is_chat:
         return [text_block(fit(lambda t: from_text(t, "markdown"), card.text or "", limit))], []
-    blocks = [text_block(f"**{from_text(card.author, 'markdown')}** {markdown(card.summary, 500)}".strip())]
+    blocks = [text_block(f"**{fit(lambda t: from_text(t, 'markdown'), card.author, 200)}** {markdown(card.summary, 500)}".strip())]
     if card.title:
-        title = from_text(from_html(card.title, "plain"), "markdown")
+        title = fit(lambda t: from_text(t, "markdown"), from_html(card.title, "plain"), 500)
         blocks.append(
             text_block(f"[{title}]({card.url})" if card.url and " " not in card.url and ")" not in card.url else title, weight="Bolder", size="Medium")
         )
     if card.status:
-        blocks.append(text_block(from_text(from_html(card.status, "plain"), "markdown"), color=COLOURS.get(card.colour or "", "Default"), weight="Bolder"))
+        status = fit(lambda t: from_text(t, "markdown"), from_html(card.status, "plain"), 200)
+        blocks.append(text_block(status, color=COLOURS.get(card.colour or "", "Default"), weight="Bolder"))
     if card.body.strip():
         blocks.append(text_block(markdown(card.body, limit)))
     if card.fields:
-        blocks.append({"type": "FactSet", "facts": [{"title": from_html(label, "plain"), "value": markdown(value, 1000)} for label, value in card.fields]})
-    actions = [{"type": "Action.OpenUrl", "title": from_html(name, "plain")[:100] or "link", "url": url} for name, url in card.actions][:MAX_ACTIONS]
+        # Facts share the text budget, so a card of many long fields still fits.
+        facts = [{"title": fit(lambda t: t, from_html(label, "plain"), 100), "value": markdown(value, max(50, limit // 10))} for label, value in card.fields]
+        blocks.append({"type": "FactSet", "facts": facts[:MAX_FACTS]})
+    actions = [{"type": "Action.OpenUrl", "title": fit(lambda t: t, from_html(name, "plain"), 100) or "link", "url": url} for name, url in card.actions]
     return blocks, actions
 
 
@@ -85,7 +90,7 @@ def payload(card: Card, limit: int = BODY_TEXT) -> dict:
     blocks, actions = body_of(card, limit)
     content = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4", "body": blocks}
     if actions:
-        content["actions"] = actions
+        content["actions"] = actions[:MAX_ACTIONS]
     return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": content}]}
 
 
