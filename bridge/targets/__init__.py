@@ -24,7 +24,7 @@ import requests
 from pydantic import Discriminator, Tag
 
 from bridge.targets import discord, flowdock, matrix, mattermost, slack, teams, zulip
-from bridge.targets.base import Outcome, Sending, execute, failed, redact, secrets_of
+from bridge.targets.base import Outcome, Request, Sending, execute, failed, redact, secrets_of
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +85,21 @@ def send(session: requests.Session, settings: Any, message: dict, sending: Sendi
     outcome: Outcome = module.answer(response, (time.monotonic() - started) * 1000, secrets)
     if outcome.kind == "delivered":
         for extra in getattr(module, "followups", lambda *_: [])(settings, message, sending):
-            follow_up(session, extra, timeout, secrets)
+            follow_up(session, module, extra, timeout, secrets)
     return outcome
 
 
-def follow_up(session: requests.Session, request, timeout: float, secrets: list[str]) -> None:
+def follow_up(session: requests.Session, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> None:
     """A request whose failure costs only freshness (the root's status): logged, never retried."""
+    started = time.monotonic()
     try:
         response = execute(session, request, timeout)
     except requests.RequestException as exc:
-        log.warning("could not update a thread's root message: %s", redact(f"{type(exc).__name__}: {exc}", secrets))
-        return
-    if response.status_code >= 300 or '"ok":false' in response.text.replace(" ", ""):
-        log.warning("could not update a thread's root message: HTTP %s %s", response.status_code, redact(response.text[:300], secrets))
+        outcome = failed(exc, started, secrets)
+    else:
+        outcome = module.answer(response, (time.monotonic() - started) * 1000, secrets)
+    if outcome.kind != "delivered":
+        log.warning("could not update a thread's root message: HTTP %s %s", outcome.status, outcome.error[:300])
 
 
 __all__ = ["TARGETS", "AnyTarget", "Outcome", "Sending", "module_of", "redact", "secrets_of", "send", "uses_roots"]

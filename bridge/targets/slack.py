@@ -102,7 +102,7 @@ def attachment(card: Card, keep: re.Pattern | None) -> dict:
         fields = [{"type": "mrkdwn", "text": f"*{html_of(label, keep, 200)}*\n{html_of(value, keep, FIELD_TEXT - 210)}"} for label, value in card.fields]
         blocks.append({"type": "section", "fields": fields[:MAX_FIELDS]})
     buttons = [
-        {"type": "button", "text": {"type": "plain_text", "text": from_html(name, "plain")[:BUTTON_TEXT] or "link"}, "url": url}
+        {"type": "button", "text": {"type": "plain_text", "text": fit(lambda t: t, from_html(name, "plain") or url, BUTTON_TEXT)}, "url": url}
         for name, url in card.actions
         if len(url) <= BUTTON_URL
     ]

@@ -81,7 +81,7 @@ def body_of(card: Card, limit: int) -> tuple[list[dict], list[dict]]:
         # Facts share the text budget, so a card of many long fields still fits.
         facts = [{"title": fit(lambda t: t, from_html(label, "plain"), 100), "value": markdown(value, max(50, limit // 10))} for label, value in card.fields]
         blocks.append({"type": "FactSet", "facts": facts[:MAX_FACTS]})
-    actions = [{"type": "Action.OpenUrl", "title": fit(lambda t: t, from_html(name, "plain"), 100) or "link", "url": url} for name, url in card.actions]
+    actions = [{"type": "Action.OpenUrl", "title": fit(lambda t: t, from_html(name, "plain") or url, 100), "url": url} for name, url in card.actions]
     return blocks, actions
 
 
