@@ -8,7 +8,7 @@ import requests
 from bridge import build_services, pipeline
 from bridge.config import parse_config
 from bridge.store import Event
-from tests.support import fixture_bytes
+from tests.support import fixture_bytes, wait_until
 from tests.targets.conftest import OTHERS, config_for
 
 FAST = "delivery: {max_attempts: 3, backoff_base: 0.1, backoff_cap: 1, timeout: 0.5}\n"
@@ -77,14 +77,15 @@ def test_a_matrix_retry_after_a_timeout_reuses_the_transaction_and_posts_once(se
     requests.post(f"{chat.url}/_devflow/faults", json={"delay": 1.0, "path": "/_matrix/"}, timeout=5).raise_for_status()
     delivery_id = deliver(services, "pull_request__opened", "pull_request", "e1", "matrix")
     assert services.store.load_delivery(delivery_id).status == "retrying"
-    first = requests.get(f"{chat.url}/_devflow/requests", timeout=5).json()["requests"][0]
+    [slow] = wait_until(
+        lambda: [r for r in requests.get(f"{chat.url}/_devflow/requests", timeout=5).json()["requests"] if r["status"] == 200], what="the slow PUT"
+    )
     assert pipeline.attempt(services, delivery_id) is None
     delivery = services.store.load_delivery(delivery_id)
-    assert delivery.status == "delivered"
     [arrival] = arrivals(chat)
-    assert delivery.message_id == arrival["message_id"]
-    paths = [r["path"] for r in requests.get(f"{chat.url}/_devflow/requests", timeout=5).json()["requests"]]
-    assert paths == [first["path"], first["path"]]
+    assert (delivery.status, delivery.message_id) == ("delivered", arrival["message_id"])
+    retried = requests.get(f"{chat.url}/_devflow/requests", timeout=5).json()["requests"][-1]
+    assert (retried["path"], retried["duplicate"]) == (slow["path"], True)
 
 
 def test_a_throttled_discord_post_waits_as_long_as_discord_asks(services, chat):
