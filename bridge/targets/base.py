@@ -15,6 +15,8 @@ USER_AGENT = "hookdock/0.1"
 PERMANENT = {400, 401, 403, 404, 410}
 RETRY_LATER = {408, 409, 425, 429}
 ERROR_BODY_LIMIT = 2000
+# A URL's path is hidden as a secret only when it is long enough to hold one ("/hooks" alone would hide every route).
+MIN_SECRET_PATH = 12
 # Retry-After in seconds; some chats (Discord, Zulip) send fractions.
 SECONDS = re.compile(r"\d+(\.\d+)?")
 
@@ -70,7 +72,7 @@ def secrets_of(settings: BaseModel) -> list[str]:
 def url_parts(value: str) -> list[str]:
     """The path and query of a URL that holds a secret (a webhook URL); nothing for other text."""
     parts = urlsplit(value) if value.startswith(("http://", "https://")) else None
-    if parts is None or len(parts.path) <= 1:
+    if parts is None or len(parts.path) < MIN_SECRET_PATH:
         return []
     return [parts.path + ("?" + parts.query if parts.query else ""), parts.path, *([parts.query] if parts.query else [])]
 
