@@ -18,12 +18,13 @@ from bridge.config_errors import describe as _describe
 from bridge.config_errors import key_lines as _key_lines
 from bridge.config_errors import where as _where
 from bridge.sources import SOURCES
+from bridge.sources.standard_webhooks import decode_key
 
 DEFAULT_PATH = "bridge.yml"
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 KNOWN_SOURCES = tuple(SOURCES)
 # The keys typed Secret below: their fixes never suggest a ${VAR:-default}, which would be a public secret.
-SECRET_KEYS = frozenset({"secret", "token", "password", "flow_token", "admin_token"})
+SECRET_KEYS = frozenset({"secret", "signing_secret", "token", "password", "flow_token", "admin_token"})
 
 
 def _non_empty(secret: SecretStr) -> SecretStr:
@@ -34,6 +35,18 @@ def _non_empty(secret: SecretStr) -> SecretStr:
 
 # A secret that is given must not be empty: an empty token or webhook secret fails every request.
 Secret = Annotated[SecretStr, AfterValidator(_non_empty)]
+
+
+def _signing_key(secret: SecretStr) -> SecretStr:
+    try:
+        decode_key(secret.get_secret_value())
+    except ValueError as exc:
+        raise ValueError(f"{exc}; fix: copy the signing token whole from the sender's webhook settings (it starts with whsec_)") from None
+    return secret
+
+
+# A Standard Webhooks key (GitLab's signing token): whsec_<base64>, checked at start-up rather than at every delivery.
+SigningKey = Annotated[SecretStr, AfterValidator(_non_empty), AfterValidator(_signing_key)]
 
 
 class Strict(BaseModel):
@@ -95,6 +108,7 @@ class Route(Strict):
 
     source: str
     secret: Secret | None = None
+    signing_secret: SigningKey | None = None
     targets: list[str] = Field(min_length=1)
     tags: list[str] = []
     # This route's own template overrides, looked up before templates_dir and the built-in ones.
@@ -107,6 +121,8 @@ class Route(Strict):
     repositories: list[str] | None = None
     exclude_authors: list[str] = []
     private: bool = True
+    # Confidential issues and internal notes (GitLab) reach this route only when this is true.
+    confidential: bool = False
     # Payload text may ping people (@nick, @all) and add tags (#word) only when this is true.
     allow_mentions: bool = False
 

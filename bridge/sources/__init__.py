@@ -7,16 +7,17 @@ Each source module offers:
     delivery_id(headers, raw) -> the sender's id for this delivery (dedupe key)
     classify(event_name, payload) -> Decision: a template to render, or a reason to ignore
     context(event_name, payload) -> the variables the template receives
-    facts(event_name, payload) -> what route filters look at: action, repository, private, author, branch, labels
+    facts(event_name, payload) -> what route filters look at: action, repository, private, author, branch, labels,
+        and optionally confidential (True keeps the event from routes without confidential: true)
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from bridge.sources import github
+from bridge.sources import github, gitlab
 from bridge.sources.base import Decision, Inbound, Rejected
 
-SOURCES: dict[str, ModuleType] = {"github": github}
+SOURCES: dict[str, ModuleType] = {"github": github, "gitlab": gitlab}
 
 __all__ = ["SOURCES", "Decision", "Inbound", "Rejected"]

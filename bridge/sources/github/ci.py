@@ -25,7 +25,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from bridge.sources.github.common import EventSpec, Getter, actions, dig, items, obj, text, text_at, thread_of
+from bridge.sources.common import EventSpec, Getter, actions, dig, items, obj, text, text_at
+from bridge.sources.github.common import thread_of
 
 # Results worth telling a team; success, neutral, skipped and stale are routine.
 BAD = frozenset({"failure", "timed_out", "cancelled", "action_required", "startup_failure"})
