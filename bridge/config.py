@@ -6,11 +6,11 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 
 from bridge.config_base import RateLimit, Secret, Strict
 from bridge.config_errors import ConfigError
@@ -19,6 +19,7 @@ from bridge.config_errors import describe as _describe
 from bridge.config_errors import key_lines as _key_lines
 from bridge.config_errors import where as _where
 from bridge.sources import SOURCES
+from bridge.sources.standard_webhooks import decode_key
 from bridge.targets import TARGETS, AnyTarget, flowdock
 
 DEFAULT_PATH = "bridge.yml"
@@ -33,7 +34,7 @@ EXAMPLE_URLS = {
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 KNOWN_SOURCES = tuple(SOURCES)
 # The keys typed Secret below: their fixes never suggest a ${VAR:-default}, which would be a public secret.
-SECRET_KEYS = frozenset({"secret", "token", "password", "flow_token", "admin_token", "url", "access_token", "api_key"})
+SECRET_KEYS = frozenset({"secret", "signing_secret", "token", "password", "flow_token", "admin_token", "url", "access_token", "api_key"})
 __all__ = ["Config", "ConfigError", "RateLimit", "Route", "Secret", "Strict", "Target"]
 
 
@@ -41,11 +42,25 @@ __all__ = ["Config", "ConfigError", "RateLimit", "Route", "Secret", "Strict", "T
 Target = flowdock.Settings
 
 
+def _signing_key(secret: SecretStr) -> SecretStr:
+    try:
+        decode_key(secret.get_secret_value())
+    except ValueError as exc:
+        raise ValueError(f"{exc}; fix: copy the signing token whole from the sender's webhook settings (it starts with whsec_)") from None
+    return secret
+
+
+# A Standard Webhooks key (GitLab's signing token): whsec_<base64>, checked at start-up rather than at every delivery.
+SigningKey = Annotated[Secret, AfterValidator(_signing_key)]
+
+
 class Route(Strict):
     """One webhook URL, /hooks/<name>: who sends to it and where its messages go."""
 
     source: str
     secret: Secret | None = None
+    # GitLab's signing token (whsec_<base64>): deliveries must carry a valid Standard Webhooks signature.
+    signing_secret: SigningKey | None = None
     # Travis CI signs with its RSA key: the PEM public key from https://api.travis-ci.com/config.
     public_key: Secret | None = None
     # Buildkite: "signature" (X-Buildkite-Signature, the default) or "token" (X-Buildkite-Token); the other is refused.
@@ -62,6 +77,8 @@ class Route(Strict):
     repositories: list[str] | None = None
     exclude_authors: list[str] = []
     private: bool = True
+    # Confidential issues and internal notes (GitLab) reach this route only when this is true.
+    confidential: bool = False
     # Payload text may ping people (@nick, @all) and add tags (#word) only when this is true.
     allow_mentions: bool = False
 

@@ -64,6 +64,10 @@ def _private(route: Route, name: str, decision: Decision, facts: dict) -> str | 
     return "private: events from private repositories are off" if facts["private"] and not route.private else None
 
 
+def _confidential(route: Route, name: str, decision: Decision, facts: dict) -> str | None:
+    return "confidential: confidential issues and notes are off" if facts.get("confidential") and not route.confidential else None
+
+
 def _authors(route: Route, name: str, decision: Decision, facts: dict) -> str | None:
     return f"exclude_authors: {facts['author']} is excluded" if matches(facts["author"], route.exclude_authors) else None
 
@@ -80,7 +84,17 @@ def _labels(route: Route, name: str, decision: Decision, facts: dict) -> str | N
     return f"labels: none of [{', '.join(facts['labels'])}] matches {', '.join(route.labels)}"
 
 
-CHECKS: list[Callable[[Route, str, Decision, dict], str | None]] = [_events, _exclude_events, _hidden, _repositories, _private, _authors, _branches, _labels]
+CHECKS: list[Callable[[Route, str, Decision, dict], str | None]] = [
+    _events,
+    _exclude_events,
+    _hidden,
+    _repositories,
+    _private,
+    _confidential,
+    _authors,
+    _branches,
+    _labels,
+]
 
 
 def drop_reason(route_name: str, route: Route, event: str, decision: Decision, facts: dict) -> str | None:

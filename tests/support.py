@@ -12,6 +12,8 @@ from pathlib import Path
 
 import redis
 
+from bridge.sources.standard_webhooks import sign as sign_standard
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "It's a Secret to Everybody"
 
@@ -48,6 +50,28 @@ def github_headers(event: str, body: bytes, delivery: str = "d-1", secret: str =
         "X-GitHub-Delivery": delivery,
         "X-Hub-Signature-256": sign(body, secret),
         "User-Agent": "GitHub-Hookshot/test",
+    }
+
+
+# The Standard Webhooks reference libraries' test key, as a GitLab signing token.
+SIGNING_KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# X-Gitlab-Event of each object_kind whose hook is not simply "<Kind> Hook".
+GITLAB_HOOKS = {"tag_push": "Tag Push Hook", "merge_request": "Merge Request Hook", "build": "Job Hook", "note": "Note Hook", "work_item": "Issue Hook"}
+
+
+def gitlab_headers(event: str, body: bytes, delivery: str = "d-1", secret: str = SECRET, key: str = SIGNING_KEY, now: float | None = None) -> dict:
+    """Headers of a GitLab JSON delivery carrying both the secret token and a Standard Webhooks signature."""
+    stamp = str(int(time.time() if now is None else now))
+    return {
+        "Content-Type": "application/json",
+        "X-Gitlab-Event": GITLAB_HOOKS.get(event, event.replace("_", " ").title() + " Hook"),
+        "X-Gitlab-Event-UUID": f"uuid-{delivery}",
+        "X-Gitlab-Token": secret,
+        "Idempotency-Key": delivery,
+        "webhook-id": delivery,
+        "webhook-timestamp": stamp,
+        "webhook-signature": sign_standard(key, delivery, stamp, body),
+        "User-Agent": "GitLab/18.6.0",
     }
 
 

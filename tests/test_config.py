@@ -52,7 +52,19 @@ def test_secrets_are_hidden_in_repr():
             ("targets: [team-chat]", "targets: [team-chat, nowhere]"),
             "bridge.yml:9: routes.widgets.targets.1: unknown target 'nowhere'; fix: define it under targets:",
         ),
-        (("source: github", "source: gitlub"), "bridge.yml:7: routes.widgets.source: unknown source 'gitlub'; fix: use one of: github"),
+        (("source: github", "source: gitlub"), "bridge.yml:7: routes.widgets.source: unknown source 'gitlub'; fix: use one of: github, gitlab"),
+        (
+            ("    targets: [team-chat]\n", "    signing_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n    targets: [team-chat]\n"),
+            "bridge.yml:9: routes.widgets.signing_secret: github routes do not use signing_secret; fix: remove it, or use secret",
+        ),
+        (
+            ('    source: github\n    secret: "${GITHUB_WEBHOOK_SECRET}"\n', "    source: gitlab\n"),
+            "bridge.yml:6: routes.widgets.secret: GitLab routes need the webhook's secret token, its signing token, or both; fix: add secret:",
+        ),
+        (
+            ("source: github", "source: gitlab\n    signing_secret: not-a-key"),
+            "bridge.yml:8: routes.widgets.signing_secret: not a whsec_<base64> key; fix: copy the signing token whole",
+        ),
         (('    secret: "${GITHUB_WEBHOOK_SECRET}"\n', ""), "bridge.yml:6: routes.widgets.secret: GitHub routes need the webhook secret; fix: add secret:"),
         (("https://api.flowdock.com", "http://chat.example.com"), "bridge.yml:1: api_url: plain http is only allowed to loopback hosts; fix: use https://"),
         (("{org: acme, flow: main, token", "{org: acme, token"), "bridge.yml:3: targets.team-chat: give org and flow"),

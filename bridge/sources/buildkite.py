@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from bridge import builds
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.github.common import id_part, obj, text
+from bridge.sources.common import id_part, obj, text
 
 EVENT_HEADER, SIGNATURE_HEADER, TOKEN_HEADER = "X-Buildkite-Event", "X-Buildkite-Signature", "X-Buildkite-Token"
 AUTH_KEYS = ("secret",)

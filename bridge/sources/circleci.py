@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from bridge import builds
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.github.common import id_part, obj, text
+from bridge.sources.common import id_part, obj, text
 
 SIGNATURE_HEADER = "circleci-signature"
 EVENT_HEADER = "circleci-event-type"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from bridge import builds
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, body_digest, parse_json_body
-from bridge.sources.github.common import id_part, items, obj, text
+from bridge.sources.common import id_part, items, obj, text
 
 AUTH_KEYS = ("secret",)
 AUTH_FIX = 'Jenkins routes need a secret, given to Jenkins as ?token=<secret> in the notification URL; fix: add secret: "${JENKINS_WEBHOOK_TOKEN}"'

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bridge import builds
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.github.common import id_part, items, obj, text
+from bridge.sources.common import id_part, items, obj, text
 
 SIGNATURE_HEADER = "Signature"
 AUTH_KEYS = ("public_key",)

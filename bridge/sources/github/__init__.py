@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from bridge import builds
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
+from bridge.sources.common import EventSpec, decide, items, obj, text
 from bridge.sources.github import ci, code, issues, pulls, repo, security
-from bridge.sources.github.common import EventSpec, items, obj, text
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 AUTH_KEYS = ("secret",)
@@ -56,18 +56,12 @@ def classify(event: str, payload: dict) -> Decision:
     spec = EVENTS.get(event)
     if spec is None:
         return Decision(None, f"GitHub event {event!r} is not rendered")
-    noise = spec.skip(payload)
-    if noise:
-        return Decision(None, noise)
-    action = payload.get("action") if isinstance(payload.get("action"), str) else None
-    template, thread = f"github/{event}.txt", spec.thread(payload) if spec.thread else None
-    if spec.shown is None or action in spec.shown:
-        routine = spec.routine(payload)
-        return Decision(template, f"{routine}; it goes to the thread only" if routine else "", thread, chat=not routine)
-    if (action or "") in spec.hidden:  # "" stands for an event without actions
-        named = f"{event} action {action!r}" if action else event
-        return Decision(template, f"{named} is shown only when a route's events names it", thread, hidden=True)
-    return Decision(None, f"{event} action {action!r} is not shown")
+    return decide("github", event, spec, action_of(payload), payload)
+
+
+def action_of(payload: dict) -> str | None:
+    """GitHub says what happened in the payload's top-level action."""
+    return payload.get("action") if isinstance(payload.get("action"), str) else None
 
 
 def build(event: str, payload: dict) -> builds.Build | None:

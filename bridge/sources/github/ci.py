@@ -28,7 +28,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bridge import builds
-from bridge.sources.github.common import EventSpec, Getter, actions, dig, id_part, items, obj, repo_name, text, text_at, thread_of
+from bridge.sources.common import EventSpec, Getter, actions, dig, id_part, items, obj, text, text_at
+from bridge.sources.github.common import repo_name, thread_of
 
 # Results worth telling a team; success, neutral, skipped and stale are routine.
 BAD = frozenset({"failure", "timed_out", "cancelled", "action_required", "startup_failure"})

@@ -15,7 +15,8 @@ commit comments and tag pushes arrive as chat messages.
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, item, items, split_ref, text, thread_of
+from bridge.sources.common import EventSpec, actions, branch_of_ref, dig, item, items, split_ref, text
+from bridge.sources.github.common import thread_of
 
 MERGE_QUEUE_PREFIX = "refs/heads/gh-readonly-queue/"
 

@@ -13,7 +13,8 @@ an issue in `issues` and `issue_comment` events, and those go to its :pull:<numb
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, dig, obj, thread_of, title_unchanged
+from bridge.sources.common import EventSpec, actions, dig, obj
+from bridge.sources.github.common import thread_of, title_unchanged
 
 ISSUE_THREAD = thread_of("issue", dig("issue", "number"))
 PULL_THREAD = thread_of("pull", dig("issue", "number"))

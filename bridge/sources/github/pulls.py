@@ -14,7 +14,8 @@ Every event about a pull request goes to its thread, github:<owner>/<repo>:pull:
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, dig, items, obj, text, text_at, thread_of, title_unchanged
+from bridge.sources.common import EventSpec, actions, dig, items, obj, text, text_at
+from bridge.sources.github.common import thread_of, title_unchanged
 
 PULL_THREAD = thread_of("pull", dig("pull_request", "number"))
 BASE_BRANCH = text_at("pull_request", "base", "ref")

@@ -12,7 +12,7 @@ Threads: none; these arrive as chat messages on every target.
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, item, items
+from bridge.sources.common import EventSpec, actions, item, items
 
 EVENTS = {
     "ping": EventSpec(),

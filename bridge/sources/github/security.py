@@ -17,7 +17,8 @@ The secret of a secret scanning alert never reaches a template: it is removed fr
 
 from __future__ import annotations
 
-from bridge.sources.github.common import EventSpec, actions, branch_of_ref, dig, id_part, item, obj, thread_of
+from bridge.sources.common import EventSpec, actions, branch_of_ref, dig, id_part, item, obj
+from bridge.sources.github.common import thread_of
 
 # Alert fields that hold the leaked credential itself.
 SECRET_FIELDS = ("secret",)

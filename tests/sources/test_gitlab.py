@@ -1,0 +1,248 @@
+"""GitLab source: the token and signature table, parsing refusals, delivery ids, and every fixture against its expected text."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge import offline_services
+from bridge.config import parse_config
+from bridge.messages import messages_for
+from bridge.sources import Inbound, Rejected, gitlab
+from tests.support import FIXTURES, SECRET, SIGNING_KEY, fixture_payload, gitlab_headers
+
+BODY = b'{"object_kind": "push"}'
+BOTH = {"secret": SECRET, "signing_secret": SIGNING_KEY}
+
+
+def delivery(**changes: str | int | None) -> Inbound:
+    """A push delivery signed both ways now, with some headers replaced, (None) removed, or (an int) a timestamp that many seconds from now."""
+    now = int(time.time())
+    headers = {**gitlab_headers("push", BODY, now=now), **{k: str(now + v) if isinstance(v, int) else v for k, v in changes.items()}}
+    return Inbound({name: value for name, value in headers.items() if value is not None}, BODY)
+
+
+@pytest.mark.parametrize("credentials", [{"secret": SECRET}, {"signing_secret": SIGNING_KEY}, BOTH], ids=["token", "signature", "both"])
+def test_a_delivery_with_the_right_token_and_signature_verifies(credentials):
+    gitlab.verify(delivery(), credentials)
+
+
+def test_a_route_with_only_a_signing_secret_ignores_the_token_header():
+    gitlab.verify(delivery(**{"X-Gitlab-Token": None}), {"signing_secret": SIGNING_KEY})
+
+
+def test_a_route_with_only_a_secret_ignores_the_signature_headers():
+    gitlab.verify(delivery(**{"webhook-signature": None, "webhook-timestamp": None}), {"secret": SECRET})
+
+
+@pytest.mark.parametrize(
+    "changes, credentials, reason",
+    [
+        ({}, {}, "no secret or signing_secret"),
+        ({"X-Gitlab-Token": None}, {"secret": SECRET}, "missing X-Gitlab-Token header"),
+        ({"X-Gitlab-Token": "wrong"}, {"secret": SECRET}, "X-Gitlab-Token does not match"),
+        ({"X-Gitlab-Token": SECRET + " "}, {"secret": SECRET}, "X-Gitlab-Token does not match"),
+        ({"X-Gitlab-Token": "ü" + SECRET}, {"secret": SECRET}, "X-Gitlab-Token does not match"),
+        ({"webhook-signature": None}, {"signing_secret": SIGNING_KEY}, "missing webhook-signature header"),
+        ({"webhook-id": None}, {"signing_secret": SIGNING_KEY}, "missing webhook-id header"),
+        ({"webhook-timestamp": None}, {"signing_secret": SIGNING_KEY}, "missing webhook-timestamp header"),
+        ({"webhook-signature": "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="}, {"signing_secret": SIGNING_KEY}, "webhook-signature does not match"),
+        ({"webhook-timestamp": -400}, {"signing_secret": SIGNING_KEY}, r"webhook-timestamp is \d+ s old, more than 300 s"),
+        ({"webhook-timestamp": 400}, {"signing_secret": SIGNING_KEY}, r"webhook-timestamp is \d+ s in the future, more than 300 s"),
+        ({"webhook-signature": "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="}, {"signing_secret": SIGNING_KEY}, "holds no v1,<base64> signature"),
+        ({"webhook-signature": "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc"}, {"signing_secret": SIGNING_KEY}, "not valid base64"),
+        ({"X-Gitlab-Token": "wrong"}, BOTH, "X-Gitlab-Token does not match"),
+        ({"webhook-id": "another-id"}, BOTH, "webhook-signature does not match"),
+        ({"webhook-signature": None}, BOTH, "missing webhook-signature header"),
+    ],
+    ids=[
+        "no-credentials", "token-missing", "token-wrong", "token-padded", "token-non-ascii", "signature-missing", "id-missing", "timestamp-missing",
+        "signature-wrong", "timestamp-stale", "timestamp-future", "wrong-version", "malformed-base64", "both-set-token-wrong", "both-set-signature-wrong",
+        "both-set-signature-missing",
+    ],
+)  # fmt: skip
+def test_auth_failures_are_401_naming_the_header(changes, credentials, reason):
+    """reason is a pattern: how many seconds a timestamp is off depends on how long the test took to get there."""
+    with pytest.raises(Rejected) as caught:
+        gitlab.verify(delivery(**changes), credentials)
+    assert caught.value.status == 401
+    assert re.search(reason, caught.value.message), caught.value.message
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    "headers, body, status, reason",
+    [
+        (JSON, BODY, 400, "missing X-Gitlab-Event header"),
+        ({**JSON, "X-Gitlab-Event": "  "}, BODY, 400, "missing X-Gitlab-Event header"),
+        ({"X-Gitlab-Event": "Push Hook"}, BODY, 415, "unsupported content type '(none)'"),
+        ({"X-Gitlab-Event": "Push Hook", "Content-Type": "application/x-www-form-urlencoded"}, BODY, 415, "unsupported content type"),
+        ({**JSON, "X-Gitlab-Event": "Push Hook"}, b"{not json", 400, "not valid JSON"),
+        ({**JSON, "X-Gitlab-Event": "Push Hook"}, b"[1]", 400, "JSON object"),
+        ({**JSON, "X-Gitlab-Event": "Push Hook"}, b'{"object_kind": null}', 400, "neither object_kind nor event_name"),
+        ({**JSON, "X-Gitlab-Event": "Push Hook"}, b'{"object_kind": 7, "event_name": ""}', 400, "neither object_kind nor event_name"),
+        ({**JSON, "X-Gitlab-Event": "Push Hook"}, b'{"object_kind": "../../etc"}', 400, "is not an event name"),
+        ({**JSON, "X-Gitlab-Event": "Push Hook"}, b'{"object_kind": "Push Hook"}', 400, "is not an event name"),
+    ],
+)
+def test_parse_refusals(headers, body, status, reason):
+    with pytest.raises(Rejected) as caught:
+        gitlab.parse(headers, body)
+    assert (caught.value.status, reason in caught.value.message) == (status, True), caught.value.message
+
+
+@pytest.mark.parametrize(
+    "hook, body, event",
+    [
+        ("Push Hook", {"object_kind": "push", "event_name": "push"}, "push"),
+        ("Job Hook", {"object_kind": "build"}, "build"),
+        ("Member Hook", {"event_name": "user_add_to_group"}, "user_add_to_group"),
+        ("System Hook", {"event_name": "project_create"}, "project_create"),
+        ("System Hook", {"object_kind": "merge_request", "event_name": "merge_request"}, "merge_request"),
+        ("System Hook", {"object_kind": "push", "event_name": "repository_update"}, "repository_update"),
+        ("Access Token Hook", {"object_kind": "access_token", "event_name": "expiring_access_token"}, "access_token"),
+    ],
+)
+def test_the_event_is_the_object_kind_or_for_system_hooks_the_event_name(hook, body, event):
+    assert gitlab.parse({**JSON, "X-Gitlab-Event": hook}, json.dumps(body).encode()) == (event, body)
+
+
+def test_delivery_id_prefers_idempotency_key_then_webhook_id_then_event_uuid_then_the_body():
+    everything = {"Idempotency-Key": "idem", "webhook-id": "wh", "X-Gitlab-Event-UUID": "uuid"}
+    assert gitlab.delivery_id(everything, BODY) == "idem"
+    assert gitlab.delivery_id({**everything, "Idempotency-Key": ""}, BODY) == "wh"
+    assert gitlab.delivery_id({"X-Gitlab-Event-UUID": "uuid"}, BODY) == "uuid"
+    assert gitlab.delivery_id({}, BODY) == gitlab.delivery_id({}, BODY) != gitlab.delivery_id({}, BODY + b" ")
+
+
+CASES = sorted((FIXTURES / "gitlab").glob("*__*.json"))
+SERVICES = offline_services(
+    parse_config("""\
+targets:
+  chat: {org: acme, flow: main, token: t}
+  inbox: {flow_token: f}
+routes:
+  hooks: {source: gitlab, secret: s, targets: [chat, inbox], confidential: true}
+  named: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
+""")
+)
+
+
+def outcome(path: Path) -> tuple:
+    """The default decision, and what each target receives: through a route naming every action when hidden.
+
+    A fixture's files say: .ignored, why chat gets nothing by default; .txt, the chat text (for a hidden
+    action, when a route names it); .thread, what a flow-token target receives in the item's thread.
+    Confidential fixtures go through routes that take confidential events; test_gitlab_routes checks the default.
+    """
+    event, payload = path.stem.split("__")[0], json.loads(path.read_text())
+    decision = gitlab.classify(event, payload)
+    final, sent, warnings = messages_for(SERVICES, "named" if decision.hidden else "hooks", event, payload, "fixture", ["chat", "inbox"])
+    assert warnings == []
+    return decision, final, sent
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_fixture_chat_message_is_exactly_as_expected(path: Path):
+    """Each fixture's chat outcome is written beside it: the full text, or the reason for none."""
+    decision, final, sent = outcome(path)
+    expected_text, expected_reason = path.with_suffix(".txt"), path.with_suffix(".ignored")
+    assert expected_text.exists() or expected_reason.exists(), f"{path.name} needs a .txt or an .ignored"
+    if expected_reason.exists():
+        assert decision.hidden or final.template is None or not final.chat, "rendered by default: write a .txt instead"
+        assert decision.reason == expected_reason.read_text().strip() if decision.template else final.reason == expected_reason.read_text().strip()
+    if expected_text.exists():
+        assert sent["chat"]["event"] == "message"
+        assert sent["chat"]["content"] == expected_text.read_text().rstrip("\n")
+    else:
+        assert "chat" not in sent or decision.hidden
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_fixture_thread_message_is_exactly_as_expected(path: Path):
+    """A .thread file is what a flow-token target receives; without one it gets the chat message or nothing."""
+    _, _, sent = outcome(path)
+    expected = path.with_suffix(".thread")
+    if expected.exists():
+        wanted = json.loads(expected.read_text())
+        assert sent["inbox"]["event"] in ("activity", "discussion")
+        assert {key: sent["inbox"][key] for key in wanted} == wanted
+    elif path.with_suffix(".txt").exists():
+        assert sent["inbox"]["event"] == "message"
+    else:
+        assert "inbox" not in sent
+
+
+def test_every_fixture_is_recorded_in_sources_md():
+    recorded = (FIXTURES / "gitlab" / "SOURCES.md").read_text()
+    assert [p.name for p in CASES if f"`{p.name}`" not in recorded] == []
+
+
+ROUTE = """\
+targets:
+  chat: {{org: acme, flow: main, token: t}}
+routes:
+  r: {{source: gitlab, secret: s, targets: [chat]{extra}}}
+"""
+
+
+def routed(extra: str, fixture: str, change=None) -> str:
+    """The chat content through a route with `extra` keys, or the reason it dropped the event."""
+    payload = fixture_payload("gitlab", fixture)
+    if change:
+        change(payload)
+    decision, sent, _ = messages_for(offline_services(parse_config(ROUTE.format(extra=extra))), "r", fixture.split("__")[0], payload, "e", ["chat"])
+    return sent["chat"]["content"] if sent else decision.reason
+
+
+def set_visibility(level: int):
+    def change(payload):
+        payload["project"]["visibility_level"] = level
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "extra, fixture, change, dropped_by",
+    [
+        ("", "merge_request__merge", None, None),
+        (", events: [merge_request.merge]", "merge_request__merge", None, None),
+        (", events: [merge_request.open]", "merge_request__merge", None, "routes.r.events: merge_request.merge matches none of merge_request.open"),
+        (", exclude_events: [note]", "note__issue", None, "routes.r.exclude_events: note.create is excluded"),
+        (", events: [merge_request.update]", "merge_request__update_title", None, None),
+        (", events: ['merge_request.*']", "merge_request__update_commits", None, None),
+        (", events: ['merge_*']", "merge_request__update_commits", None, "merge_request action 'update' is shown only when a route's events names it"),
+        (", repositories: ['gitlabhq/*']", "merge_request__merge", None, None),
+        (", repositories: [acme/widgets]", "merge_request__merge", None, "routes.r.repositories: gitlabhq/gitlab-test matches none of acme/widgets"),
+        (", private: false", "merge_request__merge", None, None),
+        (", private: false", "merge_request__merge", set_visibility(10), "routes.r.private: events from private repositories are off"),
+        (", private: false", "push__commits", None, "routes.r.private: events from private repositories are off"),
+        (", branches: [main]", "push__commits", None, "routes.r.branches: master matches none of main"),
+        (", branches: [master]", "merge_request__merge", None, None),
+        (", branches: [main]", "merge_request__merge", None, "routes.r.branches: master matches none of main"),
+        (", branches: [main]", "tag_push__created", None, None),  # tags have no branch
+        (", labels: [API]", "issue__open", None, None),
+        (", labels: [bug]", "issue__open", None, "routes.r.labels: none of [API] matches bug"),
+        (", labels: [bug]", "note__merge_request", None, "routes.r.labels: none of [Afterpod, Element] matches bug"),  # its merge request's
+        (", labels: [Element]", "note__merge_request", None, None),
+        (", labels: [bug]", "note__commit", None, None),  # commits have no labels
+        (", exclude_authors: [root]", "issue__open", None, "routes.r.exclude_authors: root is excluded"),
+        (", exclude_authors: [jsmith]", "push__commits", None, "routes.r.exclude_authors: jsmith is excluded"),
+        ("", "issue__confidential", None, "routes.r.confidential: confidential issues and notes are off"),
+        ("", "note__confidential_issue", None, "routes.r.confidential: confidential issues and notes are off"),
+        ("", "note__internal", None, "routes.r.confidential: confidential issues and notes are off"),
+        (", confidential: true", "note__internal", None, None),
+    ],
+)  # fmt: skip
+def test_route_filters_read_gitlab_payloads(extra, fixture, change, dropped_by):
+    result = routed(extra, fixture, change)
+    if dropped_by is None:
+        assert result.split()[0] in ("root", "jsmith", "John"), result
+    else:
+        assert result == dropped_by
