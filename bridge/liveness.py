@@ -60,3 +60,8 @@ def start(client: redis.Redis, worker: str) -> threading.Thread:
     thread = threading.Thread(target=loop, name="hookdock-heartbeat", daemon=True)
     thread.start()
     return thread
+
+
+def living(client: redis.Redis) -> list[str]:
+    """Every worker whose heartbeat has not expired (a handful of keys, so a scan is cheap)."""
+    return sorted(key.decode()[len(PREFIX) :] for key in client.scan_iter(match=PREFIX + "*", count=100))

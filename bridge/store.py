@@ -10,19 +10,22 @@ from typing import NamedTuple
 
 import redis
 
-from bridge import sequence
+from bridge import metrics, sequence
 
 PREFIX = "hookdock:"
 # Records fetched per round trip when listing.
 PAGE = 200
 # Dedupe and store an event in one round trip, since it is on every webhook's path. An earlier
 # event only counts if it was stored, so a claim whose event was lost never blocks a retry. A new
-# event is numbered for the queue here (bridge/sequence.py), so one whose publish never happened is found too.
+# event is numbered for the queue here (bridge/sequence.py), so one whose publish never happened is found too,
+# and counted for /metrics here (bridge/metrics.py), so the hot path takes no second round trip for it.
 ACCEPT = """
 local earlier = redis.call('GET', KEYS[1])
 if earlier and redis.call('EXISTS', ARGV[6] .. earlier) == 1 then
+  redis.call('HINCRBY', KEYS[7], ARGV[8], 1)
   return {earlier, false}
 end
+redis.call('HINCRBY', KEYS[7], ARGV[7], 1)
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('HSET', KEYS[2], 'meta', ARGV[3], 'body', ARGV[4], 'status', 'queued', 'reason', '')
 redis.call('EXPIRE', KEYS[2], ARGV[2])
@@ -113,6 +116,8 @@ class Delivery:
     attempts: list[dict] = field(default_factory=list)
     # Index in attempts where the current round began: a replay starts a fresh set of tries.
     round_start: int = 0
+    # When its webhook arrived, for the webhook-to-message latency (None on records from before it was kept).
+    received_at: float | None = None
 
 
 class Store:
@@ -135,8 +140,12 @@ class Store:
             f"{PREFIX}unsettled:events",
             sequence.COUNTER,
             sequence.waiting_key("events"),
+            metrics.KEY,
         ]
-        earlier, seq = self.accept_script(keys=keys, args=[event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"])
+        labels = {"route": event.route, "source": event.source, "event": event.name}
+        args = [event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"]
+        args += [metrics.field(metrics.RECEIVED, {**labels, "status": 202}), metrics.field(metrics.RECEIVED, {**labels, "status": 200})]
+        earlier, seq = self.accept_script(keys=keys, args=args)
         return Accepted(earlier.decode() if earlier else None, seq)
 
     def forget(self, event: Event) -> None:
@@ -232,6 +241,54 @@ class Store:
                     if len(found) >= limit:
                         return found
         return found
+
+    def events_between(self, newest: float, oldest: float, chunk: int = PAGE):
+        """Events received in [oldest, newest), newest first, without their bodies, fetched chunk by chunk as read."""
+        high, skip = f"({newest!r}", set()
+        while True:
+            ids = self.redis.zrevrangebyscore(f"{PREFIX}events", high, oldest, start=0, num=chunk, withscores=True)
+            fresh = [i.decode() for i, _ in ids if i not in skip]
+            pipe = self.redis.pipeline(transaction=False)
+            for event_id in fresh:
+                pipe.hmget(f"{PREFIX}event:{event_id}", "meta", "status", "reason")
+            for meta, status, reason in pipe.execute() if fresh else []:
+                if meta is not None:  # an expired one's index entry goes with the next write
+                    yield Event(**json.loads(meta), status=status.decode(), reason=reason.decode())
+            if len(ids) < chunk or not fresh:
+                return
+            # The next chunk starts at the last score again, skipping what was read there, so equal scores are never lost.
+            last = ids[-1][1]
+            high, skip = repr(last), {i for i, at in ids if at == last}
+
+    def load_deliveries(self, delivery_ids: list[str]) -> dict[str, Delivery]:
+        """The stored ones among these deliveries, in one round trip."""
+        if not delivery_ids:
+            return {}
+        found = self.redis.mget([f"{PREFIX}delivery:{i}" for i in delivery_ids])
+        return {i: Delivery(**json.loads(raw)) for i, raw in zip(delivery_ids, found, strict=True) if raw}
+
+    def troubled(self) -> tuple[set[str], set[str]]:
+        """Ids of events with a failure (the event or one of its deliveries) and of events with a delivery still being tried."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrange(f"{PREFIX}failed-events", 0, -1)
+        pipe.zrange(f"{PREFIX}failed", 0, -1)
+        pipe.zrange(f"{PREFIX}unsettled:deliveries", 0, -1)
+        events, deliveries, unsettled = pipe.execute()
+        failed = {e.decode() for e in events} | {d.decode().partition(".")[0] for d in deliveries}
+        return failed, {d.decode().partition(".")[0] for d in unsettled}
+
+    def failures_between(self, oldest: float, newest: float = float("inf")) -> list[tuple[str, float]]:
+        """(delivery id, when it failed) of dead letters in a time range, oldest first."""
+        return [(d.decode(), at) for d, at in self.redis.zrangebyscore(f"{PREFIX}failed", oldest, newest, withscores=True)]
+
+    def oldest_failure(self) -> tuple[str, float] | None:
+        """The dead letter that failed longest ago, with when; None without any."""
+        found = self.redis.zrange(f"{PREFIX}failed", 0, 0, withscores=True)
+        return (found[0][0].decode(), found[0][1]) if found else None
+
+    def queue_depth(self) -> int:
+        """Tasks waiting in the Celery queue (the default queue, a Redis list)."""
+        return int(self.redis.llen("celery"))
 
     def remember_thread(self, target: str, thread_id: str, arrived_at: float, state: dict) -> dict:
         """Keep state if its event is the newest seen for this thread; return the newest state."""
