@@ -252,9 +252,14 @@ def health_view(services: Services, now: float | None = None) -> dict:
         row["hour"] += at >= now - 3600
     oldest = store.oldest_failure()
     _, busy_ids = store.troubled()
-    unsettled = [i.decode() for i in store.redis.zrange("hookdock:unsettled:deliveries", 0, -1)]
+    unsettled = store.unsettled_deliveries()
     pace = [
-        {"target": name, "per_second": target.rate_limit.per_second, "burst": target.rate_limit.burst, "in_flight": sum(i.endswith("." + name) for i in unsettled)}
+        {
+            "target": name,
+            "per_second": target.rate_limit.per_second,
+            "burst": target.rate_limit.burst,
+            "in_flight": sum(i.endswith("." + name) for i in unsettled),
+        }
         for name, target in services.config.targets.items()
     ]
     return {

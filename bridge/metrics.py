@@ -99,7 +99,7 @@ class RedisCollector(Collector):
         self.redis = client
 
     def collect(self) -> Iterator[Metric]:
-        stored = {k.decode(): v.decode() for k, v in self.redis.hgetall(KEY).items()}
+        stored = {as_text(k): as_text(v) for k, v in self.redis.hgetall(KEY).items()}
         series: dict[str, dict[tuple, dict[str, float]]] = {name: {} for name in SPECS}
         for key, value in stored.items():
             name, labels, part = key.split(SEP)
@@ -111,6 +111,11 @@ class RedisCollector(Collector):
             gauge = GaugeMetricFamily(name, text)
             gauge.add_metric([], read(self.redis))
             yield gauge
+
+
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text, whether the client decodes replies or not."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def family(name: str, spec: Spec, found: dict[tuple, dict[str, float]]) -> Metric:

@@ -153,7 +153,13 @@ def attempt(services: Services, delivery_id: str) -> float | None:
     except Exception as exc:  # a bug must dead-letter the delivery, not leave it pending for ever
         outcome = flowdock.Outcome("permanent", None, 0.0, flowdock.redact(f"{type(exc).__name__}: {exc}", flowdock.secrets_of(target)))
     delivery.attempts.append(
-        {"at": time.time(), "status": outcome.status, "duration_ms": round(outcome.duration_ms, 1), "error": outcome.error[:300], "retry_after": outcome.retry_after}
+        {
+            "at": time.time(),
+            "status": outcome.status,
+            "duration_ms": round(outcome.duration_ms, 1),
+            "error": outcome.error[:300],
+            "retry_after": outcome.retry_after,
+        }
     )
     metrics.count(store.redis, metrics.ATTEMPTS, target=delivery.target, outcome=outcome.kind)
     metrics.observe(store.redis, metrics.ATTEMPT_DURATION, outcome.duration_ms / 1000, target=delivery.target)

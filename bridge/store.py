@@ -277,6 +277,10 @@ class Store:
         failed = {e.decode() for e in events} | {d.decode().partition(".")[0] for d in deliveries}
         return failed, {d.decode().partition(".")[0] for d in unsettled}
 
+    def unsettled_deliveries(self) -> list[str]:
+        """Ids of deliveries still being tried (pending or retrying)."""
+        return [d.decode() for d in self.redis.zrange(f"{PREFIX}unsettled:deliveries", 0, -1)]
+
     def failures_between(self, oldest: float, newest: float = float("inf")) -> list[tuple[str, float]]:
         """(delivery id, when it failed) of dead letters in a time range, oldest first."""
         return [(d.decode(), at) for d, at in self.redis.zrangebyscore(f"{PREFIX}failed", oldest, newest, withscores=True)]

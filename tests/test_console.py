@@ -37,7 +37,15 @@ def app(redis_url):
     import time
 
     now = time.time()
-    stored(app, "e1", "widgets", "push", "processed", at=now - 30, delivery={"status": "delivered", "attempts": [{"at": now, "status": 200, "duration_ms": 5.0, "error": ""}]})
+    stored(
+        app,
+        "e1",
+        "widgets",
+        "push",
+        "processed",
+        at=now - 30,
+        delivery={"status": "delivered", "attempts": [{"at": now, "status": 200, "duration_ms": 5.0, "error": ""}]},
+    )
     stored(app, "e2", "widgets", "ping", "ignored", "routes.widgets.events: ping matches none of push", at=now - 20)
     stored(
         app,
@@ -49,7 +57,10 @@ def app(redis_url):
         delivery={
             "status": "failed",
             "last_error": "team-chat: HTTP 400 is permanent",
-            "attempts": [{"at": now, "status": 503, "duration_ms": 7.5, "error": "busy", "retry_after": 3.0}, {"at": now, "status": 400, "duration_ms": 4.0, "error": "bad"}],
+            "attempts": [
+                {"at": now, "status": 503, "duration_ms": 7.5, "error": "busy", "retry_after": 3.0},
+                {"at": now, "status": 400, "duration_ms": 4.0, "error": "bad"},
+            ],
         },
     )
     return app
@@ -70,7 +81,7 @@ def csrf(page: str) -> str:
 def test_landing_page_shows_routes_health_and_version_but_no_secret(app):
     page = app.test_client().get("/").get_data(as_text=True)
     assert "http://localhost/hooks/widgets" in page and "team-chat" in page and "0.13.0" in page
-    assert "Redis: <span class=\"badge delivered\">answers" in page and "Sign in to the console" in page
+    assert 'Redis: <span class="badge delivered">answers' in page and "Sign in to the console" in page
     assert not {"admin-secret", "chat-token", "hook-secret"} & set(re.findall(r"[\w-]+", page))
 
 
@@ -159,7 +170,7 @@ def test_event_page_masks_credentials_and_shows_every_attempt(app):
     page = signed_in(app).get("/console/events/e3").get_data(as_text=True)
     assert "sha256=abc" not in page and "[hidden]" in page
     assert "chat-token" not in page  # a configured secret in the payload is hidden too
-    assert "&#34;full_name&#34;: &#34;acme/widgets&#34;" in page and "<details class=\"payload\">" in page
+    assert "&#34;full_name&#34;: &#34;acme/widgets&#34;" in page and '<details class="payload">' in page
     attempts = re.findall(r'<tr class="attempt">(.*?)</tr>', page, re.S)
     assert len(attempts) == 2 and "503" in attempts[0] and "7.5 ms" in attempts[0] and "3 s" in attempts[0] and "bad" in attempts[1]
     assert "HTTP 400 is permanent" in page

@@ -52,7 +52,9 @@ def guard():
     if current_app.extensions["hookdock"].config.admin_token is None:
         return render_template("console/off.html"), 404
     if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
-        return render_template("console/refused.html", why="This form has expired or did not come from this console. Go back, reload the page and try again."), 400
+        return render_template(
+            "console/refused.html", why="This form has expired or did not come from this console. Go back, reload the page and try again."
+        ), 400
     if request.endpoint not in OPEN_ENDPOINTS and not session.get("signed_in"):
         return redirect(url_for("console.sign_in", next=request.full_path if request.method == "GET" else None))
     return None

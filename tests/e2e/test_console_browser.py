@@ -131,7 +131,7 @@ def test_replay_of_a_dead_letter_shows_a_new_attempt(page, stack):
     event_id = send_push(stack, "browser-replay")
     wait_until(lambda: settled(stack, event_id), 30, what="the push to become a dead letter")
     sign_in(page)
-    page.goto(f"/console/events?outcome=failed")
+    page.goto("/console/events?outcome=failed")
     page.locator(f'a[href="/console/events/{event_id}"]').click()
     expect(page.locator("tr.attempt")).to_have_count(1)
     page.get_by_role("link", name="Replay event…").click()
