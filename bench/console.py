@@ -56,7 +56,9 @@ def fill(client: redis.Redis, count: int, now: float) -> None:
         if kind != "ignored":
             attempt = {"at": at + 0.05, "status": 200 if kind == "delivered" else 400, "duration_ms": 12.0, "error": "" if kind == "delivered" else "bad"}
             status = "delivered" if kind == "delivered" else "failed"
-            store.save_delivery(Delivery(f"{event.id}.team-chat", event.id, route, "team-chat", {"event": "message", "content": "x"}, status, attempts=[attempt]))
+            store.save_delivery(
+                Delivery(f"{event.id}.team-chat", event.id, route, "team-chat", {"event": "message", "content": "x"}, status, attempts=[attempt])
+            )
 
 
 def signed_in(url: str) -> requests.Session:

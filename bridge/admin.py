@@ -181,7 +181,8 @@ def events_page(services: Services, wanted: EventFilter, before: float | None = 
     store = services.store
     failed, busy = store.troubled()
     found: list[tuple[Event, str]] = []
-    for event in store.events_between(min(before if before is not None else math.inf, wanted.until), wanted.since):
+    # One more than a page tells whether an older page exists.
+    for event in candidates(services, wanted, failed, busy, min(before if before is not None else math.inf, wanted.until), limit + 1):
         outcome = outcome_of(event, failed, busy)
         if wanted.keeps(event, outcome):
             found.append((event, outcome))
@@ -195,6 +196,17 @@ def events_page(services: Services, wanted: EventFilter, before: float | None = 
         mine = [deliveries[i] for i in (delivery_id_for(event.id, t) for t in targets_of(services, event)) if i in deliveries]
         rows.append({**{k: v for k, v in asdict(event).items() if k != "body"}, "outcome": outcome, "summary": summary(event, outcome, mine)})
     return rows, (found[-1][0].received_at if more and found else None)
+
+
+def candidates(services: Services, wanted: EventFilter, failed: set[str], busy: set[str], newest: float, chunk: int):
+    """Events that may pass the filter, newest first, from the narrowest list at hand: the failures, the work in flight, a route's index, or all."""
+    store = services.store
+    if wanted.outcome == "failed":
+        return store.events_among(failed, newest, wanted.since, chunk)
+    if wanted.outcome == "queued":
+        return store.events_among(busy | store.unsettled_events(), newest, wanted.since, chunk)
+    index = store.narrowest({"route": wanted.route, "source": wanted.source, "event": wanted.event})
+    return store.events_between(newest, wanted.since, index=index, chunk=chunk)
 
 
 def targets_of(services: Services, event: Event) -> list[str]:

@@ -13,8 +13,9 @@ import redis
 from bridge import metrics, sequence
 
 PREFIX = "hookdock:"
-# Records fetched per round trip when listing.
+# Records fetched per round trip when listing; a long scan grows its chunks up to MAX_CHUNK.
 PAGE = 200
+MAX_CHUNK = 2000
 # Dedupe and store an event in one round trip, since it is on every webhook's path. An earlier
 # event only counts if it was stored, so a claim whose event was lost never blocks a retry. A new
 # event is numbered for the queue here (bridge/sequence.py), so one whose publish never happened is found too,
@@ -32,6 +33,10 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+for i = 8, 10 do
+  redis.call('ZADD', KEYS[i], ARGV[5], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
+end
 local seq = redis.call('INCR', KEYS[5])
 redis.call('ZADD', KEYS[6], seq, ARGV[1])
 return {false, seq}
@@ -57,6 +62,16 @@ end
 def printable(text: str) -> str:
     """Text Redis can store: a lone surrogate from a payload becomes its escape rather than an error."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def facet_index(facet: str, value: str) -> str:
+    """The time index of the events of one route, source or event name, so the console lists a rare one without reading every event."""
+    return f"{PREFIX}events:{facet}:{value}"
+
+
+def facets(event: Event) -> tuple[tuple[str, str], ...]:
+    """What events are indexed by besides arrival: route, source and event name (a few dozen values, all configured or verified)."""
+    return (("route", event.route), ("source", event.source), ("event", event.name))
 
 
 def thread_key(target: str, thread_id: str) -> bytes:
@@ -141,6 +156,7 @@ class Store:
             sequence.COUNTER,
             sequence.waiting_key("events"),
             metrics.KEY,
+            *(facet_index(facet, value) for facet, value in facets(event)),
         ]
         labels = {"route": event.route, "source": event.source, "event": event.name}
         args = [event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"]
@@ -163,6 +179,8 @@ class Store:
         pipe.hset(key, mapping={"meta": self._meta(event), "body": event.body, "status": event.status, "reason": event.reason})
         pipe.expire(key, self.ttl)
         self._index(pipe, "events", event.id, event.received_at)
+        for facet, value in facets(event):
+            self._index(pipe, facet_index(facet, value).removeprefix(PREFIX), event.id, event.received_at)
         pipe.execute()
 
     def load_event(self, event_id: str) -> Event | None:
@@ -242,23 +260,50 @@ class Store:
                         return found
         return found
 
-    def events_between(self, newest: float, oldest: float, chunk: int = PAGE):
-        """Events received in [oldest, newest), newest first, without their bodies, fetched chunk by chunk as read."""
+    def events_between(self, newest: float, oldest: float, index: str = f"{PREFIX}events", chunk: int = PAGE):
+        """Events received in [oldest, newest) (of a facet_index, or all), newest first, without their bodies, read chunk by chunk."""
         high, skip = f"({newest!r}", set()
         while True:
-            ids = self.redis.zrevrangebyscore(f"{PREFIX}events", high, oldest, start=0, num=chunk, withscores=True)
+            ids = self.redis.zrevrangebyscore(index, high, oldest, start=0, num=chunk, withscores=True)
             fresh = [i.decode() for i, _ in ids if i not in skip]
-            pipe = self.redis.pipeline(transaction=False)
-            for event_id in fresh:
-                pipe.hmget(f"{PREFIX}event:{event_id}", "meta", "status", "reason")
-            for meta, status, reason in pipe.execute() if fresh else []:
-                if meta is not None:  # an expired one's index entry goes with the next write
-                    yield Event(**json.loads(meta), status=status.decode(), reason=reason.decode())
+            yield from self._events(fresh)
             if len(ids) < chunk or not fresh:
                 return
-            # The next chunk starts at the last score again, skipping what was read there, so equal scores are never lost.
+            # The next chunk starts at the last score again, skipping what was read there, so equal scores are never lost;
+            # a reader that wants more (a filter that passes few) gets bigger chunks.
             last = ids[-1][1]
-            high, skip = repr(last), {i for i, at in ids if at == last}
+            high, skip, chunk = repr(last), {i for i, at in ids if at == last}, min(chunk * 2, MAX_CHUNK)
+
+    def events_among(self, event_ids: set[str], newest: float, oldest: float, chunk: int = PAGE):
+        """These events, those received in [oldest, newest), newest first, without their bodies."""
+        ordered = sorted(event_ids)
+        scores = self.redis.zmscore(f"{PREFIX}events", ordered) if ordered else []
+        kept = sorted(((at, i) for i, at in zip(ordered, scores, strict=True) if at is not None and oldest <= at < newest), reverse=True)
+        for start in range(0, len(kept), chunk):
+            yield from self._events([i for _, i in kept[start : start + chunk]])
+
+    def _events(self, event_ids: list[str]) -> list[Event]:
+        """The stored ones among these events, without their bodies, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.hmget(f"{PREFIX}event:{event_id}", "meta", "status", "reason")
+        found = pipe.execute() if event_ids else []
+        # An expired one's index entry goes with the next write.
+        return [Event(**json.loads(meta), status=status.decode(), reason=reason.decode()) for meta, status, reason in found if meta is not None]
+
+    def narrowest(self, wanted: dict[str, str]) -> str:
+        """Of the facet indexes these (facet, value) pairs name, the one holding fewest events; the index of all without any."""
+        keys = [facet_index(facet, value) for facet, value in wanted.items() if value]
+        if not keys:
+            return f"{PREFIX}events"
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.zcard(key)
+        return min(zip(pipe.execute(), keys, strict=True))[1]
+
+    def unsettled_events(self) -> set[str]:
+        """Ids of events still waiting to be processed."""
+        return {e.decode() for e in self.redis.zrange(f"{PREFIX}unsettled:events", 0, -1)}
 
     def load_deliveries(self, delivery_ids: list[str]) -> dict[str, Delivery]:
         """The stored ones among these deliveries, in one round trip."""
