@@ -71,4 +71,4 @@ def start(client: redis.Redis, worker: str) -> threading.Thread:
 
 def living(client: redis.Redis) -> list[str]:
     """Every worker whose heartbeat has not run out, as the roster says (by this host's clock)."""
-    return sorted(w.decode() for w in client.zrangebyscore(ROSTER, time.time(), "+inf"))
+    return sorted(w.decode() if isinstance(w, bytes) else str(w) for w in client.zrangebyscore(ROSTER, time.time(), "+inf"))
