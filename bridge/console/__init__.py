@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from pathlib import Path
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, current_app, render_template, request
@@ -13,6 +15,9 @@ from bridge import liveness
 from bridge.devflow.safehtml import body_html, inline_html
 
 bp = Blueprint("console", __name__, template_folder="templates", static_folder="static", static_url_path="/console/static")
+# The stylesheet's URL names its content, so browsers may keep it a day without asking again, and see a new one at once.
+STYLE_VERSION = hashlib.sha256((Path(__file__).parent / "static" / "console.css").read_bytes()).hexdigest()[:12]
+STATIC_MAX_AGE = 86400
 # A thread's title, fields and body are HTML in Flowdock: shown with devflow's allow-list, as a flow would show them.
 bp.add_app_template_filter(inline_html, "inline_html")
 bp.add_app_template_filter(body_html, "body_html")
@@ -23,6 +28,8 @@ def install(app: Flask) -> None:
     from bridge.console import auth, pages  # noqa: F401  (their routes join bp)
 
     auth.configure_session(app, app.extensions["hookdock"].config.admin_token)
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = STATIC_MAX_AGE  # only the console sends files
+    app.add_template_global(STYLE_VERSION, "style_version")
     app.register_blueprint(bp)
 
 

@@ -54,6 +54,7 @@ def stack(tmp_path_factory, redis_server):
 
 @pytest.fixture(scope="module")
 def browser():
+    assert Path(CHROMIUM).exists(), f"no {CHROMIUM}: install Debian's browser with `apt-get install chromium` (.ci/run does)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         yield browser
@@ -122,8 +123,9 @@ def test_event_page_shows_headers_payload_messages_and_attempts(page, stack):
     payload.locator("summary").click()
     expect(payload.locator("pre")).to_contain_text('"full_name": "Codertocat/Hello-World"')
     if os.environ.get("HOOKDOCK_SCREENSHOT"):
-        page.set_viewport_size({"width": 1100, "height": 900})
-        page.screenshot(path=str(Path(os.environ["HOOKDOCK_SCREENSHOT"])), full_page=False)
+        payload.locator("summary").click()
+        page.set_viewport_size({"width": 1000, "height": 800})
+        page.screenshot(path=str(Path(os.environ["HOOKDOCK_SCREENSHOT"])), full_page=True)
 
 
 def test_replay_of_a_dead_letter_shows_a_new_attempt(page, stack):
