@@ -52,8 +52,9 @@ def fill(client: redis.Redis, count: int, now: float) -> None:
         kind = "ignored" if i % 50 in (0, 2) else "failed" if i % 50 == 5 else "delivered"
         name = "member" if i == 1 else "push"
         event = Event(f"bench{i:06d}", route, "github", name, f"d-{i}", {"X-GitHub-Event": name, "Content-Type": "application/json"}, BODY, at)
-        event.status, event.reason = ("ignored", "routes.widgets.branches: feature matches none of main") if kind == "ignored" else ("processed", "")
         store.save_event(event)
+        # As the worker records what became of it.
+        store.mark_event(event.id, *(("ignored", "routes.widgets.branches: feature matches none of main") if kind == "ignored" else ("processed", "")))
         if kind != "ignored":
             attempt = {"at": at + 0.05, "status": 200 if kind == "delivered" else 400, "duration_ms": 12.0, "error": "" if kind == "delivered" else "bad"}
             status = "delivered" if kind == "delivered" else "failed"

@@ -199,12 +199,14 @@ def events_page(services: Services, wanted: EventFilter, before: float | None = 
 
 
 def candidates(services: Services, wanted: EventFilter, failed: set[str], busy: set[str], newest: float, chunk: int):
-    """Events that may pass the filter, newest first, from the narrowest list at hand: the failures, the work in flight, a route's index, or all."""
+    """Events that may pass the filter, newest first, from the narrowest list at hand: failed, in flight or ignored ones, a facet's index, or all."""
     store = services.store
     if wanted.outcome == "failed":
         return store.events_among(failed, newest, wanted.since, chunk)
     if wanted.outcome == "queued":
         return store.events_among(busy | store.unsettled_events(), newest, wanted.since, chunk)
+    if wanted.outcome == "ignored":
+        return store.events_among(store.ignored_events(), newest, wanted.since, chunk)
     index = store.narrowest({"route": wanted.route, "source": wanted.source, "event": wanted.event})
     return store.events_between(newest, wanted.since, index=index, chunk=chunk)
 

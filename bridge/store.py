@@ -197,10 +197,12 @@ class Store:
             return  # expired: writing now would leave a record without its body and TTL
         pipe = self.redis.pipeline()
         pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": printable(reason)})
-        if status == "failed":
-            self._index(pipe, "failed-events", event_id, time.time())
-        else:
-            pipe.zrem(f"{PREFIX}failed-events", event_id)
+        # Failed and ignored events are indexed too: the console lists them without reading every event.
+        for kind in ("failed", "ignored"):
+            if status == kind:
+                self._index(pipe, f"{kind}-events", event_id, time.time())
+            else:
+                pipe.zrem(f"{PREFIX}{kind}-events", event_id)
         self._unsettled(pipe, "events", event_id, status == "queued")
         pipe.execute()
 
@@ -300,6 +302,10 @@ class Store:
         for key in keys:
             pipe.zcard(key)
         return min(zip(pipe.execute(), keys, strict=True))[1]
+
+    def ignored_events(self) -> set[str]:
+        """Ids of events recorded as ignored."""
+        return {e.decode() for e in self.redis.zrange(f"{PREFIX}ignored-events", 0, -1)}
 
     def unsettled_events(self) -> set[str]:
         """Ids of events still waiting to be processed."""

@@ -25,7 +25,8 @@ PUSH = b'{"ref":"refs/heads/main","repository":{"full_name":"acme/widgets"},"not
 def stored(app, event_id, route, name, status, reason="", at=1000.0, delivery=None):
     store = app.extensions["hookdock"].store
     headers = {"Content-Type": "application/json", "X-GitHub-Event": name, "X-Hub-Signature-256": "sha256=abc", "User-Agent": "GitHub-Hookshot/1"}
-    store.save_event(Event(event_id, route, "github", name, f"d-{event_id}", headers, PUSH, at, status, reason))
+    store.save_event(Event(event_id, route, "github", name, f"d-{event_id}", headers, PUSH, at))
+    store.mark_event(event_id, status, reason)  # as the worker records what became of it
     if delivery:
         store.save_delivery(Delivery(f"{event_id}.team-chat", event_id, route, "team-chat", {"event": "message", "content": "hello"}, **delivery))
 

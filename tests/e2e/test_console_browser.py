@@ -14,6 +14,7 @@ import pytest
 import redis
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.processes import Program, python, start_web, start_worker, wait_for_line
 from tests.support import fixture_bytes, github_headers, wait_until
@@ -186,3 +187,17 @@ def test_narrow_screen_and_keyboard_only(page, stack):
     page.locator("details.payload summary").focus()
     page.keyboard.press("Enter")
     expect(page.locator("details.payload pre")).to_be_visible()
+
+
+def test_metrics_add_up_what_the_web_and_the_worker_processes_counted(page, stack):
+    event_id = send_push(stack, "browser-metrics")
+    wait_until(lambda: settled(stack, event_id), 30, what="the push to be delivered")
+    text = requests.get(f"{stack['web']}/metrics", timeout=5).text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
+    received = samples[("hookdock_webhooks_received_total", (("event", "push"), ("route", "widgets"), ("source", "github"), ("status", "202")))]
+    delivered = samples[("hookdock_delivery_attempts_total", (("outcome", "delivered"), ("target", "team-chat")))]
+    latency = samples[("hookdock_webhook_to_message_seconds_count", (("target", "team-chat"),))]
+    # The web counted every accepted push (gunicorn), the worker every delivery (a Celery pool process).
+    assert received >= 1 and delivered >= 1 and latency >= 1 and delivered <= received
+    page.goto("/console/health")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()  # health is behind sign-in, /metrics is not
