@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, render_template, request
 
