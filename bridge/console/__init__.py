@@ -29,7 +29,7 @@ def install(app: Flask) -> None:
 
     auth.configure_session(app, app.extensions["hookdock"].config.admin_token)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = STATIC_MAX_AGE  # only the console sends files
-    app.add_template_global(STYLE_VERSION, "style_version")
+    app.jinja_env.globals["style_version"] = STYLE_VERSION
     app.register_blueprint(bp)
 
 
