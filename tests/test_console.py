@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bridge import create_app
+from bridge import create_app, logsafe
 from bridge.config import parse_config
 from bridge.store import Delivery, Event
 
@@ -32,7 +32,9 @@ def stored(app, event_id, route, name, status, reason="", at=1000.0, delivery=No
 
 
 @pytest.fixture
-def app(redis_url):
+def app(redis_url, monkeypatch):
+    # Only this configuration's secrets: other tests' (such as a secret "s") would hide letters of every page.
+    monkeypatch.setattr(logsafe, "SECRETS", set())
     app = create_app(parse_config(CONFIG), redis_url)
     # Times within the retention window: indexes drop what is older than now minus 7 days.
     import time
