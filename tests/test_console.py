@@ -219,3 +219,12 @@ def test_health_counts_dead_letters_per_route_and_target(app):
     row = re.search(r"<tr><td>gadgets</td><td>team-chat</td><td>(\d+)</td><td>(\d+)</td></tr>", page)
     assert row and row.groups() == ("1", "1")
     assert "e3.team-chat" in page and "5.0/s, bursts of 10" in page
+
+
+def test_sign_in_tries_are_paced_so_the_token_cannot_be_guessed(app):
+    client = app.test_client()
+    form = {"token": "guess", "csrf": csrf(client.get("/console/sign-in").get_data(as_text=True))}
+    statuses = [client.post("/console/sign-in", data=form).status_code for _ in range(12)]
+    assert statuses[:10] == [401] * 10 and statuses[-1] == 429
+    held = client.post("/console/sign-in", data={**form, "token": "admin-secret"})
+    assert held.status_code == 429 and "Too many tries" in held.get_data(as_text=True)

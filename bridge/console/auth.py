@@ -10,11 +10,16 @@ from datetime import timedelta
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
 from pydantic import SecretStr
 
+from bridge.config import RateLimit
 from bridge.console import bp
 
 # Pages a visitor reaches without being signed in (the landing page is outside /console/ altogether).
 OPEN_ENDPOINTS = frozenset({"console.landing", "console.sign_in", "console.static"})
 SESSION_HOURS = 12
+# Sign-in tries, from anyone: ten at once, then one a second, so guessing the token is hopeless (the targets' pacing limiter;
+# the colon keeps the bucket apart from any target's).
+SIGN_INS = RateLimit(per_second=1, burst=10)
+SIGN_IN_BUCKET = ":console-sign-in"
 
 
 def session_key(admin_token: SecretStr) -> bytes:
@@ -72,9 +77,12 @@ def sign_in():
     """The sign-in form; the token travels only in the POST body, never in a URL."""
     if request.method == "GET":
         return render_template("console/sign_in.html", next=safe_next(request.args.get("next")))
-    configured = current_app.extensions["hookdock"].config.admin_token
-    given = request.form.get("token", "")
-    if not hmac.compare_digest(given.encode(), configured.get_secret_value().encode()):
+    services = current_app.extensions["hookdock"]
+    # Every try takes a slot first, so a guesser that is held back learns nothing, not even a right guess.
+    wait = services.limiter.reserve(SIGN_IN_BUCKET, SIGN_INS, 0)
+    if wait:
+        return render_template("console/sign_in.html", next=safe_next(request.form.get("next")), wait=wait), 429
+    if not hmac.compare_digest(request.form.get("token", "").encode(), services.config.admin_token.get_secret_value().encode()):
         return render_template("console/sign_in.html", next=safe_next(request.form.get("next")), wrong=True), 401
     session.clear()  # a fresh session (and CSRF token) on every sign-in
     session.permanent = True
