@@ -12,7 +12,7 @@ from bridge import offline_services
 from bridge.config import parse_config
 from bridge.messages import messages_for
 from bridge.sources import Inbound, Rejected, gitlab
-from tests.support import FIXTURES, SECRET, SIGNING_KEY, gitlab_headers
+from tests.support import FIXTURES, SECRET, SIGNING_KEY, fixture_payload, gitlab_headers
 
 BODY = b'{"object_kind": "push"}'
 BOTH = {"secret": SECRET, "signing_secret": SIGNING_KEY}
@@ -182,3 +182,67 @@ def test_fixture_thread_message_is_exactly_as_expected(path: Path):
 def test_every_fixture_is_recorded_in_sources_md():
     recorded = (FIXTURES / "gitlab" / "SOURCES.md").read_text()
     assert [p.name for p in CASES if f"`{p.name}`" not in recorded] == []
+
+
+ROUTE = """\
+targets:
+  chat: {{org: acme, flow: main, token: t}}
+routes:
+  r: {{source: gitlab, secret: s, targets: [chat]{extra}}}
+"""
+
+
+def routed(extra: str, fixture: str, change=None) -> str:
+    """The chat content through a route with `extra` keys, or the reason it dropped the event."""
+    payload = fixture_payload("gitlab", fixture)
+    if change:
+        change(payload)
+    decision, sent, _ = messages_for(offline_services(parse_config(ROUTE.format(extra=extra))), "r", fixture.split("__")[0], payload, "e", ["chat"])
+    return sent["chat"]["content"] if sent else decision.reason
+
+
+def set_visibility(level: int):
+    def change(payload):
+        payload["project"]["visibility_level"] = level
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "extra, fixture, change, dropped_by",
+    [
+        ("", "merge_request__merge", None, None),
+        (", events: [merge_request.merge]", "merge_request__merge", None, None),
+        (", events: [merge_request.open]", "merge_request__merge", None, "routes.r.events: merge_request.merge matches none of merge_request.open"),
+        (", exclude_events: [note]", "note__issue", None, "routes.r.exclude_events: note.create is excluded"),
+        (", events: [merge_request.update]", "merge_request__update_title", None, None),
+        (", events: ['merge_request.*']", "merge_request__update_commits", None, None),
+        (", events: ['merge_*']", "merge_request__update_commits", None, "merge_request action 'update' is shown only when a route's events names it"),
+        (", repositories: ['gitlabhq/*']", "merge_request__merge", None, None),
+        (", repositories: [acme/widgets]", "merge_request__merge", None, "routes.r.repositories: gitlabhq/gitlab-test matches none of acme/widgets"),
+        (", private: false", "merge_request__merge", None, None),
+        (", private: false", "merge_request__merge", set_visibility(10), "routes.r.private: events from private repositories are off"),
+        (", private: false", "push__commits", None, "routes.r.private: events from private repositories are off"),
+        (", branches: [main]", "push__commits", None, "routes.r.branches: master matches none of main"),
+        (", branches: [master]", "merge_request__merge", None, None),
+        (", branches: [main]", "merge_request__merge", None, "routes.r.branches: master matches none of main"),
+        (", branches: [main]", "tag_push__created", None, None),  # tags have no branch
+        (", labels: [API]", "issue__open", None, None),
+        (", labels: [bug]", "issue__open", None, "routes.r.labels: none of [API] matches bug"),
+        (", labels: [bug]", "note__merge_request", None, "routes.r.labels: none of [Afterpod, Element] matches bug"),  # its merge request's
+        (", labels: [Element]", "note__merge_request", None, None),
+        (", labels: [bug]", "note__commit", None, None),  # commits have no labels
+        (", exclude_authors: [root]", "issue__open", None, "routes.r.exclude_authors: root is excluded"),
+        (", exclude_authors: [jsmith]", "push__commits", None, "routes.r.exclude_authors: jsmith is excluded"),
+        ("", "issue__confidential", None, "routes.r.confidential: confidential issues and notes are off"),
+        ("", "note__confidential_issue", None, "routes.r.confidential: confidential issues and notes are off"),
+        ("", "note__internal", None, "routes.r.confidential: confidential issues and notes are off"),
+        (", confidential: true", "note__internal", None, None),
+    ],
+)  # fmt: skip
+def test_route_filters_read_gitlab_payloads(extra, fixture, change, dropped_by):
+    result = routed(extra, fixture, change)
+    if dropped_by is None:
+        assert result.split()[0] in ("root", "jsmith", "John"), result
+    else:
+        assert result == dropped_by

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from bridge.sources import standard_webhooks
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.common import EventSpec, decide, obj, text
-from bridge.sources.gitlab import admin, ci, code, project, security
+from bridge.sources.gitlab import admin, ci, code, issues, merge_requests, notes, project, security
 from bridge.sources.gitlab.common import action_of, is_public, label_titles, project_of, project_path, user_of
 
 TOKEN_HEADER, HOOK_HEADER = "X-Gitlab-Token", "X-Gitlab-Event"
@@ -39,7 +39,16 @@ KEPT_HEADERS = (
 DELIVERY_HEADERS = ("Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID")
 SYSTEM_HOOK = "System Hook"
 EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
-EVENTS: dict[str, EventSpec] = {**code.EVENTS, **ci.EVENTS, **project.EVENTS, **security.EVENTS, **admin.EVENTS}
+EVENTS: dict[str, EventSpec] = {
+    **code.EVENTS,
+    **merge_requests.EVENTS,
+    **notes.EVENTS,
+    **issues.EVENTS,
+    **ci.EVENTS,
+    **project.EVENTS,
+    **security.EVENTS,
+    **admin.EVENTS,
+}
 
 
 def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:

@@ -43,8 +43,13 @@ def action_of(payload: dict) -> str | None:
 
 
 def label_titles(payload: dict) -> list[str] | None:
-    """The titles of the item's labels, or None for events about nothing labelled."""
-    for labels in (payload.get("labels"), dig("object_attributes", "labels")(payload)):
+    """The titles of the item's labels (a comment's: its merge request's or issue's), or None for events about nothing labelled."""
+    for labels in (
+        payload.get("labels"),
+        dig("object_attributes", "labels")(payload),
+        dig("merge_request", "labels")(payload),
+        dig("issue", "labels")(payload),
+    ):
         if isinstance(labels, list):
             return [text(label.get("title")) for label in labels if isinstance(label, dict) and text(label.get("title"))]
     return None
@@ -68,3 +73,32 @@ def is_zero(sha: object) -> bool:
 def names(people: object, key: str = "username") -> list[str]:
     """The usernames (or another key) of a list of users, leaving out entries without one."""
     return [text(person.get(key)) for person in items(people) if isinstance(person, dict) and text(person.get(key))]
+
+
+def with_url(item: dict, payload: dict, kind: str) -> dict:
+    """The item with its web page in url: notes carry their merge request or issue without one."""
+    if text(item.get("url")):
+        return item
+    web_url, iid = text(project_of(payload).get("web_url")), id_part(item.get("iid"))
+    return {**item, "url": f"{web_url}/-/{kind}/{iid}"} if web_url and iid else item
+
+
+def changed(payload: dict, key: str) -> dict:
+    """changes.<key> as {previous, current}, or {} when the event did not change it."""
+    change = obj(payload, "changes", key)
+    return change if "current" in change else {}
+
+
+def people(payload: dict, author: str = "") -> dict:
+    """Usernames for thread fields: the author when known, assignees and reviewers."""
+    return {"author": author, "assignees": names(payload.get("assignees")), "reviewers": names(payload.get("reviewers"))}
+
+
+def label_change(payload: dict) -> dict:
+    """The label titles before and after an update (changes.labels), for "changed the labels" messages."""
+    change = changed(payload, "labels")
+    titles = {
+        side: [text(label.get("title")) for label in items(change.get(side)) if isinstance(label, dict) and text(label.get("title"))]
+        for side in ("previous", "current")
+    }
+    return {"labels_before": titles["previous"], "labels_after": titles["current"]}
