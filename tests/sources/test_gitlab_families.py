@@ -25,6 +25,7 @@ targets:
 routes:
   every: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
   failures: {source: gitlab, secret: s, targets: [chat, inbox], events: [pipeline.failed, build.success]}
+  flight: {source: gitlab, secret: s, targets: [chat], repositories: ["flightjs/*"]}
 """)
 )
 # Fields that choose the template and the wording: kept, so each mutated payload still renders.
@@ -104,3 +105,19 @@ def test_release_notes_cannot_ping_or_tag():
     payload["description"] = "Thanks @alice and @all! Fixes #bug and !34"
     content = sent("every", "release", payload)["chat"]["content"]
     assert "@\u200balice" in content and "@\u200ball" in content and "#\u200bbug" in content
+
+
+@pytest.mark.parametrize(
+    "fixture, project",
+    [
+        ("vulnerability__confirmed", "flightjs/Flight"),  # no project object: the path is in the vulnerability's URL
+        ("user_add_to_team__system_hook", "jsmith/storecloud"),  # project_path_with_namespace
+        ("access_token__project", "flightjs/Flight"),
+        ("user_add_to_group__group_hook", None),  # about a group, so no project to match
+    ],
+)
+def test_routes_filter_these_events_by_project(fixture, project):
+    event = fixture.split("__")[0]
+    assert gitlab.facts(event, fixture_payload("gitlab", fixture))["repository"] == project
+    decision, messages, _ = messages_for(SERVICES, "flight", event, fixture_payload("gitlab", fixture), "e", ["chat"])
+    assert ("chat" in messages) == (project == "flightjs/Flight"), decision.reason

@@ -1,8 +1,8 @@
 """Security: vulnerabilities and expiring project or group access tokens.
 
 - vulnerability: every state is shown (detected, confirmed, dismissed, resolved); `events` names the
-  state as the action ("vulnerability.confirmed"). The payload holds no project object, so the
-  project's path is read from the vulnerability's URL. Thread: gitlab:<path>:vulnerability:<id>,
+  state as the action ("vulnerability.confirmed"). The payload holds no project object and no id, so
+  both are read from the vulnerability's URL. Thread: gitlab:<path>:vulnerability:<id>,
   detected and confirmed red, resolved green, dismissed grey.
 - access_token: a token that expires soon (GitLab tells 60, 30, 7 and 1 days ahead) is shown: someone
   must renew it before automation breaks. The token itself is never in the payload.
@@ -12,27 +12,22 @@ from __future__ import annotations
 
 import re
 
-from bridge.sources.common import EventSpec, id_part, items, obj, text, text_at
+from bridge.sources.common import EventSpec, items, obj, text, text_at
+from bridge.sources.gitlab.common import thread_of
 
 STATE = text_at("object_attributes", "state")
-# https://host/<namespace>/<project>/-/security/vulnerabilities/<id>
-VULNERABILITY_URL = re.compile(r"https?://[^/]+/(?P<path>.+?)/-/security/vulnerabilities/(?P<id>\d+)\Z")
+# The vulnerability's id ends its URL: https://<host>/<path>/-/security/vulnerabilities/<id>
+VULNERABILITY_ID = re.compile(r"/-/security/vulnerabilities/(\d+)\Z")
 
 
-def vulnerability_at(payload: dict) -> tuple[str, str]:
-    """(namespace/project, id) of a vulnerability, from its URL; ('', '') when the URL is not one."""
-    found = VULNERABILITY_URL.match(text_at("object_attributes", "url")(payload))
-    return (found["path"], found["id"]) if found else ("", "")
-
-
-def vulnerability_thread(payload: dict) -> str | None:
-    """gitlab:<path>:vulnerability:<id>, or None when the URL does not say them."""
-    path, number = (id_part(part) for part in vulnerability_at(payload))
-    return f"gitlab:{path}:vulnerability:{number}" if path and number else None
+def vulnerability_id(payload: dict) -> str | None:
+    """The vulnerability's id, read from its URL (the payload has no id field)."""
+    found = VULNERABILITY_ID.search(text_at("object_attributes", "url")(payload))
+    return found[1] if found else None
 
 
 def vulnerability_context(payload: dict) -> dict:
-    """The vulnerability, its state, the project path, its CVE (or first identifier) and the package it is in."""
+    """The vulnerability, its state, its CVE (or first identifier) and the package it is in."""
     vulnerability = obj(payload, "object_attributes")
     identifiers = [i for i in items(vulnerability.get("identifiers")) if isinstance(i, dict) and text(i.get("name"))]
     cve = next((i for i in identifiers if text(i.get("external_type")).lower() == "cve"), identifiers[0] if identifiers else {})
@@ -42,7 +37,6 @@ def vulnerability_context(payload: dict) -> dict:
     return {
         "vulnerability": vulnerability,
         "state": STATE(payload),
-        "path": vulnerability_at(payload)[0],
         "identifier": cve,
         "package": f"{package} {version}".strip(),
         "file": text(location.get("file")),
@@ -57,6 +51,8 @@ def token_context(payload: dict) -> dict:
 
 
 EVENTS = {
-    "vulnerability": EventSpec(thread=vulnerability_thread, context=vulnerability_context, action=lambda payload: STATE(payload) or None),
+    "vulnerability": EventSpec(
+        thread=thread_of("vulnerability", vulnerability_id), context=vulnerability_context, action=lambda payload: STATE(payload) or None
+    ),
     "access_token": EventSpec(context=token_context),
 }
