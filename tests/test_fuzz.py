@@ -24,7 +24,7 @@ from bridge import create_app, pipeline
 from bridge.config import parse_config
 from bridge.render import MAX_CONTENT
 from tests.flowdock_text import mentions
-from tests.sources.test_github_safety import UNSAFE, links_of, shown_text
+from tests.sources.test_safety import UNSAFE, links_of, shown_text
 from tests.support import FIXTURES, SECRET, fields, github_headers
 
 CONFIG = """\

@@ -75,13 +75,15 @@ def verify(headers: Mapping[str, str] | Headers, body: bytes, key: str, now: flo
 
 def _check_time(stamp: str, now: float) -> None:
     """The timestamp is whole seconds since the epoch, within TOLERANCE of now."""
-    if not stamp.strip().isdigit() or len(stamp.strip()) > 12:
+    digits = stamp.strip()
+    # ASCII only: int() would read other scripts' digits, which no sender writes.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12:
         raise Rejected(401, f"{TIMESTAMP_HEADER} must be whole seconds since 1970, got {stamp[:20]!r}")
     drift = int(stamp) - now
     if drift < -TOLERANCE:
-        raise Rejected(401, f"{TIMESTAMP_HEADER} is {int(-drift)} s old, more than {TOLERANCE} s: a late or replayed delivery, or a wrong clock")
+        raise Rejected(401, f"{TIMESTAMP_HEADER} is {round(-drift)} s old, more than {TOLERANCE} s: a late or replayed delivery, or a wrong clock")
     if drift > TOLERANCE:
-        raise Rejected(401, f"{TIMESTAMP_HEADER} is {int(drift)} s in the future, more than {TOLERANCE} s: a wrong clock on one side")
+        raise Rejected(401, f"{TIMESTAMP_HEADER} is {round(drift)} s in the future, more than {TOLERANCE} s: a wrong clock on one side")
 
 
 def _digest(secret: bytes, msg_id: str, stamp: str, body: bytes) -> bytes:

@@ -58,6 +58,7 @@ def test_the_key_may_be_given_without_its_prefix():
         ({"webhook_timestamp": "2021-02-25T15:02:10Z"}, BODY, KEY, STAMP, "webhook-timestamp must be whole seconds"),
         ({"webhook_timestamp": "-5"}, BODY, KEY, STAMP, "webhook-timestamp must be whole seconds"),
         ({"webhook_timestamp": "9" * 40}, BODY, KEY, STAMP, "webhook-timestamp must be whole seconds"),
+        ({"webhook_timestamp": "\u0661\u0666\u0661\u0664"}, BODY, KEY, STAMP, "webhook-timestamp must be whole seconds"),
         ({"webhook_signature": OTHER}, BODY, KEY, STAMP, "webhook-signature does not match"),
         ({}, BODY + b" ", KEY, STAMP, "webhook-signature does not match"),
         ({"webhook_id": MSG_ID + "x"}, BODY, KEY, STAMP, "webhook-signature does not match"),
@@ -70,7 +71,7 @@ def test_the_key_may_be_given_without_its_prefix():
         ({}, BODY, "whsec_not base64!", STAMP, "signing_secret is not a whsec_<base64> key"),
     ],
     ids=[
-        "no-id", "no-timestamp", "no-signature", "empty-signature", "stale", "future", "iso-timestamp", "negative-timestamp", "huge-timestamp",
+        "no-id", "no-timestamp", "no-signature", "empty-signature", "stale", "future", "iso-timestamp", "negative-timestamp", "huge-timestamp", "arabic-digits",
         "wrong-signature", "body-changed", "id-changed", "wrong-key", "wrong-version", "no-version", "unpadded-base64", "not-base64", "empty-v1",
         "bad-key",
     ],

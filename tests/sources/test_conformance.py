@@ -1,9 +1,10 @@
-"""Every @octokit/webhooks-examples payload through the real endpoint, the worker logic and a strict devflow.
+"""Every example payload of every source through the real endpoint, the worker logic and a strict devflow.
 
-Each example is signed and posted to /hooks/<route>, processed, and delivered to devflow,
-which validates every message against the Flowdock contract. An example must end as a
-delivered message or as an ignore with its reason; never as an error, an empty or over-long
-message, or text with template artifacts.
+GitHub: every @octokit/webhooks-examples payload. GitLab: every fixture (GitLab's documentation
+examples and their variants), sent with a valid secret token AND a valid Standard Webhooks signature.
+Each example is posted to /hooks/<route>, processed, and delivered to devflow, which validates every
+message against the Flowdock contract. An example must end as a delivered message or as an ignore
+with its reason; never as an error, an empty or over-long message, or text with template artifacts.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import pytest
 from bridge import create_app, pipeline
 from bridge.config import parse_config
 from bridge.render import MAX_CONTENT
-from tests.support import FIXTURES, github_headers
+from tests.support import FIXTURES, SIGNING_KEY, github_headers, gitlab_headers
 
 OCTOKIT_EXAMPLES = FIXTURES / "octokit" / "webhooks-examples-7.6.1.json.gz"
-EXAMPLES = [(entry["name"], i, example) for entry in json.loads(gzip.decompress(OCTOKIT_EXAMPLES.read_bytes())) for i, example in enumerate(entry["examples"])]
+GITHUB = [
+    ("github", entry["name"], i, example) for entry in json.loads(gzip.decompress(OCTOKIT_EXAMPLES.read_bytes())) for i, example in enumerate(entry["examples"])
+]
+GITLAB = [("gitlab", path.stem.split("__")[0], path.stem, json.loads(path.read_text())) for path in sorted((FIXTURES / "gitlab").glob("*__*.json"))]
 ARTIFACTS = ("{{", "}}", "{%", "Undefined", "None", "[object")
 CONFIG = """\
 api_url: {url}
@@ -27,13 +31,15 @@ targets:
   chat: {{org: acme, flow: main, token: devflow-token, rate_limit: {{per_second: 100000, burst: 100000}}}}
   inbox: {{flow_token: devflow-flow-token, rate_limit: {{per_second: 100000, burst: 100000}}}}
 routes:
-  everything: {{source: github, secret: "It's a Secret to Everybody", targets: [chat, inbox]}}
+  github: {{source: github, secret: "It's a Secret to Everybody", targets: [chat, inbox]}}
+  gitlab: {{source: gitlab, secret: "It's a Secret to Everybody", signing_secret: {key}, confidential: true, targets: [chat, inbox]}}
 """
+HEADERS = {"github": github_headers, "gitlab": gitlab_headers}
 
 
 @pytest.fixture(scope="module")
 def app(chat_server, redis_server):
-    return create_app(parse_config(CONFIG.format(url=chat_server.url)), redis_server.url)
+    return create_app(parse_config(CONFIG.format(url=chat_server.url, key=SIGNING_KEY)), redis_server.url)
 
 
 def texts(message: dict) -> list[str]:
@@ -44,16 +50,19 @@ def texts(message: dict) -> list[str]:
 
 
 def test_the_pinned_package_has_every_event():
-    assert len({name for name, _, _ in EXAMPLES}) == 58 and len(EXAMPLES) == 329
+    assert len({name for _, name, _, _ in GITHUB}) == 58 and len(GITHUB) == 329
 
 
-@pytest.mark.parametrize("name, index, payload", EXAMPLES, ids=[f"{n}-{i}" for n, i, _ in EXAMPLES])
-def test_example_is_delivered_or_ignored_with_a_reason(app, chat, name, index, payload):
+@pytest.mark.parametrize(
+    "source, name, index, payload", GITHUB + GITLAB, ids=[f"{s}-{n}-{i}" if s == "github" else f"{s}-{i}" for s, n, i, _ in GITHUB + GITLAB]
+)
+def test_example_is_delivered_or_ignored_with_a_reason(app, chat, source, name, index, payload):
     body = json.dumps(payload).encode()
-    answer = app.test_client().post("/hooks/everything", data=body, headers=github_headers(name, body, f"{name}-{index}"))
+    answer = app.test_client().post(f"/hooks/{source}", data=body, headers=HEADERS[source](name, body, f"{name}-{index}"))
     assert answer.status_code == 202, answer.get_json()
     services = app.extensions["hookdock"]
     event_id = answer.get_json()["event"]
+    assert services.store.load_event(event_id).name == name
 
     pending = pipeline.process_event(services, event_id)
     event = services.store.load_event(event_id)

@@ -2,12 +2,13 @@
 
 Every fixture's fields are mutated in turn and rendered through the production path (messages_for,
 to a chat target and a thread target). The fields mutated are those whose every key is a name some
-template or source module reads (a static scan of templates/ and bridge/sources/github/), so a field
+template or source module reads (a static scan of templates/ and bridge/sources/), so a field
 no code reads is not mutated; list items after the third are skipped. Each (event, field) pair is
 mutated once, in the fixture a hash of its name picks, so the whole file runs in well under a minute
 while every action's fixture gets its share. Mutations: null, "", another type (a string becomes a
 number and an object, a number a string, a list an object or a number, an object a list or a
 number). Each message must also be one the strict devflow would accept, as Flowdock would.
+Every source's fixtures are mutated: GitHub's and GitLab's.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ targets:
   inbox: {flow_token: f}
 routes:
   hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
 """
+ROUTES = {"github": "hooks", "gitlab": "gitlab"}
 SERVICES = offline_services(parse_config(CONFIG))
 FORBIDDEN = re.compile(r"None|Undefined|\{'|\[\{'|<bridge\.|<built-in|<function| object at 0x")
-CODE = "".join(p.read_text() for p in [*(ROOT / "templates").rglob("*.*"), *(ROOT / "bridge" / "sources" / "github").glob("*.py")])
+CODE = "".join(p.read_text() for p in [*(ROOT / "templates").rglob("*.*"), *(ROOT / "bridge" / "sources").rglob("*.py")])
 READ_NAMES = set(re.findall(r"\.(\w+)", CODE)) | set(re.findall(r"[\"'](\w+)[\"']", CODE))
 
 
@@ -53,8 +56,8 @@ def mutations(value) -> list:
 def chosen() -> dict[str, list[tuple[Path, tuple]]]:
     """For each event, the (fixture, field) pairs to mutate: each field once, in the fixture its hash picks."""
     picked: dict[tuple, tuple] = {}
-    for fixture in sorted((FIXTURES / "github").glob("*__*.json")):
-        event = fixture.stem.split("__")[0]
+    for fixture in sorted(p for source in ROUTES for p in (FIXTURES / source).glob("*__*.json")):
+        event = f"{fixture.parent.name}/{fixture.stem.split('__')[0]}"
         for path in filter(read_by_code, fields(json.loads(fixture.read_text()))):
             key = (event, tuple(0 if isinstance(k, int) else k for k in path))
             rank = hashlib.sha256(f"{fixture.stem}{key}".encode()).hexdigest()
@@ -82,6 +85,7 @@ def problems(message: dict) -> list[str]:
 @pytest.mark.parametrize("event", sorted(CHOSEN))
 def test_no_field_of_any_event_prints_none_undefined_or_a_repr(event):
     failures = []
+    source, name = event.split("/")
     for fixture, path in CHOSEN[event]:
         payload = json.loads(fixture.read_text())
         *parents, last = path
@@ -93,7 +97,7 @@ def test_no_field_of_any_event_prints_none_undefined_or_a_repr(event):
             holder[last] = value
             where = f"{fixture.stem}: {'.'.join(map(str, path))} = {value!r}"
             try:
-                _, messages, _ = messages_for(SERVICES, "hooks", event, payload, "e", ["chat", "inbox"])
+                _, messages, _ = messages_for(SERVICES, ROUTES[source], name, payload, "e", ["chat", "inbox"])
             except Exception as exc:  # noqa: BLE001 - any exception is the finding
                 failures.append(f"{where}: {type(exc).__name__}: {exc}")
                 continue

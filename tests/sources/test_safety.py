@@ -1,4 +1,4 @@
-"""GitHub payload text cannot leak secrets, inject markup or overflow a message."""
+"""Payload text of every source cannot leak secrets, inject markup, ping anyone or overflow a message."""
 
 from __future__ import annotations
 
@@ -22,12 +22,14 @@ targets:
   inbox: {flow_token: f}
 routes:
   hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
 """)
 )
+ROUTES = {"github": "hooks", "gitlab": "gitlab"}
 
 
-def sent(event: str, payload: dict) -> dict:
-    return messages_for(SERVICES, "hooks", event, payload, "e", ["chat", "inbox"])[1]
+def sent(event: str, payload: dict, source: str = "github") -> dict:
+    return messages_for(SERVICES, ROUTES[source], event, payload, "e", ["chat", "inbox"])[1]
 
 
 WITH_SECRET = [p for p in sorted((FIXTURES / "github").glob("secret_scanning_alert__*.json")) if json.loads(p.read_text())["alert"].get("secret")]
@@ -65,21 +67,35 @@ def test_a_huge_comment_is_cut_in_chat_and_in_the_thread():
     assert len(messages["inbox"].get("body") or "") < 5000
 
 
+# Fields code matches on, or that must stay ids: GitHub's and GitLab's (noteable_type, before/after shas).
+KEPT_FOR_MARKUP = ("action", "state", "conclusion", "status", "ref", "sha", "html_url", "url", "noteable_type", "before", "after", "web_url")
+
+
 def with_markup(value):
     """Every string of a payload with a <b> tag added, except URLs and ids that code matches on."""
     if isinstance(value, dict):
-        return {k: (v if k in ("action", "state", "conclusion", "status", "ref", "sha", "html_url", "url") else with_markup(v)) for k, v in value.items()}
+        return {k: (v if k in KEPT_FOR_MARKUP else with_markup(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [with_markup(v) for v in value]
     return value + "<b>x</b>" if isinstance(value, str) and not value.startswith("http") else value
 
 
-CASES = [p for p in sorted((FIXTURES / "github").glob("*__*.json")) if p.with_suffix(".thread").exists()]
+SOURCES = ("github", "gitlab")
+CASES = [p for source in SOURCES for p in sorted((FIXTURES / source).glob("*__*.json")) if p.with_suffix(".thread").exists()]
 
 
-@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def source_of(path) -> str:
+    """github or gitlab, by the fixture's folder."""
+    return path.parent.name
+
+
+def case_id(path) -> str:
+    return f"{source_of(path)}-{path.stem}"
+
+
+@pytest.mark.parametrize("path", CASES, ids=case_id)
 def test_payload_markup_never_reaches_thread_html_unescaped(path):
-    message = sent(path.stem.split("__")[0], with_markup(json.loads(path.read_text())))["inbox"]
+    message = sent(path.stem.split("__")[0], with_markup(json.loads(path.read_text())), source_of(path))["inbox"]
     thread = message.get("thread") or {}
     places = [message.get("title") or "", message.get("body") or "", thread.get("title", ""), thread.get("body") or ""]
     places += [field["value"] for field in thread.get("fields", [])]
@@ -92,7 +108,24 @@ UNSAFE = re.compile(
 )
 NASTY = " cc:@everyone x.@all @@team #@here \ufeff\r\u2028 \x1b[31mred\x1b[0m \x1b]8;;https://evil\x07\u202egnp.exe\x07\u2066"
 # Fields code matches on (an action, a state): text appended to them would change the event, not test it.
-MATCHED = ("action", "state", "conclusion", "status", "ref", "ref_type", "sha", "html_url", "url", "event", "type", "state_reason")
+MATCHED = (
+    "action",
+    "state",
+    "conclusion",
+    "status",
+    "ref",
+    "ref_type",
+    "sha",
+    "html_url",
+    "url",
+    "event",
+    "type",
+    "state_reason",
+    "noteable_type",
+    "before",
+    "after",
+    "visibility",
+)
 
 
 def with_text(value, extra: str):
@@ -112,12 +145,12 @@ def shown_text(message: dict) -> list[str]:
     return texts + list(message.get("tags", []))
 
 
-ALL_CASES = sorted((FIXTURES / "github").glob("*__*.json"))
+ALL_CASES = [p for source in SOURCES for p in sorted((FIXTURES / source).glob("*__*.json"))]
 
 
-@pytest.mark.parametrize("path", ALL_CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ALL_CASES, ids=case_id)
 def test_payload_text_neither_pings_nor_carries_escapes_or_bidi_overrides(path):
-    for message in sent(path.stem.split("__")[0], with_text(json.loads(path.read_text()), NASTY)).values():
+    for message in sent(path.stem.split("__")[0], with_text(json.loads(path.read_text()), NASTY), source_of(path)).values():
         for text in shown_text(message):
             assert mentions(text) == [], text
             assert not UNSAFE.search(text), text
@@ -193,9 +226,9 @@ def links_of(message: dict) -> list[str]:
     return [url for url in urls if url is not None]
 
 
-@pytest.mark.parametrize("path", ALL_CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ALL_CASES, ids=case_id)
 def test_only_http_urls_become_links_thread_urls_or_actions(path):
-    messages = sent(path.stem.split("__")[0], with_urls(json.loads(path.read_text()), JAVASCRIPT))
+    messages = sent(path.stem.split("__")[0], with_urls(json.loads(path.read_text()), JAVASCRIPT), source_of(path))
     for message in messages.values():
         assert [url for url in links_of(message) if not url.startswith(("https://", "http://"))] == []
 
@@ -207,3 +240,49 @@ def test_a_javascript_repository_url_keeps_its_text_and_loses_its_link():
     thread_message = sent("push", payload)["inbox"]
     assert JAVASCRIPT not in json.dumps([links_of(thread_message)])
     assert payload["commits"][0]["id"][:7] in thread_message["body"]
+
+
+GITLAB_TEXT = 'cc @group/team @all, fixes #123 and !45, see ~bug ~"needs review" and %"v1.0"; mail user@example.com'
+
+
+@pytest.mark.parametrize(
+    "fixture, place",
+    [
+        ("merge_request__open", ("object_attributes", "title")),
+        ("merge_request__open", ("object_attributes", "description")),
+        ("issue__open", ("object_attributes", "description")),
+        ("note__merge_request", ("object_attributes", "note")),
+        ("push__commits", ("commits", 0, "title")),
+    ],
+)
+def test_gitlab_mentions_and_references_never_ping_or_tag(fixture, place):
+    payload = fixture_payload("gitlab", fixture)
+    *path, last = place
+    target = payload
+    for key in path:
+        target = target[key]
+    target[last] = GITLAB_TEXT
+    messages = sent(fixture.split("__")[0], payload, "gitlab")
+    chat = messages["chat"]["content"]
+    assert "@\u200bgroup/team @\u200ball" in chat and "#\u200b123" in chat and "!45" in chat and "~bug" in chat
+    for message in messages.values():
+        for text in shown_text(message):
+            assert mentions(text) == [], text
+
+
+def test_markdown_in_a_gitlab_description_stays_inside_the_quote():
+    payload = fixture_payload("gitlab", "merge_request__open")
+    payload["object_attributes"]["description"] = "# Heading\n\n```\ncode\n```\n- item\n> quote\n[link](javascript:alert(1))"
+    lines = sent("merge_request", payload, "gitlab")["chat"]["content"].splitlines()
+    quoted = lines[lines.index("Reviewers: user1") + 1 :]
+    assert quoted == ["> # Heading", "> ```", "> code", "> …"]
+
+
+def test_a_huge_gitlab_push_is_capped_with_and_n_more():
+    payload = fixture_payload("gitlab", "push__commits")
+    payload["commits"] = [{**payload["commits"][0], "id": f"{i:040x}", "message": "x" * 20000} for i in range(20)]
+    payload["total_commits_count"] = 250
+    content = sent("push", payload, "gitlab")["chat"]["content"]
+    lines = content.splitlines()
+    assert len(content) <= MAX_CONTENT and lines[0].startswith("jsmith pushed 250 commits")
+    assert len(lines) == 8 and lines[-1] == "… and 245 more" and all(len(line) < 200 for line in lines)
