@@ -9,6 +9,7 @@ import redis
 import requests
 from flask import Flask
 
+from bridge.build_history import BuildHistory
 from bridge.config import Config, load_config
 from bridge.embedded import DEFAULT_DATA_DIR, EmbeddedRedis
 from bridge.logsafe import SCRUB, keep_out_of_logs
@@ -45,7 +46,8 @@ def build_services(config: Config, redis_url: str) -> Services:
     pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT, health_check_interval=30)
     client = redis.Redis(connection_pool=pool)
     store = Store(client, config.retention_days * 86400)
-    return replace(offline_services(config), store=store, session=requests.Session(), limiter=RateLimiter(client))
+    services = replace(offline_services(config), store=store, session=requests.Session(), limiter=RateLimiter(client))
+    return replace(services, history=BuildHistory(client, config.retention_days * 86400))
 
 
 def offline_services(config: Config) -> Services:

@@ -6,7 +6,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -108,7 +108,12 @@ class Route(Strict):
 
     source: str
     secret: Secret | None = None
+    # GitLab's signing token (whsec_<base64>): deliveries must carry a valid Standard Webhooks signature.
     signing_secret: SigningKey | None = None
+    # Travis CI signs with its RSA key: the PEM public key from https://api.travis-ci.com/config.
+    public_key: Secret | None = None
+    # Buildkite: "signature" (X-Buildkite-Signature, the default) or "token" (X-Buildkite-Token); the other is refused.
+    auth: Literal["signature", "token"] | None = None
     targets: list[str] = Field(min_length=1)
     tags: list[str] = []
     # This route's own template overrides, looked up before templates_dir and the built-in ones.
@@ -127,8 +132,9 @@ class Route(Strict):
     allow_mentions: bool = False
 
     def credentials(self) -> dict[str, str]:
-        """The secrets this route was given, by key, for its source's verify()."""
-        return {key: value.get_secret_value() for key, value in self if isinstance(value, SecretStr)}
+        """The secrets this route was given, by key, and its `auth` choice if any, for its source's verify()."""
+        secrets = {key: value.get_secret_value() for key, value in self if isinstance(value, SecretStr)}
+        return {**secrets, "auth": self.auth} if self.auth else secrets
 
 
 class Delivery(Strict):
@@ -190,12 +196,19 @@ class Config(Strict):
 def check_credentials(name: str, route: Route) -> None:
     """A route sets at least one credential its source checks, and none that its source would ignore."""
     source = SOURCES[route.source]
-    given = route.credentials()
+    given = {key: value for key, value in route.credentials().items() if key != "auth"}
     for key in given:
         if key not in source.AUTH_KEYS:
             raise _FieldError(("routes", name, key), f"{route.source} routes do not use {key}; fix: remove it, or use {' or '.join(source.AUTH_KEYS)}")
     if not given:
         raise _FieldError(("routes", name, source.AUTH_KEYS[0]), source.AUTH_FIX)
+    modes = getattr(source, "AUTH_MODES", ())
+    if route.auth is not None and route.auth not in modes:
+        fix = f"use one of: {', '.join(modes)}" if modes else "remove it"
+        raise _FieldError(("routes", name, "auth"), f"{route.source} routes do not choose auth {route.auth!r}; fix: {fix}")
+    problem = getattr(source, "credential_problem", lambda credentials: None)(given)
+    if problem:
+        raise _FieldError(("routes", name, problem[0]), problem[1])
 
 
 def check_api_url(url: str, allow_insecure_http: bool) -> None:

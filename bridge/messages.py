@@ -6,13 +6,13 @@ from collections.abc import Callable
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
-from bridge import flowdock
+from bridge import builds, flowdock
 from bridge.config import Route, Target
 from bridge.filters import untag
 from bridge.links import safe_activity
 from bridge.payload import prepare, quieted, shortened, view
 from bridge.render import Renderer, RenderError, RenderTooLong
-from bridge.routing import drop_reason
+from bridge.routing import asks_for, drop_reason, full_name
 from bridge.shape import conform, thread_id
 from bridge.sources import SOURCES, Decision
 
@@ -91,20 +91,33 @@ def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, 
 
 
 def messages_for(
-    services: Services, route_name: str, event_name: str, payload: dict, event_id: str, targets: list[str]
+    services: Services, route_name: str, event_name: str, payload: dict, event_id: str, targets: list[str], history: builds.History = builds.unknown
 ) -> tuple[Decision, dict[str, dict], list[str]]:
-    """The decision, the message each target would receive, and the fallbacks taken; raises RenderError."""
+    """The decision, the message each target would receive, and the fallbacks taken; raises RenderError.
+
+    history: what the worker knows of earlier builds (bridge/build_history.py); previews know nothing.
+    """
     route = services.config.routes[route_name]
     source = SOURCES[route.source]
     payload = prepare(payload)
     decision = source.classify(event_name, payload)
+    build = builds.of(source, event_name, payload)
+    # Recorded before the filters: the history holds every build the route received, shown or not.
+    verdict = history(build) if build is not None and decision.template is not None else None
     if decision.template is not None:
-        dropped = drop_reason(route_name, route, event_name, decision, source.facts(event_name, payload))
+        facts = source.facts(event_name, payload)
+        dropped = drop_reason(route_name, route, event_name, decision, facts)
         decision = Decision(None, dropped) if dropped else decision
+        if build is not None and verdict is not None:
+            asked = getattr(source, "ROUTINE_ON_REQUEST", False) and asks_for(route, full_name(event_name, facts))
+            decision = builds.judge(decision, build, verdict, asked)
     if decision.template is None:
         return decision, {}, []
     shown = payload if route.allow_mentions else quieted(payload)
     prose = str if route.allow_mentions else untag
-    rendition = Rendition(services.renderer_for(route_name), decision, view(source.context(event_name, shown)), services.fallback, prose)
+    context = source.context(event_name, shown)
+    if build is not None:
+        context["verdict"] = (verdict or builds.Verdict()).context(build)
+    rendition = Rendition(services.renderer_for(route_name), decision, view(context), services.fallback, prose)
     messages = {t: compose(rendition, route, event_name, event_id, t, services.config.targets[t]) for t in targets}
     return decision, {t: m for t, m in messages.items() if m is not None}, rendition.warnings

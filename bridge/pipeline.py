@@ -6,11 +6,13 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import redis
 import requests
 
-from bridge import flowdock
+from bridge import builds, flowdock
+from bridge.build_history import BuildHistory
 from bridge.config import Config
 from bridge.config import Delivery as DeliveryPolicy
 from bridge.messages import messages_for
@@ -35,6 +37,8 @@ class Services:
     limiter: RateLimiter
     # The built-in templates, when a failing override should fall back to them.
     fallback: Renderer | None = None
+    # Earlier build results, for "back to green" (None where nothing is recorded: previews, checks).
+    history: BuildHistory | None = None
 
     def renderer_for(self, route: str) -> Renderer:
         """The renderer with this route's lookup order."""
@@ -58,7 +62,8 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         return []
     try:
         name, payload = SOURCES[route.source].parse(event.headers, event.body)
-        decision, messages, warnings = messages_for(services, event.route, name, payload, event_id, [only_target] if only_target else route.targets)
+        history = partial(services.history.record, event.route, event_id=event_id) if services.history else builds.unknown
+        decision, messages, warnings = messages_for(services, event.route, name, payload, event_id, [only_target] if only_target else route.targets, history)
     except redis.RedisError:
         raise  # transient: the task retries
     except Exception as exc:  # a template error or a payload of an unexpected shape: keep the event, say why

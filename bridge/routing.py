@@ -40,9 +40,18 @@ def _hidden(route: Route, name: str, decision: Decision, facts: dict) -> str | N
     """Noise needs a pattern that names it: "pull_request.labeled", "pull_request.*", or "create" itself."""
     if not decision.hidden:
         return None
+    return None if asks_for(route, name) else decision.reason
+
+
+def asks_for(route: Route, name: str) -> bool:
+    """True when the route's `events` names this event by a pattern that is not a bare wildcard: it asked for it."""
     explicit = [p for p in route.events or [] if "." in p or not any(c in p for c in "*?")]
-    named = matches(name, explicit) or ("." not in name and matches(name + ".", explicit))
-    return None if named else decision.reason
+    return matches(name, explicit) or ("." not in name and matches(name + ".", explicit))
+
+
+def full_name(event: str, facts: dict) -> str:
+    """What route filters match: "event.action", or the event alone."""
+    return f"{event}.{facts['action']}" if facts.get("action") else event
 
 
 def _repositories(route: Route, name: str, decision: Decision, facts: dict) -> str | None:
@@ -90,7 +99,7 @@ CHECKS: list[Callable[[Route, str, Decision, dict], str | None]] = [
 
 def drop_reason(route_name: str, route: Route, event: str, decision: Decision, facts: dict) -> str | None:
     """Why the route drops this event ('routes.<name>.<key>: ...'), or None to let it through."""
-    name = f"{event}.{facts['action']}" if facts.get("action") else event
+    name = full_name(event, facts)
     for check in CHECKS:
         reason = check(route, name, decision, facts)
         if reason:

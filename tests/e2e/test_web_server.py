@@ -27,9 +27,11 @@ targets:
   team-chat: {{org: acme, flow: main, token: "${{E2E_FLOWDOCK_TOKEN}}"}}
 routes:
   widgets: {{source: github, secret: "${{E2E_GITHUB_SECRET}}", targets: [team-chat]}}
+  builds: {{source: jenkins, secret: "${{E2E_JENKINS_TOKEN}}", targets: [team-chat]}}
 """
 ADMIN_TOKEN = "admin-7c1d9e4b2f"
-SECRETS = {"E2E_ADMIN_TOKEN": ADMIN_TOKEN, "E2E_FLOWDOCK_TOKEN": "flow-3a8f0c6d1e", "E2E_GITHUB_SECRET": SECRET}
+JENKINS_TOKEN = "jenkins-5d2e8a1f9c"
+SECRETS = {"E2E_ADMIN_TOKEN": ADMIN_TOKEN, "E2E_FLOWDOCK_TOKEN": "flow-3a8f0c6d1e", "E2E_GITHUB_SECRET": SECRET, "E2E_JENKINS_TOKEN": JENKINS_TOKEN}
 # A template that would run for hours: only the render time limit stops it.
 ENDLESS = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
 # The issue asks for an answer within 1 s with 200 slow sockets open; on a shared 2-core machine the
@@ -253,3 +255,24 @@ def test_tokens_never_reach_the_log_whatever_the_client_sends(web):
     for secret in (ADMIN_TOKEN, "not-the-token-5e6f", "flow-3a8f0c6d1e", *encoded):
         assert secret not in output, f"{secret} is in the log:\n{output[-3000:]}"
     assert '"GET /api/deliveries HTTP/1.1" 401' in output and '"GET /api/deliveries/[hidden] HTTP/1.1" 401' in output
+
+
+def test_a_jenkins_token_in_the_url_or_a_header_never_reaches_the_log(web):
+    """Jenkins' notification URL carries the route's secret as ?token=: gunicorn's access log must not print it."""
+    program, port = web
+    body, other = (
+        json.dumps({"name": "asgard", "build": {"number": n, "phase": "STARTED", "full_url": f"http://ci/job/asgard/{n}/"}}).encode() for n in (7, 8)
+    )
+    headers = {"Content-Type": "application/json"}
+    sent = [
+        requests.post(url(port, f"/hooks/builds?token={JENKINS_TOKEN}"), data=body, headers=headers, timeout=10),
+        requests.post(url(port, "/hooks/builds"), data=other, headers={**headers, "Authorization": f"Bearer {JENKINS_TOKEN}"}, timeout=10),
+        requests.post(url(port, "/hooks/builds?token=guess-0b7e4c"), data=body, headers=headers, timeout=10),
+        requests.post(url(port, f"/hooks/builds?x=1&token={JENKINS_TOKEN}"), data=b"{", headers=headers, timeout=10),
+    ]
+    assert [r.status_code for r in sent] == [202, 202, 401, 400]
+    wait_until(lambda: program.output().count('"POST /hooks/builds ') >= 4, 10, what="the access log lines")
+    output = program.output()
+    for secret in (JENKINS_TOKEN, "guess-0b7e4c"):
+        assert secret not in output, f"{secret} is in the log:\n{output[-3000:]}"
+    assert '"POST /hooks/builds HTTP/1.1" 202' in output and '"POST /hooks/builds HTTP/1.1" 401' in output

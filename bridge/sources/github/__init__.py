@@ -9,6 +9,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from bridge import builds
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.common import EventSpec, decide, items, obj, text
 from bridge.sources.github import ci, code, issues, pulls, repo, security
@@ -61,6 +62,11 @@ def classify(event: str, payload: dict) -> Decision:
 def action_of(payload: dict) -> str | None:
     """GitHub says what happened in the payload's top-level action."""
     return payload.get("action") if isinstance(payload.get("action"), str) else None
+
+
+def build(event: str, payload: dict) -> builds.Build | None:
+    """A workflow run as a build, for "back to green"; other events are not builds."""
+    return ci.workflow_build(payload) if event == "workflow_run" else None
 
 
 def context(event: str, payload: dict) -> dict:

@@ -15,6 +15,8 @@ Chat hears news; a thread (flow-token targets) keeps the life of one run, check 
 Routine results (a run requested, in progress or passing first time; a pending or successful status; a
 deployment queued or in progress) are "routine": they update the item's thread, so it follows the
 build's life (running yellow, passed green, failed red), but post nothing in chat.
+workflow_run is also a build (bridge/builds.py): the worker keeps its results per repository, workflow and branch,
+so the first run to pass after failures is told in chat as "back to green"; a result told once is not told again.
 Threads: github:<repo>:run:<run id> (jobs join their run; a re-run is the same run), :checks:<suite id>
 (check runs join their suite), :commit:<sha> (statuses), :deployment:<id> (a deployment and its statuses).
 """
@@ -25,8 +27,9 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from bridge.sources.common import EventSpec, Getter, actions, dig, items, obj, text, text_at
-from bridge.sources.github.common import thread_of
+from bridge import builds
+from bridge.sources.common import EventSpec, Getter, actions, dig, id_part, items, obj, text, text_at
+from bridge.sources.github.common import repo_name, thread_of
 
 # Results worth telling a team; success, neutral, skipped and stale are routine.
 BAD = frozenset({"failure", "timed_out", "cancelled", "action_required", "startup_failure"})
@@ -148,6 +151,33 @@ def deployment_context(payload: dict) -> dict:
         "branch": deployment_branch(payload),
         "duration": seconds_between(deployment.get("created_at"), status.get("created_at")),
     }
+
+
+# A workflow run's state in the build model (bridge/builds.py), which keeps the history "back to green" needs.
+BUILD_STATES = {
+    "requested": "queued",
+    "queued": "queued",
+    "waiting": "queued",
+    "pending": "queued",
+    "in_progress": "running",
+    "success": "passed",
+    "failure": "failed",
+    "timed_out": "failed",
+    "startup_failure": "failed",
+    "cancelled": "canceled",
+    "skipped": "skipped",
+    "neutral": "skipped",
+    "stale": "skipped",
+}
+
+
+def workflow_build(payload: dict) -> builds.Build | None:
+    """A workflow run as a build: its history runs per repository, workflow and branch (action_required has no result)."""
+    run, repository = obj(payload, "workflow_run"), repo_name(payload)
+    key, workflow = id_part(run.get("id")), id_part(run.get("workflow_id")) or text(run.get("name"))
+    if not (repository and key and workflow):
+        return None
+    return builds.Build("github", repository, key, "run", BUILD_STATES.get(text(RUN_STATE(payload)), ""), workflow=workflow, branch=RUN_BRANCH(payload))
 
 
 RUN_ACTIONS, SUITE_ACTIONS = actions("requested", "in_progress", "completed"), actions("completed")

@@ -11,11 +11,11 @@ Each event family is a module with an EVENTS table of EventSpec, as for GitHub.
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Mapping
 
 from bridge.sources import standard_webhooks
+from bridge.sources.auth import same
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.common import EventSpec, decide, obj, text
 from bridge.sources.gitlab import admin, ci, code, issues, merge_requests, notes, project, security
@@ -60,7 +60,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
         token = inbound.headers.get(TOKEN_HEADER)
         if not token:
             raise Rejected(401, f"missing {TOKEN_HEADER} header; set the webhook's Secret token in GitLab to the route's secret")
-        if not hmac.compare_digest(secret.encode("utf-8"), token.encode("utf-8", "replace")):
+        if not same(token, secret):
             raise Rejected(401, f"{TOKEN_HEADER} does not match the route's secret; check the webhook's Secret token in GitLab")
     if key:
         standard_webhooks.verify(inbound.headers, inbound.body, key)

@@ -1,0 +1,166 @@
+"""One model for CI builds: every CI source maps its payload into a Build, and chat hears failures and recoveries.
+
+A build's thread (`<source>:<project>:<kind>:<key>`) follows it: queued and running yellow, passed green,
+failed red, canceled grey. Chat, by default, hears a failure, and a pass that ends a run of failures
+("back to green"); the other states only update the thread, and reach chat when a route's `events`
+names them. Whether a pass is a recovery depends on the results before it: bridge/build_history.py
+keeps them in Redis, and judge() turns what it says into the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from types import ModuleType
+
+from bridge.sources.base import Decision
+
+# What the sources' states become: one word each, which templates and route filters use.
+STATES = ("queued", "running", "blocked", "failing", "passed", "failed", "canceled", "skipped")
+# The states that end a build with a result that counts for "back to green".
+RESULTS = {"passed": "pass", "failed": "fail"}
+
+
+@dataclass(frozen=True)
+class Build:
+    """One build, pipeline or workflow run, as every CI template reads it."""
+
+    source: str
+    # What a thread and a history are keyed by: the job, project slug, org/pipeline or repository.
+    project: str
+    # One build of project: its number or id.
+    key: str
+    # "build" or "workflow": the word in the thread id.
+    kind: str
+    state: str
+    # What people call it: the job, pipeline or workflow name; where: the project, when the name does not say it.
+    name: str = ""
+    place: str = ""
+    # "#18", or "" when the build has no number people use.
+    label: str = ""
+    # Builds of one project that stand apart (CircleCI's workflows): their histories are kept apart too.
+    workflow: str = ""
+    branch: str = ""
+    commit: str = ""
+    commit_url: str = ""
+    message: str = ""
+    author: str = ""
+    duration: int | None = None
+    url: str = ""
+    failed: list[str] = field(default_factory=list)
+    # The sender's own word for the result when it says more than the state ("UNSTABLE", "errored").
+    detail: str = ""
+
+    @property
+    def thread(self) -> str:
+        """The Flowdock thread of this build."""
+        return f"{self.source}:{self.project}:{self.kind}:{self.key}"
+
+    @property
+    def result(self) -> str | None:
+        """'pass' or 'fail' once the build has a result that counts, else None."""
+        return RESULTS.get(self.state)
+
+    @property
+    def lineage(self) -> str:
+        """The builds whose results follow one another: same source, project, workflow and branch."""
+        return f"{self.source}:{self.project}:{self.workflow}:{self.branch}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the history said when a build's result was first recorded; the same answer on every later look."""
+
+    # The result before this build ("pass", "fail" or "" when none is known).
+    previous: str = ""
+    # Failed builds in a row before this one.
+    failures: int = 0
+    # False when another event (Jenkins' FINALIZED after COMPLETED) already told this result.
+    first: bool = True
+
+    def context(self, build: Build) -> dict:
+        """What templates read: a recovery, and how many failures in a row (this one included, for a failure)."""
+        recovered = build.result == "pass" and self.previous == "fail"
+        streak = self.failures + 1 if build.result == "fail" and self.previous == "fail" else (1 if build.result == "fail" else 0)
+        return {"recovered": recovered, "failures": self.failures if recovered else 0, "streak": streak}
+
+
+History = Callable[[Build], Verdict]
+
+
+def of(source: ModuleType, event: str, payload: dict) -> Build | None:
+    """The build an event is about, for sources that offer build(event, payload); else None."""
+    build = getattr(source, "build", None)
+    return build(event, payload) if build is not None else None
+
+
+def unknown(build: Build) -> Verdict:
+    """The history of previews and offline renders: nothing known, nothing recorded."""
+    return Verdict()
+
+
+def classify(build: Build | None, template: str) -> Decision:
+    """The decision without history: failures in chat, every other state in the build's thread only."""
+    if build is None:
+        return Decision(None, "the payload names no build (no project or number)")
+    if build.state not in STATES:
+        return Decision(None, f"build state {build.state!r} is not shown")
+    if build.state == "failed":
+        return Decision(template, thread=build.thread)
+    return Decision(
+        template, f"build state {build.state!r} is routine; it goes to the thread only (chat hears failures and recoveries)", build.thread, chat=False
+    )
+
+
+def judge(decision: Decision, build: Build, verdict: Verdict, asked: bool) -> Decision:
+    """The decision once the history is known: a recovery goes to chat; a result told before goes to the thread only.
+
+    asked: the route's `events` names this state, so a routine one goes to chat too.
+    """
+    if decision.template is None:
+        return decision
+    if not verdict.first:
+        return replace(decision, reason="this build's result was told by an earlier event; it goes to the thread only", chat=False)
+    if verdict.context(build)["recovered"] or asked:
+        return replace(decision, reason="", chat=True)
+    return decision
+
+
+def context(build: Build | None, verdict: Verdict | None = None) -> dict:
+    """The variables every CI template receives."""
+    if build is None:
+        return {}
+    verdict = verdict or Verdict()
+    return {"build": asdict(build), "verdict": verdict.context(build)}
+
+
+def facts(build: Build | None) -> dict:
+    """What route filters read: the state as the action ("build.failed"), the project, author and branch."""
+    if build is None:
+        return {"action": None, "repository": None, "private": False, "author": None, "branch": None, "labels": None}
+    return {
+        "action": build.state,
+        "repository": build.project,
+        "private": False,
+        "author": build.author or None,
+        "branch": build.branch or None,
+        "labels": None,
+    }
+
+
+def seconds(start: object, end: object) -> int | None:
+    """Whole seconds between two ISO times ("Z" allowed), or None when either is missing or unreadable."""
+    try:
+        later, earlier = (datetime.fromisoformat(str(t).replace("Z", "+00:00")) for t in (end, start))
+        return max(0, int((later - earlier).total_seconds()))
+    except (TypeError, ValueError):
+        return None
+
+
+def commit_url(repository_url: object, sha: str) -> str:
+    """<repository>/commit/<sha> for an https repository URL (GitHub and GitLab read it), else ''."""
+    url = repository_url if isinstance(repository_url, str) else ""
+    if not (sha and url.startswith("https://")):
+        return ""
+    return url.removesuffix("/").removesuffix(".git") + "/commit/" + sha
