@@ -8,25 +8,30 @@ from pathlib import Path
 
 import pytest
 
-from bridge import offline_services
+from bridge import create_app, offline_services, pipeline
 from bridge.config import parse_config
 from bridge.messages import messages_for
 from bridge.sources import gitlab
 from bridge.sources.gitlab import admin, ci, project, security
-from tests.support import FIXTURES, fixture_payload
+from tests.support import FIXTURES, SECRET, fixture_payload, gitlab_headers
 
 FAMILIES = {**ci.EVENTS, **project.EVENTS, **security.EVENTS, **admin.EVENTS}
 PATHS = sorted(p for p in (FIXTURES / "gitlab").glob("*__*.json") if p.stem.split("__")[0] in FAMILIES)
-SERVICES = offline_services(
-    parse_config("""\
+TARGETS = """\
 targets:
   chat: {org: acme, flow: main, token: t}
   inbox: {flow_token: f}
+"""
+SERVICES = offline_services(
+    parse_config(
+        TARGETS
+        + """\
 routes:
   every: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
   failures: {source: gitlab, secret: s, targets: [chat, inbox], events: [pipeline.failed, build.success]}
   flight: {source: gitlab, secret: s, targets: [chat], repositories: ["flightjs/*"]}
-""")
+"""
+    )
 )
 # Fields that choose the template and the wording: kept, so each mutated payload still renders.
 DECISIVE = {"object_kind", "event_name", "action", "status", "build_status", "state", "active", "awardable_type", "noteable_type"}
@@ -121,3 +126,32 @@ def test_routes_filter_these_events_by_project(fixture, project):
     assert gitlab.facts(event, fixture_payload("gitlab", fixture))["repository"] == project
     decision, messages, _ = messages_for(SERVICES, "flight", event, fixture_payload("gitlab", fixture), "e", ["chat"])
     assert ("chat" in messages) == (project == "flightjs/Flight"), decision.reason
+
+
+def test_back_to_green_is_told_once_per_branch_and_kind_of_pipeline(redis_url):
+    """Results are kept by the worker (bridge/build_history.py): a pass after failures is back to green, once."""
+    worker = create_app(
+        parse_config(f"api_url: http://127.0.0.1:9\n{TARGETS}routes:\n  lab: {{source: gitlab, secret: {SECRET}, targets: [chat, inbox]}}\n"),
+        redis_url,
+    )
+    services = worker.extensions["hookdock"]
+
+    def post(pipeline_id: int, status: str, source: str = "push") -> dict[str, dict]:
+        payload = fixture_payload("gitlab", "pipeline__failed")
+        payload["object_attributes"].update(id=pipeline_id, status=status, source=source)
+        body = json.dumps(payload).encode()
+        answer = worker.test_client().post("/hooks/lab", data=body, headers=gitlab_headers("pipeline", body, f"p-{pipeline_id}-{status}"))
+        return {
+            services.store.load_delivery(d).target: services.store.load_delivery(d).message
+            for d in pipeline.process_event(services, answer.get_json()["event"])
+        }
+
+    first, again = post(40, "failed"), post(41, "failed")
+    assert first["chat"]["content"].splitlines()[0] == "❌ Pipeline #40 failed on master in gitlab-org/gitlab-test: test"
+    assert again["chat"]["content"].splitlines()[0] == "❌ Pipeline #41 failed again on master (2 in a row) in gitlab-org/gitlab-test: test"
+    assert set(post(42, "success", source="schedule")) == {"inbox"}  # a schedule's pipelines have their own history
+    green = post(41, "success")  # the failed pipeline, retried: the same pipeline and thread
+    assert green["chat"]["content"].splitlines()[0] == "✅ Pipeline #41 is back to green on master after 2 failed pipelines in gitlab-org/gitlab-test: test"
+    assert green["inbox"]["title"] == "pipeline #41 is back to green after 2 failed pipelines"
+    assert green["inbox"]["external_thread_id"] == again["inbox"]["external_thread_id"]
+    assert set(post(43, "success")) == {"inbox"}  # passing as usual: the thread only

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from bridge import builds
 from bridge.sources import standard_webhooks
 from bridge.sources.auth import same
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
@@ -92,6 +93,11 @@ def classify(event: str, payload: dict) -> Decision:
     if spec is None:
         return Decision(None, f"GitLab event {event!r} is not rendered")
     return decide("gitlab", event, spec, action(spec, payload), payload)
+
+
+def build(event: str, payload: dict) -> builds.Build | None:
+    """A pipeline as a build, for "back to green" (bridge/builds.py); other events are not builds."""
+    return ci.pipeline_build(payload) if event == "pipeline" else None
 
 
 def action(spec: EventSpec | None, payload: dict) -> str | None:

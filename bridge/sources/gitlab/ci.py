@@ -1,11 +1,14 @@
 """CI and deployments: pipelines, jobs (GitLab's "build" events) and deployments.
 
 Chat hears news; a thread (flow-token targets) keeps the life of one pipeline or deployment.
-- pipeline: every status; chat hears failed pipelines. Pending, running, passed, canceled (GitLab
-  cancels redundant pipelines by itself), skipped and manual ones are routine: they update the
-  pipeline's thread (pending and running yellow, passed green, failed red, canceled grey) only.
-  A pipeline that passes after failing cannot be told from the payload (it names no previous
-  status, and a retried pipeline lists only its latest jobs), so passes never reach chat.
+- pipeline: every status; chat hears failed pipelines, and the first to pass after failures ("back
+  to green"). Pending, running, other passes, canceled (GitLab cancels redundant pipelines by
+  itself), skipped and manual ones are routine: they update the pipeline's thread (pending and
+  running yellow, passed green, failed red, canceled grey) only. The payload names no earlier
+  status, so a pipeline is also a build (bridge/builds.py): the worker keeps results per project,
+  branch and kind of pipeline (pushes, merge requests and runs from the web share one; schedules,
+  child, multi-project, trigger and API pipelines each have their own), and a retried pipeline that
+  passes after failing is back to green too.
 - build: a failed job is routine: it reaches its pipeline's thread at once, while chat waits for the
   pipeline's verdict (one message per pipeline, not per job). Jobs that passed or were canceled are
   on request (`build.success`, `build.canceled`); created, pending, running and skipped are ignored.
@@ -18,8 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bridge.sources.common import EventSpec, actions, dig, items, obj, text, text_at
-from bridge.sources.gitlab.common import project_of, thread_of
+from bridge import builds
+from bridge.sources.common import EventSpec, actions, dig, id_part, items, obj, text, text_at
+from bridge.sources.gitlab.common import project_of, project_path, thread_of
 
 PIPELINE_STATUS, JOB_STATUS, DEPLOY_STATUS = text_at("object_attributes", "status"), text_at("build_status"), text_at("status")
 DEPLOY_NEWS = frozenset({"success", "failed"})
@@ -49,6 +53,9 @@ def number(value: object) -> int | None:
 def branch_unless_tag(ref: Callable[[dict], str], tag: Callable[[dict], object]) -> Callable[[dict], str | None]:
     """The ref when it names a branch (GitLab marks tag pipelines and jobs with tag: true)."""
     return lambda payload: (ref(payload) or None) if tag(payload) is not True else None
+
+
+PIPELINE_BRANCH = branch_unless_tag(text_at("object_attributes", "ref"), dig("object_attributes", "tag"))
 
 
 def stages(names: list, jobs: list[dict]) -> list[dict]:
@@ -84,6 +91,37 @@ def pipeline_context(payload: dict) -> dict:
         "commit": obj(payload, "commit"),
         "duration": number(pipeline.get("duration")),
     }
+
+
+# A pipeline's status in the build model (bridge/builds.py), which keeps the history "back to green" needs.
+BUILD_STATES = {
+    "created": "queued",
+    "waiting_for_resource": "queued",
+    "preparing": "queued",
+    "pending": "queued",
+    "scheduled": "queued",
+    "running": "running",
+    "manual": "blocked",
+    "success": "passed",
+    "failed": "failed",
+    "canceled": "canceled",
+    "skipped": "skipped",
+}
+# Pipelines people start by pushing, in a merge request or from the web follow one another on a branch;
+# a schedule's, a parent's children, a trigger's or an API caller's run their own jobs, so keep their own history.
+SHARED_SOURCES = frozenset({"", "push", "web", "merge_request_event", "external_pull_request_event"})
+
+
+def pipeline_build(payload: dict) -> builds.Build | None:
+    """A pipeline as a build: its history runs per project, branch and kind of pipeline; None without a project or id."""
+    pipeline, path = obj(payload, "object_attributes"), project_path(payload)
+    key, source = id_part(pipeline.get("id")), text(pipeline.get("source"))
+    if not (path and key):
+        return None
+    branch = PIPELINE_BRANCH(payload) or ""
+    return builds.Build(
+        "gitlab", path, key, "pipeline", BUILD_STATES.get(PIPELINE_STATUS(payload), ""), workflow="" if source in SHARED_SOURCES else source, branch=branch
+    )
 
 
 def job_context(payload: dict) -> dict:
@@ -125,8 +163,8 @@ EVENTS = {
     "pipeline": EventSpec(
         thread=thread_of("pipeline", dig("object_attributes", "id")),
         context=pipeline_context,
-        routine=routine("pipeline", PIPELINE_STATUS, frozenset({"failed"}), "failed pipelines"),
-        branch=branch_unless_tag(text_at("object_attributes", "ref"), dig("object_attributes", "tag")),
+        routine=routine("pipeline", PIPELINE_STATUS, frozenset({"failed"}), "failed pipelines and the first to pass after failures"),
+        branch=PIPELINE_BRANCH,
         action=lambda payload: PIPELINE_STATUS(payload) or None,
     ),
     "build": EventSpec(
