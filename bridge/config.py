@@ -10,31 +10,36 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 
-from bridge.config_errors import ConfigError, EmptySecret
+from bridge.config_base import RateLimit, Secret, Strict
+from bridge.config_errors import ConfigError
 from bridge.config_errors import FieldError as _FieldError
 from bridge.config_errors import describe as _describe
 from bridge.config_errors import key_lines as _key_lines
 from bridge.config_errors import where as _where
 from bridge.sources import SOURCES
 from bridge.sources.standard_webhooks import decode_key
+from bridge.targets import TARGETS, AnyTarget, flowdock
 
 DEFAULT_PATH = "bridge.yml"
+# What a good URL looks like, by key, for the fix of a bad one.
+EXAMPLE_URLS = {
+    "api_url": "https://api.flowdock.com",
+    "url": "the webhook URL the chat gave you (https://...)",
+    "server": "https://chat.example.com",
+    "homeserver": "https://matrix.example.org",
+    "site": "https://example.zulipchat.com",
+}
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 KNOWN_SOURCES = tuple(SOURCES)
 # The keys typed Secret below: their fixes never suggest a ${VAR:-default}, which would be a public secret.
-SECRET_KEYS = frozenset({"secret", "signing_secret", "token", "password", "flow_token", "admin_token"})
+SECRET_KEYS = frozenset({"secret", "signing_secret", "token", "password", "flow_token", "admin_token", "url", "access_token", "api_key"})
+__all__ = ["Config", "ConfigError", "RateLimit", "Route", "Secret", "Strict", "Target"]
 
 
-def _non_empty(secret: SecretStr) -> SecretStr:
-    if not secret.get_secret_value().strip():
-        raise EmptySecret("is empty")
-    return secret
-
-
-# A secret that is given must not be empty: an empty token or webhook secret fails every request.
-Secret = Annotated[SecretStr, AfterValidator(_non_empty)]
+# The Flowdock target, the default type; every type's settings are in its module under bridge/targets/.
+Target = flowdock.Settings
 
 
 def _signing_key(secret: SecretStr) -> SecretStr:
@@ -46,61 +51,7 @@ def _signing_key(secret: SecretStr) -> SecretStr:
 
 
 # A Standard Webhooks key (GitLab's signing token): whsec_<base64>, checked at start-up rather than at every delivery.
-SigningKey = Annotated[SecretStr, AfterValidator(_non_empty), AfterValidator(_signing_key)]
-
-
-class Strict(BaseModel):
-    """Every settings block refuses keys it does not know, so typos surface at start-up."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RateLimit(Strict):
-    """Outbound pace to one target: a steady rate with a short burst allowance."""
-
-    per_second: float = Field(default=5.0, gt=0)
-    burst: int = Field(default=10, ge=1)
-
-
-class Target(Strict):
-    """Where messages go: a flow by user token or e-mail/password, or a flow token."""
-
-    org: str | None = None
-    flow: str | None = None
-    token: Secret | None = None
-    email: str | None = None
-    password: Secret | None = None
-    flow_token: Secret | None = None
-    external_user_name: str | None = Field(default=None, pattern=r"^\S+$")
-    rate_limit: RateLimit = RateLimit()
-    # Flow-token targets post one thread per pull request, issue or branch (activity messages);
-    # false makes them post chat messages like user-token targets.
-    threads: bool = True
-
-    @model_validator(mode="after")
-    def one_kind_of_credentials(self) -> Target:
-        """A target is either a flow-token source or an org/flow with user credentials."""
-        if self.flow_token is not None:
-            if any(v is not None for v in (self.org, self.flow, self.token, self.email, self.password)):
-                raise ValueError("a flow_token target takes no org, flow, token, email or password")
-            return self
-        if not (self.org and self.flow):
-            raise ValueError("give org and flow (with token, or email and password), or a flow_token")
-        if (self.token is None) == (self.email is None):
-            raise ValueError("give exactly one of token, or email with password")
-        if self.email is not None and self.password is None:
-            raise ValueError("email needs a password")
-        return self
-
-    @property
-    def uses_flow_token(self) -> bool:
-        """True when the target posts through POST /messages with a flow token."""
-        return self.flow_token is not None
-
-    @property
-    def threaded(self) -> bool:
-        """True when events that belong to an item go into that item's thread."""
-        return self.uses_flow_token and self.threads
+SigningKey = Annotated[Secret, AfterValidator(_signing_key)]
 
 
 class Route(Strict):
@@ -173,7 +124,7 @@ class Config(Strict):
     # Bearer token of the admin API under /api/; without it the API is off.
     admin_token: Secret | None = None
     delivery: Delivery = Delivery()
-    targets: dict[str, Target] = Field(min_length=1)
+    targets: dict[str, AnyTarget] = Field(min_length=1)
     routes: dict[str, Route] = Field(min_length=1)
     path: str = Field(default=DEFAULT_PATH, exclude=True)
 
@@ -190,6 +141,9 @@ class Config(Strict):
                         ("routes", name, "targets", i), f"unknown target {target!r}; fix: define it under targets: or use one of: {', '.join(self.targets)}"
                     )
         check_api_url(self.api_url, self.allow_insecure_http)
+        for target_name, settings in self.targets.items():
+            for key, url in settings.urls().items():
+                check_api_url(url, self.allow_insecure_http, ("targets", target_name, key))
         return self
 
 
@@ -211,13 +165,14 @@ def check_credentials(name: str, route: Route) -> None:
         raise _FieldError(("routes", name, problem[0]), problem[1])
 
 
-def check_api_url(url: str, allow_insecure_http: bool) -> None:
-    """Refuse plain http except to loopback hosts or with an explicit opt-in."""
+def check_api_url(url: str, allow_insecure_http: bool, loc: tuple = ("api_url",)) -> None:
+    """Refuse plain http except to loopback hosts or with an explicit opt-in (the URL itself may be a secret: never quoted)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _FieldError(("api_url",), f"{url!r} is not an http(s) URL; fix: use for example https://api.flowdock.com")
+        shown = repr(url) if loc == ("api_url",) else "the value"
+        raise _FieldError(loc, f"{shown} is not an http(s) URL; fix: use for example {EXAMPLE_URLS.get(loc[-1], 'https://api.flowdock.com')}")
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
-        raise _FieldError(("api_url",), "plain http is only allowed to loopback hosts; fix: use https:// or set allow_insecure_http: true")
+        raise _FieldError(loc, "plain http is only allowed to loopback hosts; fix: use https:// or set allow_insecure_http: true")
 
 
 def _is_loopback(host: str) -> bool:
@@ -261,7 +216,7 @@ def parse_config(text: str, path: str = DEFAULT_PATH) -> Config:
     try:
         config = Config.model_validate({**data, "path": path})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, lines, variables)) from None
+        raise ConfigError(_describe(exc, path, lines, variables, frozenset(TARGETS))) from None
     except _FieldError as exc:
         raise ConfigError(_where(path, lines, exc.loc) + f" {exc}") from None
     return _with_resolved_folders(config, path, lines)

@@ -22,10 +22,14 @@ class EmptySecret(ValueError):
     """A secret key that is present but empty; describe() names the variables it came from."""
 
 
-def describe(exc: ValidationError, path: str, lines: dict, variables: dict) -> str:
+def describe(exc: ValidationError, path: str, lines: dict, variables: dict, target_types: frozenset = frozenset()) -> str:
     """Turn pydantic's first error into one line a person can act on."""
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if p != "path")
+    if loc[:1] == ("targets",) and len(loc) > 2 and loc[2] in target_types:
+        loc = loc[:2] + loc[3:]  # the target's type, which pydantic names in the path, is not a key of the file
+    if err["type"] == "unknown_target_type":
+        loc += ("type",)
     cause = err.get("ctx", {}).get("error")
     if isinstance(cause, FieldError):
         return where(path, lines, cause.loc) + f" {cause}"

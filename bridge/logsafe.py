@@ -8,6 +8,8 @@ import traceback
 
 from pydantic import BaseModel, SecretStr
 
+from bridge.targets.base import url_parts
+
 HIDDEN = "[hidden]"
 # Every secret of the loaded configuration: tokens, passwords, webhook secrets, the admin token.
 SECRETS: set[str] = set()
@@ -27,7 +29,8 @@ def keep_out_of_logs(config: BaseModel) -> None:
 def secret_values(value) -> set[str]:
     """The plain values of every SecretStr in a configuration, however deep."""
     if isinstance(value, SecretStr):
-        return {value.get_secret_value()}
+        # A webhook URL's secret is its path (and query), which error texts quote without the host.
+        return {value.get_secret_value(), *url_parts(value.get_secret_value())}
     if isinstance(value, BaseModel):
         children = [getattr(value, name) for name in type(value).model_fields]
     elif isinstance(value, dict):

@@ -1,4 +1,4 @@
-"""Turn a rendered event into the Flowdock message body for each target: chat or thread activity."""
+"""Turn a rendered event into a message for each target: chat or thread activity, in Flowdock's body (other targets adapt it)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Callable
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
-from bridge import builds, flowdock
-from bridge.config import Route, Target
+from bridge import builds
+from bridge.config import Route
+from bridge.config_base import TargetSettings
 from bridge.filters import untag
 from bridge.links import safe_activity
 from bridge.payload import prepare, quieted, shortened, view
@@ -15,6 +16,7 @@ from bridge.render import Renderer, RenderError, RenderTooLong
 from bridge.routing import asks_for, drop_reason, full_name
 from bridge.shape import conform, thread_id
 from bridge.sources import SOURCES, Decision
+from bridge.targets import flowdock
 
 if TYPE_CHECKING:
     from bridge.pipeline import Services
@@ -78,7 +80,7 @@ def render_content(renderer: Renderer, name: str, context: dict, prose: Callable
     return text
 
 
-def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: Target) -> dict | None:
+def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, target_name: str, target: TargetSettings) -> dict | None:
     """The message body for one target, without credentials (the uuid is the same on every attempt); None for none."""
     common = {"tags": list(dict.fromkeys([route.source, event_name, *route.tags])), "uuid": flowdock.message_uuid(event_id, target_name)}
     thread = rendition.decision.thread
@@ -87,7 +89,8 @@ def compose(rendition: Rendition, route: Route, event_name: str, event_id: str, 
     if not rendition.decision.chat:
         return None  # routine progress belongs in threads only
     message = {"event": "message", "content": rendition.content, **common}
-    return {**message, "external_user_name": target.external_user_name} if target.external_user_name else message
+    sender = getattr(target, "external_user_name", None)  # Flowdock's alone
+    return {**message, "external_user_name": sender} if sender else message
 
 
 def messages_for(

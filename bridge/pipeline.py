@@ -11,7 +11,7 @@ from functools import partial
 import redis
 import requests
 
-from bridge import builds, flowdock
+from bridge import builds, targets
 from bridge.build_history import BuildHistory
 from bridge.config import Config
 from bridge.config import Delivery as DeliveryPolicy
@@ -145,16 +145,23 @@ def attempt(services: Services, delivery_id: str) -> float | None:
         # Not an attempt: the target's pace says later (never later than a retry may wait).
         return min(pause, config.delivery.backoff_cap)
     time.sleep(pause)
+    thread = delivery.message.get("external_thread_id") if targets.uses_roots(target) else None
     try:
-        outcome = flowdock.post(services.session, config.api_url, target, newest_thread_state(store, delivery), config.delivery.timeout)
+        root = store.thread_root(delivery.target, thread) if thread else None
+        route = config.routes.get(delivery.route)
+        sending = targets.Sending(root, bool(route and route.allow_mentions), config.api_url)
+        outcome = targets.send(services.session, target, newest_thread_state(store, delivery), sending, config.delivery.timeout)
     except redis.RedisError:
         raise  # transient: the task retries
     except Exception as exc:  # a bug must dead-letter the delivery, not leave it pending for ever
-        outcome = flowdock.Outcome("permanent", None, 0.0, flowdock.redact(f"{type(exc).__name__}: {exc}", flowdock.secrets_of(target)))
+        outcome = targets.Outcome("permanent", None, 0.0, targets.redact(f"{type(exc).__name__}: {exc}", targets.secrets_of(target)))
     delivery.attempts.append({"at": time.time(), "status": outcome.status, "duration_ms": round(outcome.duration_ms, 1), "error": outcome.error[:300]})
     delivery.last_status, delivery.last_error = outcome.status, outcome.error
     if outcome.kind == "delivered":
         delivery.flowdock_user, delivery.message_id = outcome.flowdock_user, outcome.message_id
+        if thread and outcome.message_id is not None:
+            # The item's first message becomes its thread's root; later changes reply under it.
+            store.remember_root(delivery.target, thread, str(outcome.message_id))
         settle(store, delivery, "delivered")
         return None
     if outcome.kind == "permanent":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from bridge import flowdock, offline_services
+from bridge import offline_services, targets
 from bridge.config import Config, Route, Target
 from bridge.messages import messages_for
 from bridge.pipeline import Services
@@ -25,9 +25,13 @@ def preview(services: Services, route_name: str, event_name: str, payload: dict,
         return {"ignored": decision.reason, "requests": []}
     requests = []
     for target, message in messages.items():
-        url, body, _ = flowdock.request_for(services.config.api_url, services.config.targets[target], message)
+        settings = services.config.targets[target]
+        request = targets.module_of(settings).build(settings, message, targets.Sending(None, route.allow_mentions, services.config.api_url))
+        body = request.json if request.json is not None else request.form
         shown = {**body, "flow_token": "***"} if "flow_token" in body else body
-        requests.append({"target": target, "method": "POST", "path": urlsplit(url).path, "body": shown})
+        # A webhook URL's path is its secret: shown masked.
+        path = targets.redact(urlsplit(request.url).path, targets.secrets_of(settings))
+        requests.append({"target": target, "method": request.method, "path": path, "body": shown})
     return {"template": decision.template, "warnings": warnings, "requests": requests}
 
 

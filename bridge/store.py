@@ -109,7 +109,8 @@ class Delivery:
     last_status: int | None = None
     last_error: str = ""
     flowdock_user: str | None = None
-    message_id: int | None = None
+    # The chat's id of the message: a number (Flowdock, Zulip), a Slack ts, a Matrix event id, a Discord snowflake.
+    message_id: int | str | None = None
     attempts: list[dict] = field(default_factory=list)
     # Index in attempts where the current round began: a replay starts a fresh set of tries.
     round_start: int = 0
@@ -242,6 +243,19 @@ class Store:
         """The state of the newest event seen for this thread, if any."""
         raw = self.redis.hget(thread_key(target, thread_id), "state")
         return json.loads(raw) if raw else None
+
+    def thread_root(self, target: str, thread_id: str) -> str | None:
+        """The chat's id of a thread's first delivered message on a target, if one was remembered."""
+        raw = self.redis.hget(thread_key(target, thread_id), "root")
+        return raw.decode() if raw else None
+
+    def remember_root(self, target: str, thread_id: str, message_id: str) -> None:
+        """Keep the first root only: a message delivered later (a retry, a race) does not move the thread."""
+        key = thread_key(target, thread_id)
+        pipe = self.redis.pipeline()
+        pipe.hsetnx(key, "root", message_id)
+        pipe.expire(key, self.ttl)
+        pipe.execute()
 
     def hold(self, kind: str, item_id: str, worker: str, due: float) -> None:
         """Note that a worker holds an item and will work on it at due (now, or when its retry is due)."""

@@ -7,8 +7,8 @@ import requests
 
 from bridge import build_services, pipeline
 from bridge.config import parse_config
-from bridge.flowdock import message_uuid
 from bridge.store import Event, delivery_id_for
+from bridge.targets.flowdock import message_uuid
 from tests.support import FIXTURES, fixture_bytes
 
 CONFIG = """\
@@ -213,7 +213,7 @@ def test_a_bug_while_posting_dead_letters_the_delivery(services, chat, monkeypat
     def broken(*args, **kwargs):
         raise TypeError("unexpected")
 
-    monkeypatch.setattr(pipeline.flowdock, "post", broken)
+    monkeypatch.setattr(pipeline.targets, "send", broken)
     assert pipeline.attempt(services, first) is None
     delivery = services.store.load_delivery(first)
     assert delivery.status == "failed" and "TypeError: unexpected" in delivery.last_error

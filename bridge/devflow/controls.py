@@ -43,7 +43,13 @@ Control endpoints (JSON in, JSON out; none of them is recorded in the request lo
   plus ``org``, ``flow`` (the flow's parameterized name), ``flow_id``,
   ``duplicates`` (repeats of its uuid) and ``sent_thread`` (the ``thread``
   object that message carried).
-- ``POST /_devflow/reset`` clears messages, threads, requests, faults (queued
+- ``GET /_devflow/chats[?since_id=N]`` answers ``{"arrivals": [...]}``: every
+  request the other chats (chats.py: Slack, Mattermost, Teams, Discord, Matrix,
+  Zulip) accepted, oldest first, each ``{"id", "service", "where", "message_id",
+  "thread", "json", "updates", "at"}``: ``where`` is the channel, room or
+  ``stream > topic``, ``thread`` the root it replied under, ``updates`` the
+  bodies of later edits (Slack chat.update, Mattermost patch).
+- ``POST /_devflow/reset`` clears messages, arrivals, threads, requests, faults (queued
   and random) and the duplicate count (users and flows stay); answers ``{"ok": true}``.
 - ``GET /_devflow/health`` answers ``{"ok": true}``.
 """
@@ -199,6 +205,14 @@ def list_all_messages():
     return jsonify(g.state.all_messages(int(since_id)))
 
 
+def list_chat_arrivals():
+    """GET /_devflow/chats"""
+    since_id = request.args.get("since_id", "0")
+    if not since_id.isdigit():
+        raise validation_error({"since_id": ["must be a whole number"]})
+    return jsonify({"arrivals": g.state.arrivals(int(since_id))})
+
+
 def reset():
     """POST /_devflow/reset"""
     g.state.reset()
@@ -219,6 +233,7 @@ CONTROL_ROUTES = (
     ("/_devflow/faults/random", "DELETE", clear_random_faults),
     ("/_devflow/requests", "GET", list_requests),
     ("/_devflow/messages", "GET", list_all_messages),
+    ("/_devflow/chats", "GET", list_chat_arrivals),
     ("/_devflow/reset", "POST", reset),
     ("/_devflow/health", "GET", health),
     ("/", "GET", page),

@@ -1,4 +1,4 @@
-"""The plain web page at /: every flow with its threads and newest messages, shown as Flowdock would."""
+"""The plain web page at /: every flow with its threads and newest messages, shown as Flowdock would, then what the other chats received."""
 
 from __future__ import annotations
 
@@ -34,5 +34,8 @@ def page():
         for thread in threads:
             thread["link"] = thread.get("external_url") if is_http_url(thread.get("external_url")) else None
         flows.append({"org": flow.org, "name": flow.name, "title": flow.display_name, "threads": threads, "messages": list(reversed(messages))})
+    arrivals = list(reversed(state.arrivals()))[:PAGE_MESSAGES]
+    for arrival in arrivals:
+        arrival["when"] = _when(arrival["at"])
     # Titles, field values and bodies are HTML in the API: shown sanitised, not escaped a second time.
-    return render_template("index.html", flows=flows, inline_html=inline_html, body_html=body_html)
+    return render_template("index.html", flows=flows, arrivals=arrivals, inline_html=inline_html, body_html=body_html)

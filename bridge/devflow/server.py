@@ -11,6 +11,7 @@ import time
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import chats
 from .models import Auth
 from .state import DevflowState
 
@@ -93,8 +94,9 @@ def _resolve_auth(state: DevflowState, body: dict | None) -> Auth:
 
 def _log_entry(body: dict | None) -> dict:
     query = request.args.to_dict()
-    if "flow_token" in query:
-        query["flow_token"] = REDACTED
+    for key in ("flow_token", *chats.SECRET_QUERY):
+        if key in query:
+            query[key] = REDACTED
     if body is not None and "flow_token" in body:
         body = dict(body, flow_token=REDACTED)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HIDDEN_HEADERS}
@@ -152,7 +154,7 @@ def _begin():
         response = _fault_response(fault)
         if response is not None:
             return response
-    if request.routing_exception is None:
+    if request.routing_exception is None and not chats.is_chat_request():
         _check_request()
     return None
 
@@ -205,5 +207,6 @@ def create_devflow_app(state: DevflowState | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _crash)
     api.register(app)
+    chats.register(app)
     controls.register(app)
     return app

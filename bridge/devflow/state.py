@@ -5,12 +5,23 @@ from __future__ import annotations
 import copy
 import secrets
 import threading
+import time
+from collections.abc import Callable
 
 from .faults import Faults
 from .models import Auth, Flow, Invalid, NotFound, User, iso, now_ms, same_secret
 
 EVERYONE_TAGS = {"@everyone", "@everybody", "@all", "@anyone", "@anybody"}
 THREAD_KEYS = ("title", "body", "external_url", "status", "fields", "actions")
+# How each chat names its messages, from devflow's counter: a Slack ts, a Mattermost post id, a Discord snowflake...
+CHAT_IDS: dict[str, Callable[[int], str | int]] = {
+    "slack": lambda n: f"{int(time.time())}.{n:06d}",
+    "mattermost": lambda n: f"devflowpost{n:015d}",
+    "teams": lambda n: f"teams-{n}",
+    "discord": lambda n: str(10**17 + n),
+    "matrix": lambda n: f"${n}:devflow",
+    "zulip": lambda n: n,
+}
 COUNTERS = {"activity": "activities", "discussion": "external_comments", "message": "internal_comments", "comment": "internal_comments"}
 
 
@@ -39,6 +50,8 @@ class DevflowState:
         self._external: dict[tuple, str] = {}
         self._uuids: dict[tuple, dict] = {}
         self._requests: list[dict] = []
+        self._arrivals: list[dict] = []
+        self._txns: dict[tuple, str] = {}
         self.faults.clear()
         self.duplicates = 0
 
@@ -262,6 +275,61 @@ class DevflowState:
                 )
                 out.append(item)
             return {"messages": out, "duplicates": self.duplicates}
+
+    # -- the other chats (chats.py) ------------------------------------------
+    def next_chat_id(self, service: str) -> str | int:
+        """A new message id in the chat's own form."""
+        with self._lock:
+            self._next_id += 1
+            return CHAT_IDS[service](self._next_id)
+
+    def arrive(self, service: str, where: str, body: dict, message_id: str | int, thread: str | None = None) -> dict:
+        """Keep a request that a chat accepted; thread is the root it replies under (or a Zulip topic)."""
+        with self._lock:
+            arrival = {
+                "id": len(self._arrivals) + 1,
+                "service": service,
+                "where": where,
+                "message_id": message_id,
+                "thread": thread,
+                "json": copy.deepcopy(body),
+                "updates": [],
+                "at": now_ms(),
+            }
+            self._arrivals.append(arrival)
+            return copy.deepcopy(arrival)
+
+    def find_arrival(self, service: str, message_id: object) -> bool:
+        """Tell whether the chat holds a message with this id."""
+        with self._lock:
+            return any(a["service"] == service and a["message_id"] == message_id for a in self._arrivals)
+
+    def update_arrival(self, service: str, message_id: object, body: dict) -> bool:
+        """Record an edit of a message (Slack chat.update, a Mattermost patch); False when there is no such message."""
+        with self._lock:
+            for arrival in self._arrivals:
+                if arrival["service"] == service and arrival["message_id"] == message_id:
+                    arrival["updates"].append(copy.deepcopy(body))
+                    return True
+            return False
+
+    def arrivals(self, since_id: int = 0) -> list[dict]:
+        """Every message the other chats accepted, oldest first."""
+        with self._lock:
+            return [copy.deepcopy(a) for a in self._arrivals if a["id"] > since_id]
+
+    def matrix_txn(self, room: str, txn: str) -> str | None:
+        """The event an earlier PUT of this transaction made, if any."""
+        with self._lock:
+            event_id = self._txns.get((room, txn))
+            if event_id is not None:
+                self.duplicates += 1
+            return event_id
+
+    def remember_matrix_txn(self, room: str, txn: str, event_id: str) -> None:
+        """A transaction id names its event for good: a repeated PUT gets the same event."""
+        with self._lock:
+            self._txns[(room, txn)] = event_id
 
     # -- request log -----------------------------------------------------
     def record_request(self, entry: dict) -> dict:

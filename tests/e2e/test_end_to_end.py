@@ -8,7 +8,7 @@ import signal
 import pytest
 import requests
 
-from bridge.flowdock import message_uuid
+from bridge.targets.flowdock import message_uuid
 from tests.e2e.processes import PROJECT, Program, python, start_web, start_worker, wait_for_http, wait_for_line
 from tests.support import fixture_bytes, free_port, github_headers, wait_until
 

@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from bridge import flowdock
 from bridge.config import Target
+from bridge.targets import flowdock
 
 TOKEN = Target(org="acme", flow="main", token="devflow-token")
 PASSWORD = Target(org="acme", flow="main", email="dev@example.com", password="devflow-password")
