@@ -22,8 +22,9 @@ bridge.yml:
 run: $(STAMP) bridge.yml
 	$(PY) -m bridge serve --with-devflow
 
+# Four test processes on any machine: the end-to-end tests spend most of their time waiting on the processes they start.
 test: $(STAMP) lint browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 4 --dist loadfile
 
 # The console's browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
 browser:
