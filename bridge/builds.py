@@ -20,6 +20,7 @@ from bridge.sources.base import Decision
 STATES = ("queued", "running", "blocked", "failing", "passed", "failed", "canceled", "skipped")
 # The states that end a build with a result that counts for "back to green".
 RESULTS = {"passed": "pass", "failed": "fail"}
+REPEATED = "this build's result was told by an earlier event; it goes only to a thread that has moved on since"
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,14 @@ def classify(build: Build | None, template: str) -> Decision:
 
 
 def judge(decision: Decision, build: Build, verdict: Verdict, asked: bool) -> Decision:
-    """The decision once the history is known: a recovery goes to chat; a result told before goes to the thread only.
+    """The decision once the history is known: a recovery goes to chat; a result told before only to a thread that moved on.
 
     asked: the route's `events` names this state, so a routine one goes to chat too.
     """
     if decision.template is None:
         return decision
     if not verdict.first:
-        return replace(decision, reason="this build's result was told by an earlier event; it goes to the thread only", chat=False)
+        return replace(decision, reason=REPEATED, chat=False, repeat=True)
     if verdict.context(build)["recovered"] or asked:
         return replace(decision, reason="", chat=True)
     return decision

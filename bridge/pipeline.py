@@ -82,6 +82,8 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         return []
     pending = []
     for target, message in messages.items():
+        if decision.repeat and unchanged(store, target, message):
+            continue  # Jenkins' FINALIZED after COMPLETED: the same card again would be all a chat shows
         if "thread" in message:
             store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
         delivery = upsert_delivery(store, event, target, message)
@@ -90,8 +92,19 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
                 # Held before the event is settled, so a worker dying now leaves a trail to follow.
                 store.hold("deliveries", delivery.id, holder, time.time())
             pending.append(delivery.id)
+    if not pending and decision.repeat:
+        store.mark_event(event_id, "ignored", f"{decision.reason}, and every thread still shows it")
+        return []
     store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in warnings))
     return pending
+
+
+def unchanged(store: Store, target: str, message: dict) -> bool:
+    """True when the target's thread already shows this message's status (nothing happened to it since)."""
+    if "thread" not in message:
+        return False
+    latest = store.latest_thread(target, message["external_thread_id"])
+    return latest is not None and latest.get("status") == message["thread"].get("status")
 
 
 def fail(services: Services, kind: str, item_id: str, reason: str) -> None:

@@ -42,7 +42,7 @@ def bearer_or_query_token(headers: Mapping[str, str], query: Mapping[str, str], 
         raise Rejected(401, f"missing token; give {source} the URL ending in ?token=<the route's secret>, or send Authorization: Bearer <secret>")
     # Every offered token must match: a right one beside a wrong one is someone guessing.
     if not all(same(value, secret) for value in offered):
-        raise Rejected(401, "the token does not match the route's secret")
+        raise Rejected(401, "the token in ?token= or Authorization: Bearer does not match the route's secret")
 
 
 def body_hmac(signature: str, secret: str, body: bytes, header: str) -> None:
