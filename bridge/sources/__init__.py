@@ -12,15 +12,26 @@ Each source module offers:
 CI sources (jenkins, circleci, buildkite, travis) also offer build(event_name, payload) -> a bridge.builds.Build
 or None, which the worker checks against earlier results ("back to green"); Buildkite offers AUTH_MODES
 (the route's `auth` choice) and Travis credential_problem(credentials), which refuses a bad key at start-up.
+Alert sources (alertmanager, grafana) offer group(event_name, payload) -> a bridge.alerts.Group or None instead,
+which the worker checks against earlier notifications of the group (a repeat goes to the thread only).
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from bridge.sources import buildkite, circleci, github, gitlab, jenkins, travis
+from bridge.sources import alertmanager, buildkite, circleci, github, gitlab, grafana, jenkins, travis
 from bridge.sources.base import Decision, Inbound, Rejected
 
-SOURCES: dict[str, ModuleType] = {"github": github, "gitlab": gitlab, "jenkins": jenkins, "circleci": circleci, "buildkite": buildkite, "travis": travis}
+SOURCES: dict[str, ModuleType] = {
+    "github": github,
+    "gitlab": gitlab,
+    "jenkins": jenkins,
+    "circleci": circleci,
+    "buildkite": buildkite,
+    "travis": travis,
+    "alertmanager": alertmanager,
+    "grafana": grafana,
+}
 
 __all__ = ["SOURCES", "Decision", "Inbound", "Rejected"]

@@ -5,6 +5,8 @@ Each returns quietly or raises Rejected(401, why); the why names what to fix and
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import time
@@ -43,6 +45,23 @@ def bearer_or_query_token(headers: Mapping[str, str], query: Mapping[str, str], 
     # Every offered token must match: a right one beside a wrong one is someone guessing.
     if not all(same(value, secret) for value in offered):
         raise Rejected(401, "the token does not match the route's secret")
+
+
+def authorization_secret(headers: Mapping[str, str], secret: str, source: str) -> None:
+    """The secret as `Authorization: Bearer <secret>`, or as the password of HTTP Basic (the user name is not checked)."""
+    scheme, _, given = headers.get("Authorization", "").strip().partition(" ")
+    scheme, given = scheme.lower(), given.strip()
+    if scheme == "basic" and given:
+        try:
+            _, colon, given = base64.b64decode(given, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, ValueError):
+            raise Rejected(401, "Authorization: Basic does not hold base64 of user:password") from None
+        if not colon:
+            raise Rejected(401, "Authorization: Basic does not hold base64 of user:password")
+    elif scheme != "bearer" or not given:
+        raise Rejected(401, f"missing credentials; set {source} to send Authorization: Bearer <the route's secret>, or basic auth with it as the password")
+    if not same(given, secret):
+        raise Rejected(401, "the credentials do not match the route's secret")
 
 
 def body_hmac(signature: str, secret: str, body: bytes, header: str) -> None:
