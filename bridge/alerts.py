@@ -179,7 +179,7 @@ def group_of(source: str, payload: dict, extra: dict[str, dict] | None = None) -
         alerts=alerts,
         firing=states.count("firing"),
         resolved=states.count("resolved"),
-        truncated=payload.get("truncatedAlerts") if isinstance(payload.get("truncatedAlerts"), int) else 0,
+        truncated=truncated if isinstance(truncated := payload.get("truncatedAlerts"), int) and not isinstance(truncated, bool) else 0,
         labels=sorted(
             {f"{k}={text(v)}" for raw in raw_alerts for k, v in obj(raw, "labels").items() if text(v)}
             | {f"{k}={text(v)}" for k, v in common.items() if text(v)}

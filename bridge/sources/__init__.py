@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bridge.sources import alertmanager, buildkite, circleci, github, gitlab, grafana, jenkins, travis
+from bridge.sources import alertmanager, buildkite, circleci, github, gitlab, grafana, jenkins, sentry, travis
 from bridge.sources.base import Decision, Inbound, Rejected
 
 SOURCES: dict[str, ModuleType] = {
@@ -32,6 +32,7 @@ SOURCES: dict[str, ModuleType] = {
     "travis": travis,
     "alertmanager": alertmanager,
     "grafana": grafana,
+    "sentry": sentry,
 }
 
 __all__ = ["SOURCES", "Decision", "Inbound", "Rejected"]

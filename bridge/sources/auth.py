@@ -12,6 +12,8 @@ import hmac
 import time
 from collections.abc import Mapping
 
+from werkzeug.datastructures import Headers
+
 from bridge.sources.base import Rejected
 
 # How far a signed timestamp may be from our clock, either way (Buildkite's documented replay window).
@@ -47,7 +49,7 @@ def bearer_or_query_token(headers: Mapping[str, str], query: Mapping[str, str], 
         raise Rejected(401, "the token does not match the route's secret")
 
 
-def authorization_secret(headers: Mapping[str, str], secret: str, source: str) -> None:
+def authorization_secret(headers: Mapping[str, str] | Headers, secret: str, source: str) -> None:
     """The secret as `Authorization: Bearer <secret>`, or as the password of HTTP Basic (the user name is not checked)."""
     scheme, _, given = headers.get("Authorization", "").strip().partition(" ")
     scheme, given = scheme.lower(), given.strip()
