@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench soak check clean
+.PHONY: run test lint bench soak check clean browser
 
 $(PY):
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -22,8 +22,13 @@ bridge.yml:
 run: $(STAMP) bridge.yml
 	$(PY) -m bridge serve --with-devflow
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(PY) -m pytest
+
+# The console's browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+	  || { echo "the browser tests need Debian's chromium; fix: sudo apt-get install chromium" >&2; exit 1; }
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

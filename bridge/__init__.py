@@ -19,6 +19,8 @@ from bridge.render import Renderer
 from bridge.store import Store
 from bridge.tasks import make_celery
 
+__version__ = "0.13.0"
+
 # Connections per process; more requests than this wait for one, at most REDIS_POOL_WAIT seconds.
 REDIS_POOL_SIZE = 50
 REDIS_POOL_WAIT = 10
@@ -67,7 +69,7 @@ def renderers(config: Config) -> dict[str, Renderer]:
 
 def create_app(config: Config | None = None, redis_url: str | None = None) -> Flask:
     """The Flask app, with the Celery app beside it in app.extensions['celery']."""
-    from bridge import api, web
+    from bridge import api, console, web
 
     config = config or load_config()
     redis_url = redis_url or redis_url_from_env()
@@ -80,4 +82,5 @@ def create_app(config: Config | None = None, redis_url: str | None = None) -> Fl
     app.extensions["celery"] = make_celery(services, redis_url)
     app.register_blueprint(web.bp)
     app.register_blueprint(api.bp)
+    console.install(app)
     return app

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from celery import Celery
 
-from bridge import sequence
+from bridge import liveness, sequence
+from bridge.logsafe import HIDDEN, hide_secrets
 from bridge.pipeline import Services
-from bridge.store import delivery_id_for
+from bridge.store import Delivery, Event, delivery_id_for
 from bridge.tasks import PROCESS_EVENT
 
 RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# What an event came to, as the console filters and shows it.
+OUTCOMES = ("delivered", "ignored", "failed", "queued")
+# Stored headers whose values prove who sent a webhook: shown masked, whatever the source.
+CREDENTIAL_HEADER = re.compile(r"(?i)signature|token|secret|auth|password|key")
 
 
 class NotFound(LookupError):
@@ -110,3 +117,170 @@ def replay_failed(services: Services, celery: Celery, since: float) -> list[str]
         except (NotFound, Refused):
             continue  # expired with the retention window, or settled since it failed
     return queued
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a listing shows; empty fields let everything through."""
+
+    route: str = ""
+    source: str = ""
+    event: str = ""
+    outcome: str = ""
+    since: float = 0.0
+    until: float = math.inf
+
+    def keeps(self, event: Event, outcome: str) -> bool:
+        """True when the event passes every field that is set."""
+        wanted = ((self.route, event.route), (self.source, event.source), (self.event, event.name), (self.outcome, outcome))
+        return all(not want or want == have for want, have in wanted)
+
+
+def outcome_of(event: Event, failed: set[str], busy: set[str]) -> str:
+    """delivered, ignored, failed or queued: failed wins over everything, then work still to do."""
+    if event.id in failed or event.status == "failed":
+        return "failed"
+    if event.status == "ignored":
+        return "ignored"
+    if event.status == "queued" or event.id in busy:
+        return "queued"
+    return "delivered"
+
+
+def _failed_line(event: Event, deliveries: list[Delivery]) -> str:
+    if event.status == "failed":
+        return f"failed: {event.reason}"
+    dead = [d for d in deliveries if d.status == "failed"]
+    return f"dead letter for {', '.join(d.target for d in dead)}: {dead[0].last_error}" if dead else "failed"
+
+
+def _queued_line(event: Event, deliveries: list[Delivery]) -> str:
+    tried = [f"{d.target} ({d.status}, {len(d.attempts) - d.round_start} attempts)" for d in deliveries if d.status in ("pending", "retrying")]
+    return "being delivered to " + ", ".join(tried) if tried else "waiting for a worker"
+
+
+def _delivered_line(event: Event, deliveries: list[Delivery]) -> str:
+    return "delivered to " + ", ".join(d.target for d in deliveries) if deliveries else "processed, nothing to send"
+
+
+SUMMARIES = {
+    "ignored": lambda event, deliveries: f"ignored: {event.reason}",
+    "failed": _failed_line,
+    "queued": _queued_line,
+    "delivered": _delivered_line,
+}
+
+
+def summary(event: Event, outcome: str, deliveries: list[Delivery]) -> str:
+    """One line saying what happened to an event."""
+    return SUMMARIES[outcome](event, deliveries)
+
+
+def events_page(services: Services, wanted: EventFilter, before: float | None = None, limit: int = 50) -> tuple[list[dict], float | None]:
+    """One page of events, newest first, that pass the filter; and where the next page starts (None on the last)."""
+    store = services.store
+    failed, busy = store.troubled()
+    found: list[tuple[Event, str]] = []
+    # One more than a page tells whether an older page exists.
+    for event in candidates(services, wanted, failed, busy, min(before if before is not None else math.inf, wanted.until), limit + 1):
+        outcome = outcome_of(event, failed, busy)
+        if wanted.keeps(event, outcome):
+            found.append((event, outcome))
+            if len(found) > limit:
+                break
+    more, found = len(found) > limit, found[:limit]
+    ids = [delivery_id_for(e.id, t) for e, _ in found for t in targets_of(services, e)]
+    deliveries = store.load_deliveries(ids)
+    rows = []
+    for event, outcome in found:
+        mine = [deliveries[i] for i in (delivery_id_for(event.id, t) for t in targets_of(services, event)) if i in deliveries]
+        rows.append({**{k: v for k, v in asdict(event).items() if k != "body"}, "outcome": outcome, "summary": summary(event, outcome, mine)})
+    return rows, (found[-1][0].received_at if more and found else None)
+
+
+def candidates(services: Services, wanted: EventFilter, failed: set[str], busy: set[str], newest: float, chunk: int):
+    """Events that may pass the filter, newest first, from the narrowest list at hand: failed, in flight or ignored ones, a facet's index, or all."""
+    store = services.store
+    if wanted.outcome == "failed":
+        return store.events_among(failed, newest, wanted.since, chunk)
+    if wanted.outcome == "queued":
+        return store.events_among(busy | store.unsettled_events(), newest, wanted.since, chunk)
+    if wanted.outcome == "ignored":
+        return store.events_among(store.ignored_events(), newest, wanted.since, chunk)
+    index = store.narrowest({"route": wanted.route, "source": wanted.source, "event": wanted.event})
+    return store.events_between(newest, wanted.since, index=index, chunk=chunk)
+
+
+def targets_of(services: Services, event: Event) -> list[str]:
+    """The targets an event's route sends to now (none once the route is gone)."""
+    route = services.config.routes.get(event.route)
+    return route.targets if route else []
+
+
+def event_page(services: Services, event_id: str) -> dict:
+    """Everything an operator looks at for one event: its record, masked headers, payload, outcome and every delivery."""
+    event = services.store.load_event(event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id!r} (it may have expired)")
+    failed, busy = services.store.troubled()
+    outcome = outcome_of(event, failed, busy)
+    deliveries = [d for d in services.store.load_deliveries([delivery_id_for(event_id, t) for t in targets_of(services, event)]).values()]
+    return {
+        **{k: v for k, v in asdict(event).items() if k != "body"},
+        "headers": {name: masked_header(name, value) for name, value in event.headers.items()},
+        "payload": pretty_payload(event.body),
+        "outcome": outcome,
+        "summary": summary(event, outcome, deliveries),
+        "deliveries": [asdict(d) for d in deliveries],
+    }
+
+
+def masked_header(name: str, value: str) -> str:
+    """A stored header as an operator may see it: credentials hidden, known secrets too."""
+    return HIDDEN if CREDENTIAL_HEADER.search(name) else hide_secrets(str(value))
+
+
+def pretty_payload(body: bytes) -> str:
+    """The stored body, indented when it is JSON, with every configured secret hidden."""
+    text = body.decode("utf-8", "replace")
+    try:
+        text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        pass  # form-encoded or otherwise not JSON: shown as it came
+    return hide_secrets(text)
+
+
+def health_view(services: Services, now: float | None = None) -> dict:
+    """Dead letters per route and target over the last hour and day, the oldest failure, the queue, workers and each target's pace."""
+    now = time.time() if now is None else now
+    store = services.store
+    recent = store.failures_between(now - 86400)
+    dead = store.load_deliveries([d for d, _ in recent])
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for delivery_id, at in recent:
+        delivery = dead.get(delivery_id)
+        if delivery is None:
+            continue
+        row = counts.setdefault((delivery.route, delivery.target), {"hour": 0, "day": 0})
+        row["day"] += 1
+        row["hour"] += at >= now - 3600
+    oldest = store.oldest_failure()
+    _, busy_ids = store.troubled()
+    unsettled = store.unsettled_deliveries()
+    pace = [
+        {
+            "target": name,
+            "per_second": target.rate_limit.per_second,
+            "burst": target.rate_limit.burst,
+            "in_flight": sum(i.endswith("." + name) for i in unsettled),
+        }
+        for name, target in services.config.targets.items()
+    ]
+    return {
+        "dead_letters": [{"route": r, "target": t, **c} for (r, t), c in sorted(counts.items())],
+        "oldest_failure": {"id": oldest[0], "at": oldest[1]} if oldest else None,
+        "queue_depth": store.queue_depth(),
+        "events_in_flight": len(busy_ids),
+        "workers": liveness.living(store.redis),
+        "pace": pace,
+    }

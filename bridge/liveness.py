@@ -17,6 +17,8 @@ import redis
 
 log = logging.getLogger(__name__)
 PREFIX = "hookdock:alive:"
+# Every worker with the time its heartbeat runs out, so pages can list the living without scanning every key.
+ROSTER = "hookdock:workers"
 # Renewed every BEAT_SECONDS; three missed beats in a row mean the worker is gone.
 BEAT_SECONDS = 5.0
 HEARTBEAT_TTL = 15
@@ -34,7 +36,12 @@ def identity() -> str:
 
 def beat(client: redis.Redis, worker: str) -> None:
     """Say this worker is alive for the next HEARTBEAT_TTL seconds."""
-    client.set(PREFIX + worker, "1", ex=HEARTBEAT_TTL)
+    now = time.time()
+    pipe = client.pipeline(transaction=False)
+    pipe.set(PREFIX + worker, "1", ex=HEARTBEAT_TTL)
+    pipe.zadd(ROSTER, {worker: now + HEARTBEAT_TTL})
+    pipe.zremrangebyscore(ROSTER, "-inf", now)
+    pipe.execute()
 
 
 def alive(client: redis.Redis, workers: set[str]) -> set[str]:
@@ -60,3 +67,8 @@ def start(client: redis.Redis, worker: str) -> threading.Thread:
     thread = threading.Thread(target=loop, name="hookdock-heartbeat", daemon=True)
     thread.start()
     return thread
+
+
+def living(client: redis.Redis) -> list[str]:
+    """Every worker whose heartbeat has not run out, as the roster says (by this host's clock)."""
+    return sorted(w.decode() if isinstance(w, bytes) else str(w) for w in client.zrangebyscore(ROSTER, time.time(), "+inf"))

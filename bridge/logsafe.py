@@ -42,11 +42,17 @@ def secret_values(value) -> set[str]:
     return set().union(*map(secret_values, children))
 
 
-def scrub(text: str) -> str:
-    """text with every known secret, query string and credential replaced by [hidden]."""
+def hide_secrets(text: str) -> str:
+    """text with every secret of the configuration replaced by [hidden], and nothing else changed."""
     # Longest first, so a secret that contains another is hidden whole.
     for secret in sorted(SECRETS, key=len, reverse=True):
         text = text.replace(secret, HIDDEN)
+    return text
+
+
+def scrub(text: str) -> str:
+    """text with every known secret, query string and credential replaced by [hidden]."""
+    text = hide_secrets(text)
     for pattern, replacement in PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -11,7 +11,7 @@ from functools import partial
 import redis
 import requests
 
-from bridge import builds, targets
+from bridge import builds, metrics, targets
 from bridge.build_history import BuildHistory
 from bridge.config import Config
 from bridge.config import Delivery as DeliveryPolicy
@@ -67,10 +67,16 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
     except redis.RedisError:
         raise  # transient: the task retries
     except Exception as exc:  # a template error or a payload of an unexpected shape: keep the event, say why
+        if isinstance(exc, RenderError):
+            metrics.count(store.redis, metrics.RENDER_FAILURES, route=event.route, fallback="false")
         store.mark_event(event_id, "failed", failure_reason(exc))
         log.error("event %s failed: %s", event_id, failure_reason(exc))
         return []
+    if warnings:
+        metrics.count(store.redis, metrics.RENDER_FAILURES, len(warnings), route=event.route, fallback="true")
     if decision.template is None or not messages:
+        kind = metrics.ignore_kind(decision.reason) if decision.template is None else "no_target_shows_it"
+        metrics.count(store.redis, metrics.IGNORED, route=event.route, kind=kind)
         store.mark_event(event_id, "ignored", decision.reason)
         log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
         return []
@@ -117,7 +123,7 @@ def upsert_delivery(store: Store, event, target: str, message: dict) -> Delivery
     """Create the delivery, or refresh one not yet delivered; None when it already arrived."""
     delivery = store.load_delivery(delivery_id_for(event.id, target))
     if delivery is None:
-        delivery = Delivery(delivery_id_for(event.id, target), event.id, event.route, target, message)
+        delivery = Delivery(delivery_id_for(event.id, target), event.id, event.route, target, message, received_at=event.received_at)
     elif delivery.status == "delivered":
         return None
     else:
@@ -155,7 +161,17 @@ def attempt(services: Services, delivery_id: str) -> float | None:
         raise  # transient: the task retries
     except Exception as exc:  # a bug must dead-letter the delivery, not leave it pending for ever
         outcome = targets.Outcome("permanent", None, 0.0, targets.redact(f"{type(exc).__name__}: {exc}", targets.secrets_of(target)))
-    delivery.attempts.append({"at": time.time(), "status": outcome.status, "duration_ms": round(outcome.duration_ms, 1), "error": outcome.error[:300]})
+    delivery.attempts.append(
+        {
+            "at": time.time(),
+            "status": outcome.status,
+            "duration_ms": round(outcome.duration_ms, 1),
+            "error": outcome.error[:300],
+            "retry_after": outcome.retry_after,
+        }
+    )
+    metrics.count(store.redis, metrics.ATTEMPTS, target=delivery.target, outcome=outcome.kind)
+    metrics.observe(store.redis, metrics.ATTEMPT_DURATION, outcome.duration_ms / 1000, target=delivery.target)
     delivery.last_status, delivery.last_error = outcome.status, outcome.error
     if outcome.kind == "delivered":
         delivery.flowdock_user, delivery.message_id = outcome.flowdock_user, outcome.message_id
@@ -192,8 +208,18 @@ def settle(store: Store, delivery: Delivery, status: str, why: str = "") -> None
     if why:
         delivery.last_error = f"{why}; {delivery.last_error}" if delivery.last_error else why
     store.save_delivery(delivery)
+    count_settled(store, delivery)
     (log.info if status == "delivered" else log.error)("delivery %s %s %s", delivery.id, status, why)
     return None
+
+
+def count_settled(store: Store, delivery: Delivery) -> None:
+    """The metrics of a delivery that just settled; latency only for a first round, since a replay's would measure the operator."""
+    metrics.count(store.redis, metrics.DELIVERIES, target=delivery.target, outcome=delivery.status)
+    if delivery.status == "failed":
+        metrics.count(store.redis, metrics.DEAD_LETTERS, route=delivery.route, target=delivery.target)
+    elif delivery.received_at is not None and delivery.round_start == 0:
+        metrics.observe(store.redis, metrics.LATENCY, time.time() - delivery.received_at, target=delivery.target)
 
 
 def backoff(attempts: int, retry_after: float | None, policy: DeliveryPolicy) -> float:

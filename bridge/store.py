@@ -10,25 +10,33 @@ from typing import NamedTuple
 
 import redis
 
-from bridge import sequence
+from bridge import metrics, sequence
 
 PREFIX = "hookdock:"
-# Records fetched per round trip when listing.
+# Records fetched per round trip when listing; a long scan grows its chunks up to MAX_CHUNK.
 PAGE = 200
+MAX_CHUNK = 2000
 # Dedupe and store an event in one round trip, since it is on every webhook's path. An earlier
 # event only counts if it was stored, so a claim whose event was lost never blocks a retry. A new
-# event is numbered for the queue here (bridge/sequence.py), so one whose publish never happened is found too.
+# event is numbered for the queue here (bridge/sequence.py), so one whose publish never happened is found too,
+# and counted for /metrics here (bridge/metrics.py), so the hot path takes no second round trip for it.
 ACCEPT = """
 local earlier = redis.call('GET', KEYS[1])
 if earlier and redis.call('EXISTS', ARGV[6] .. earlier) == 1 then
+  redis.call('HINCRBY', KEYS[7], ARGV[8], 1)
   return {earlier, false}
 end
+redis.call('HINCRBY', KEYS[7], ARGV[7], 1)
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('HSET', KEYS[2], 'meta', ARGV[3], 'body', ARGV[4], 'status', 'queued', 'reason', '')
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+for i = 8, 10 do
+  redis.call('ZADD', KEYS[i], ARGV[5], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
+end
 local seq = redis.call('INCR', KEYS[5])
 redis.call('ZADD', KEYS[6], seq, ARGV[1])
 return {false, seq}
@@ -54,6 +62,16 @@ end
 def printable(text: str) -> str:
     """Text Redis can store: a lone surrogate from a payload becomes its escape rather than an error."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def facet_index(facet: str, value: str) -> str:
+    """The time index of the events of one route, source or event name, so the console lists a rare one without reading every event."""
+    return f"{PREFIX}events:{facet}:{value}"
+
+
+def facets(event: Event) -> tuple[tuple[str, str], ...]:
+    """What events are indexed by besides arrival: route, source and event name (a few dozen values, all configured or verified)."""
+    return (("route", event.route), ("source", event.source), ("event", event.name))
 
 
 def thread_key(target: str, thread_id: str) -> bytes:
@@ -114,6 +132,8 @@ class Delivery:
     attempts: list[dict] = field(default_factory=list)
     # Index in attempts where the current round began: a replay starts a fresh set of tries.
     round_start: int = 0
+    # When its webhook arrived, for the webhook-to-message latency (None on records from before it was kept).
+    received_at: float | None = None
 
 
 class Store:
@@ -136,8 +156,13 @@ class Store:
             f"{PREFIX}unsettled:events",
             sequence.COUNTER,
             sequence.waiting_key("events"),
+            metrics.KEY,
+            *(facet_index(facet, value) for facet, value in facets(event)),
         ]
-        earlier, seq = self.accept_script(keys=keys, args=[event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"])
+        labels = {"route": event.route, "source": event.source, "event": event.name}
+        args = [event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"]
+        args += [metrics.field(metrics.RECEIVED, {**labels, "status": 202}), metrics.field(metrics.RECEIVED, {**labels, "status": 200})]
+        earlier, seq = self.accept_script(keys=keys, args=args)
         return Accepted(earlier.decode() if earlier else None, seq)
 
     def forget(self, event: Event) -> None:
@@ -155,6 +180,8 @@ class Store:
         pipe.hset(key, mapping={"meta": self._meta(event), "body": event.body, "status": event.status, "reason": event.reason})
         pipe.expire(key, self.ttl)
         self._index(pipe, "events", event.id, event.received_at)
+        for facet, value in facets(event):
+            self._index(pipe, facet_index(facet, value).removeprefix(PREFIX), event.id, event.received_at)
         pipe.execute()
 
     def load_event(self, event_id: str) -> Event | None:
@@ -171,10 +198,12 @@ class Store:
             return  # expired: writing now would leave a record without its body and TTL
         pipe = self.redis.pipeline()
         pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": printable(reason)})
-        if status == "failed":
-            self._index(pipe, "failed-events", event_id, time.time())
-        else:
-            pipe.zrem(f"{PREFIX}failed-events", event_id)
+        # Failed and ignored events are indexed too: the console lists them without reading every event.
+        for kind in ("failed", "ignored"):
+            if status == kind:
+                self._index(pipe, f"{kind}-events", event_id, time.time())
+            else:
+                pipe.zrem(f"{PREFIX}{kind}-events", event_id)
         self._unsettled(pipe, "events", event_id, status == "queued")
         pipe.execute()
 
@@ -233,6 +262,89 @@ class Store:
                     if len(found) >= limit:
                         return found
         return found
+
+    def events_between(self, newest: float, oldest: float, index: str = f"{PREFIX}events", chunk: int = PAGE):
+        """Events received in [oldest, newest) (of a facet_index, or all), newest first, without their bodies, read chunk by chunk."""
+        high, skip = f"({newest!r}", set()
+        while True:
+            ids = self.redis.zrevrangebyscore(index, high, oldest, start=0, num=chunk, withscores=True)
+            fresh = [i.decode() for i, _ in ids if i not in skip]
+            yield from self._events(fresh)
+            if len(ids) < chunk or not fresh:
+                return
+            # The next chunk starts at the last score again, skipping what was read there, so equal scores are never lost;
+            # a reader that wants more (a filter that passes few) gets bigger chunks.
+            last = ids[-1][1]
+            high, skip, chunk = repr(last), {i for i, at in ids if at == last}, min(chunk * 2, MAX_CHUNK)
+
+    def events_among(self, event_ids: set[str], newest: float, oldest: float, chunk: int = PAGE):
+        """These events, those received in [oldest, newest), newest first, without their bodies."""
+        ordered = sorted(event_ids)
+        scores = self.redis.zmscore(f"{PREFIX}events", ordered) if ordered else []
+        kept = sorted(((at, i) for i, at in zip(ordered, scores, strict=True) if at is not None and oldest <= at < newest), reverse=True)
+        for start in range(0, len(kept), chunk):
+            yield from self._events([i for _, i in kept[start : start + chunk]])
+
+    def _events(self, event_ids: list[str]) -> list[Event]:
+        """The stored ones among these events, without their bodies, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.hmget(f"{PREFIX}event:{event_id}", "meta", "status", "reason")
+        found = pipe.execute() if event_ids else []
+        # An expired one's index entry goes with the next write.
+        return [Event(**json.loads(meta), status=status.decode(), reason=reason.decode()) for meta, status, reason in found if meta is not None]
+
+    def narrowest(self, wanted: dict[str, str]) -> str:
+        """Of the facet indexes these (facet, value) pairs name, the one holding fewest events; the index of all without any."""
+        keys = [facet_index(facet, value) for facet, value in wanted.items() if value]
+        if not keys:
+            return f"{PREFIX}events"
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.zcard(key)
+        return min(zip(pipe.execute(), keys, strict=True))[1]
+
+    def ignored_events(self) -> set[str]:
+        """Ids of events recorded as ignored."""
+        return {e.decode() for e in self.redis.zrange(f"{PREFIX}ignored-events", 0, -1)}
+
+    def unsettled_events(self) -> set[str]:
+        """Ids of events still waiting to be processed."""
+        return {e.decode() for e in self.redis.zrange(f"{PREFIX}unsettled:events", 0, -1)}
+
+    def load_deliveries(self, delivery_ids: list[str]) -> dict[str, Delivery]:
+        """The stored ones among these deliveries, in one round trip."""
+        if not delivery_ids:
+            return {}
+        found = self.redis.mget([f"{PREFIX}delivery:{i}" for i in delivery_ids])
+        return {i: Delivery(**json.loads(raw)) for i, raw in zip(delivery_ids, found, strict=True) if raw}
+
+    def troubled(self) -> tuple[set[str], set[str]]:
+        """Ids of events with a failure (the event or one of its deliveries) and of events with a delivery still being tried."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrange(f"{PREFIX}failed-events", 0, -1)
+        pipe.zrange(f"{PREFIX}failed", 0, -1)
+        pipe.zrange(f"{PREFIX}unsettled:deliveries", 0, -1)
+        events, deliveries, unsettled = pipe.execute()
+        failed = {e.decode() for e in events} | {d.decode().partition(".")[0] for d in deliveries}
+        return failed, {d.decode().partition(".")[0] for d in unsettled}
+
+    def unsettled_deliveries(self) -> list[str]:
+        """Ids of deliveries still being tried (pending or retrying)."""
+        return [d.decode() for d in self.redis.zrange(f"{PREFIX}unsettled:deliveries", 0, -1)]
+
+    def failures_between(self, oldest: float, newest: float = float("inf")) -> list[tuple[str, float]]:
+        """(delivery id, when it failed) of dead letters in a time range, oldest first."""
+        return [(d.decode(), at) for d, at in self.redis.zrangebyscore(f"{PREFIX}failed", oldest, newest, withscores=True)]
+
+    def oldest_failure(self) -> tuple[str, float] | None:
+        """The dead letter that failed longest ago, with when; None without any."""
+        found = self.redis.zrange(f"{PREFIX}failed", 0, 0, withscores=True)
+        return (found[0][0].decode(), found[0][1]) if found else None
+
+    def queue_depth(self) -> int:
+        """Tasks waiting in the Celery queue (the default queue, a Redis list)."""
+        return int(self.redis.llen("celery"))
 
     def remember_thread(self, target: str, thread_id: str, arrived_at: float, state: dict) -> dict:
         """Keep state if its event is the newest seen for this thread; return the newest state."""

@@ -1,14 +1,15 @@
-"""The web side: /hooks/<route> accepts, verifies, dedupes, stores and queues; health probes."""
+"""The web side: /hooks/<route> accepts, verifies, dedupes, stores and queues; health probes and /metrics."""
 
 from __future__ import annotations
 
 import logging
 
 import redis
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from bridge import sequence
+from bridge import metrics, sequence
 from bridge.sources import SOURCES, Inbound, Rejected
 from bridge.store import Event, new_event_id
 from bridge.tasks import PROCESS_EVENT
@@ -30,6 +31,8 @@ def receive(route_name: str):
     route = services.config.routes.get(route_name)
     if route is None:
         return error(404, f"no route named {route_name!r}")
+    # An unknown route's name and an unverified event's name stay out of the labels: a stranger would choose them.
+    g.webhook = {"route": route_name, "source": route.source}
     if request.method != "POST":
         response, status = error(405, "webhooks are delivered with POST")
         response.headers["Allow"] = "POST"
@@ -41,6 +44,7 @@ def receive(route_name: str):
         name, _ = source.parse(request.headers, raw)
     except Rejected as exc:
         return error(exc.status, exc.message)
+    g.webhook["event"] = name
     event = Event(
         new_event_id(),
         route_name,
@@ -55,6 +59,7 @@ def receive(route_name: str):
     except redis.RedisError:
         log.exception("could not reach Redis for event %s", event.id)
         return error(503, "the event could not be stored; please retry")
+    g.webhook["counted"] = True  # by the accept script, in the same round trip
     if accepted.earlier is not None:
         return jsonify({"duplicate": True, "event": accepted.earlier}), 200
     try:
@@ -65,6 +70,16 @@ def receive(route_name: str):
         _forget(services.store, event)
         return error(503, "the event could not be queued; please retry")
     return jsonify({"event": event.id}), 202
+
+
+@bp.after_request
+def count_refusal(response):
+    """Count a webhook the accept script did not (refused, or not stored): one Redis call, off the accepted path."""
+    labels = g.get("webhook", {})
+    if request.endpoint == "hooks.receive" and not labels.get("counted"):
+        labels = {k: v for k, v in labels.items() if k != "counted"}
+        metrics.count(current_app.extensions["hookdock"].store.redis, metrics.RECEIVED, status=response.status_code, **labels)
+    return response
 
 
 def _forget(store, event: Event) -> None:
@@ -122,6 +137,18 @@ def readyz():
     except Exception as exc:  # any failure to reach Redis means not ready
         return error(503, f"redis is not reachable: {type(exc).__name__}")
     return jsonify({"ok": True})
+
+
+@bp.route("/metrics")
+def metrics_page():
+    """Prometheus text format: every process's counters from Redis (bridge/metrics.py), gauges read now."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(metrics.RedisCollector(current_app.extensions["hookdock"].store.redis))
+    try:
+        text = generate_latest(registry)
+    except redis.RedisError as exc:
+        return error(503, f"redis is not reachable: {type(exc).__name__}")
+    return Response(text, content_type=CONTENT_TYPE_LATEST)
 
 
 @bp.app_errorhandler(HTTPException)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import redis
 
-from bridge import sequence
+from bridge import metrics, sequence
 from bridge.store import Delivery, Event, Store, delivery_id_for
 
 
@@ -61,7 +63,8 @@ def test_every_record_expires_with_the_retention_window(redis_url):
     store.accept(Event("e1", "widgets", "github", "push", "d-1", {}))
     store.save_delivery(Delivery("e1.chat", "e1", "widgets", "chat", {}))
     client = redis.Redis.from_url(redis_url)
-    counters = {sequence.COUNTER.encode(), sequence.RECEIVED.encode(), sequence.PASSED.encode()}  # a few fixed-size keys
+    # A few fixed-size keys; the metrics hash grows only with configured routes, targets and verified event names.
+    counters = {sequence.COUNTER.encode(), sequence.RECEIVED.encode(), sequence.PASSED.encode(), metrics.KEY.encode()}
     for key in set(client.keys("hookdock:*")) - counters:
         if client.type(key) != b"zset":
             assert 0 < client.ttl(key) <= 120, key
@@ -100,3 +103,29 @@ def test_runs_cut_short_stay_counted_and_finished_ones_leave_no_key(redis_url):
     assert [store.start_run("events", "e1", "w1") for _ in range(3)] == [1, 2, 3]  # two died with their worker
     store.forget_runs("events", "e1")
     assert store.start_run("events", "e1", "w2") == 1
+
+
+def test_events_are_indexed_by_route_source_and_name_and_read_newest_first_in_chunks(redis_url):
+    store = store_for(redis_url)
+    now = time.time()
+    for i, (route, name) in enumerate([("widgets", "push"), ("gadgets", "push"), ("widgets", "member"), ("widgets", "push")]):
+        store.accept(Event(f"e{i}", route, "github", name, f"d-{i}", {}, b"{}", now + i))
+    # Five more arriving in the same microsecond: chunks of 2 must neither lose nor repeat one.
+    for i in range(4, 9):
+        store.save_event(Event(f"e{i}", "tied", "github", "push", f"d-{i}", {}, b"{}", now + 10))
+    assert sorted(e.id for e in store.events_between(float("inf"), 0, chunk=2)) == [f"e{i}" for i in range(9)]
+    assert [e.id for e in store.events_between(float("inf"), 0, index=store.narrowest({"route": "widgets"}))] == ["e3", "e2", "e0"]
+    assert store.narrowest({"route": "widgets", "event": "member"}) == "hookdock:events:event:member"
+    assert store.narrowest({"source": "github", "route": ""}) == "hookdock:events:source:github"
+    assert store.narrowest({}) == "hookdock:events"
+    assert [e.id for e in store.events_between(now + 3, now + 1)] == ["e2", "e1"]
+
+
+def test_ignored_and_failed_events_have_their_own_index(redis_url):
+    store = store_for(redis_url)
+    store.save_event(Event("e1", "widgets", "github", "push", "d-1", {}, b"{}"))
+    store.mark_event("e1", "ignored", "routes.widgets.events: push matches none of ping")
+    assert store.ignored_events() == {"e1"}
+    store.mark_event("e1", "failed", "template error")
+    assert (store.ignored_events(), store.failed_since(0)[0]) == (set(), ["e1"])
+    assert [e.id for e in store.events_among({"e1", "gone"}, float("inf"), 0)] == ["e1"]

@@ -1,0 +1,112 @@
+"""/metrics: counters every process writes to Redis, read back in Prometheus text format."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+
+from bridge import build_services, create_app, metrics, pipeline
+from bridge.config import parse_config
+from bridge.store import Event
+from tests.support import fixture_bytes, github_headers
+
+CONFIG = """\
+api_url: {url}
+delivery: {{max_attempts: 3, backoff_base: 0.1, backoff_cap: 1}}
+targets:
+  team-chat: {{org: acme, flow: main, token: devflow-token}}
+  wrong: {{org: acme, flow: main, token: wrong-token}}
+routes:
+  widgets: {{source: github, secret: "It's a Secret to Everybody", targets: [team-chat], branches: [master]}}
+  broken: {{source: github, secret: "It's a Secret to Everybody", targets: [wrong]}}
+"""
+
+
+def scrape(app) -> dict[tuple, float]:
+    """Every sample of /metrics as {(name, sorted labels): value}."""
+    answer = app.test_client().get("/metrics")
+    assert answer.status_code == 200 and answer.content_type.startswith("text/plain; version=")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.get_data(as_text=True))
+        for sample in family.samples
+    }
+
+
+@pytest.fixture
+def app(chat, redis_url):
+    return create_app(parse_config(CONFIG.format(url=chat.url)), redis_url)
+
+
+def labels(**given) -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in given.items()))
+
+
+def test_webhooks_are_counted_by_route_source_event_and_status(app):
+    client = app.test_client()
+    body = fixture_bytes("github", "push__many_commits")
+    assert client.post("/hooks/widgets", data=body, headers=github_headers("push", body, "m-1")).status_code == 202
+    assert client.post("/hooks/widgets", data=body, headers=github_headers("push", body, "m-1")).status_code == 200
+    assert client.post("/hooks/widgets", data=body, headers=github_headers("push", body, "m-2", secret="wrong")).status_code == 401
+    assert client.post("/hooks/nowhere-x1", data=body, headers=github_headers("push", body, "m-3")).status_code == 404
+    found = scrape(app)
+    received = "hookdock_webhooks_received_total"
+    assert found[(received, labels(route="widgets", source="github", event="push", status=202))] == 1
+    assert found[(received, labels(route="widgets", source="github", event="push", status=200))] == 1
+    # A refused webhook's event name came from a stranger, as did an unknown route's name: neither becomes a label.
+    assert found[(received, labels(route="widgets", source="github", event="", status=401))] == 1
+    assert found[(received, labels(route="", source="", event="", status=404))] == 1
+    assert found[("hookdock_queue_depth", ())] == 1
+
+
+def test_worker_counts_attempts_deliveries_dead_letters_ignores_and_latency(app, chat, redis_url):
+    services = build_services(app.extensions["hookdock"].config, redis_url)
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    for event_id, route, fixture in (("ok", "widgets", "push__many_commits"), ("dead", "broken", "push__many_commits")):
+        services.store.save_event(Event(event_id, route, "github", "push", event_id, headers, fixture_bytes("github", fixture)))
+        for delivery_id in pipeline.process_event(services, event_id):
+            assert pipeline.attempt(services, delivery_id) is None
+    body = fixture_bytes("github", "push__many_commits").replace(b'"refs/heads/master"', b'"refs/heads/feature"')
+    services.store.save_event(Event("off", "widgets", "github", "push", "off", headers, body))
+    assert pipeline.process_event(services, "off") == []
+    found = scrape(app)
+    assert found[("hookdock_delivery_attempts_total", labels(target="team-chat", outcome="delivered"))] == 1
+    assert found[("hookdock_delivery_attempts_total", labels(target="wrong", outcome="permanent"))] == 1
+    assert found[("hookdock_deliveries_total", labels(target="team-chat", outcome="delivered"))] == 1
+    assert found[("hookdock_dead_letters_total", labels(route="broken", target="wrong"))] == 1
+    assert found[("hookdock_dead_letters", ())] == 1
+    assert found[("hookdock_events_ignored_total", labels(route="widgets", kind="branches"))] == 1
+    assert found[("hookdock_webhook_to_message_seconds_count", labels(target="team-chat"))] == 1
+    assert found[("hookdock_webhook_to_message_seconds_bucket", labels(target="team-chat", le="+Inf"))] == 1
+    assert found[("hookdock_attempt_duration_seconds_count", labels(target="wrong"))] == 1
+    assert 0 < found[("hookdock_attempt_duration_seconds_sum", labels(target="wrong"))] < 10
+
+
+def test_histogram_buckets_are_cumulative_and_the_sum_is_in_seconds(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    for seconds in (0.003, 0.02, 0.02, 40.0):
+        metrics.observe(client, metrics.ATTEMPT_DURATION, seconds, target="t")
+    [family] = [f for f in metrics.RedisCollector(client).collect() if f.name == metrics.ATTEMPT_DURATION]
+    buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
+    assert (buckets["0.005"], buckets["0.01"], buckets["0.025"], buckets["30.0"], buckets["+Inf"]) == (1, 1, 3, 3, 4)
+    assert [s.value for s in family.samples if s.name.endswith("_sum")] == [pytest.approx(40.043)]
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("routes.widgets.branches: feature matches none of master", "branches"),
+        ("routes.w.exclude_authors: dependabot[bot] is excluded", "exclude_authors"),
+        ("push to a merge-queue branch is not shown", "source"),
+        ("", "source"),
+    ],
+)
+def test_ignore_reasons_become_a_small_set_of_kinds(reason, kind):
+    assert metrics.ignore_kind(reason) == kind
+
+
+def test_metrics_never_fail_the_work_they_describe():
+    dead = redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.2)
+    metrics.count(dead, metrics.RECEIVED, route="r")
+    metrics.observe(dead, metrics.LATENCY, 1.0, target="t")
