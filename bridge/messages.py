@@ -15,7 +15,7 @@ from bridge.payload import prepare, quieted, shortened, view
 from bridge.render import Renderer, RenderError, RenderTooLong
 from bridge.routing import asks_for, drop_reason, full_name
 from bridge.shape import conform, thread_id
-from bridge.sources import SOURCES, Decision
+from bridge.sources import Decision, source_for
 from bridge.targets import flowdock
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def messages_for(
     history: what the worker knows of earlier builds and alert notifications (bridge/build_history.py); previews know nothing.
     """
     route = services.config.routes[route_name]
-    source = SOURCES[route.source]
+    source = source_for(route_name, route)
     payload = prepare(payload)
     decision = source.classify(event_name, payload)
     # A CI build or an alert group: both are judged against what the route received before.

@@ -38,7 +38,7 @@ def require(credentials: Mapping[str, str], key: str, source: str) -> str:
     return value
 
 
-def bearer_or_query_token(headers: Mapping[str, str], query: Mapping[str, str], secret: str, source: str) -> None:
+def bearer_or_query_token(headers: Mapping[str, str] | Headers, query: Mapping[str, str], secret: str, source: str) -> None:
     """The secret as `Authorization: Bearer <secret>` or as `?token=<secret>`; either may be used, a wrong one refuses."""
     scheme, _, given = headers.get("Authorization", "").strip().partition(" ")
     offered = [value for value in (given.strip() if scheme.lower() == "bearer" else "", query.get("token", "")) if value]
