@@ -9,8 +9,8 @@ Each source module offers:
     context(event_name, payload) -> the variables the template receives
     facts(event_name, payload) -> what route filters look at: action, repository, private, author, branch, labels,
         and optionally confidential (True keeps the event from routes without confidential: true)
-CI sources (jenkins, circleci, buildkite, travis) also offer build(event_name, payload) -> a bridge.builds.Build
-or None, which the worker checks against earlier results ("back to green"); Buildkite offers AUTH_MODES
+CI sources (jenkins, circleci, buildkite, travis), GitHub (workflow runs) and GitLab (pipelines) also offer
+build(event_name, payload) -> a bridge.builds.Build or None, which the worker checks against earlier results ("back to green"); Buildkite offers AUTH_MODES
 (the route's `auth` choice) and Travis credential_problem(credentials), which refuses a bad key at start-up.
 Alert sources (alertmanager, grafana) offer group(event_name, payload) -> a bridge.alerts.Group or None instead,
 which the worker checks against earlier notifications of the group (a repeat goes to the thread only).

@@ -70,8 +70,8 @@ def test_a_huge_comment_is_cut_in_chat_and_in_the_thread():
     assert len(messages["inbox"].get("body") or "") < 5000
 
 
-# Fields code matches on, or that must stay ids: GitHub's and GitLab's (noteable_type, before/after shas).
-KEPT_FOR_MARKUP = ("action", "state", "conclusion", "status", "ref", "sha", "html_url", "url", "noteable_type", "before", "after", "web_url")
+# Fields code matches on, or that must stay ids: GitHub's and GitLab's (noteable_type, a job's build_status, before/after shas).
+KEPT_FOR_MARKUP = ("action", "state", "conclusion", "status", "build_status", "ref", "sha", "html_url", "url", "noteable_type", "before", "after", "web_url")
 
 
 def with_markup(value):

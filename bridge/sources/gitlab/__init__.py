@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from bridge import builds
 from bridge.sources import standard_webhooks
 from bridge.sources.auth import same
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.common import EventSpec, decide, obj, text
-from bridge.sources.gitlab import code, issues, merge_requests, notes
+from bridge.sources.gitlab import admin, ci, code, issues, merge_requests, notes, project, security
 from bridge.sources.gitlab.common import action_of, is_public, label_titles, project_of, project_path, user_of
 
 TOKEN_HEADER, HOOK_HEADER = "X-Gitlab-Token", "X-Gitlab-Event"
@@ -39,7 +40,16 @@ KEPT_HEADERS = (
 DELIVERY_HEADERS = ("Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID")
 SYSTEM_HOOK = "System Hook"
 EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
-EVENTS: dict[str, EventSpec] = {**code.EVENTS, **merge_requests.EVENTS, **notes.EVENTS, **issues.EVENTS}
+EVENTS: dict[str, EventSpec] = {
+    **code.EVENTS,
+    **merge_requests.EVENTS,
+    **notes.EVENTS,
+    **issues.EVENTS,
+    **ci.EVENTS,
+    **project.EVENTS,
+    **security.EVENTS,
+    **admin.EVENTS,
+}
 
 
 def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
@@ -83,6 +93,11 @@ def classify(event: str, payload: dict) -> Decision:
     if spec is None:
         return Decision(None, f"GitLab event {event!r} is not rendered")
     return decide("gitlab", event, spec, action(spec, payload), payload)
+
+
+def build(event: str, payload: dict) -> builds.Build | None:
+    """A pipeline as a build, for "back to green" (bridge/builds.py); other events are not builds."""
+    return ci.pipeline_build(payload) if event == "pipeline" else None
 
 
 def action(spec: EventSpec | None, payload: dict) -> str | None:

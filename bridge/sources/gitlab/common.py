@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from bridge.sources.common import Getter, dig, id_part, items, obj, text
@@ -9,6 +10,7 @@ from bridge.sources.common import Getter, dig, id_part, items, obj, text
 # GitLab's visibility_level for public projects (0 private, 10 internal, 20 public).
 PUBLIC_LEVEL = 20
 ZERO_SHA = "0" * 40
+PROJECT_PAGE = re.compile(r"https?://[^/?#]+/(?P<path>[^?#]+?)/-/")
 
 
 def project_of(payload: dict) -> dict:
@@ -17,8 +19,19 @@ def project_of(payload: dict) -> dict:
 
 
 def project_path(payload: dict) -> str:
-    """namespace/project of the event (path_with_namespace), or '' for events about no project."""
-    return text(project_of(payload).get("path_with_namespace")) or text(payload.get("path_with_namespace"))
+    """namespace/project of the event (path_with_namespace), or '' for events about no project.
+
+    System hooks' project member events name it project_path_with_namespace; vulnerability events
+    carry no project at all, only the vulnerability's URL, https://<host>/<path>/-/security/...
+    """
+    found = text(project_of(payload).get("path_with_namespace")) or text(payload.get("path_with_namespace"))
+    return found or text(payload.get("project_path_with_namespace")) or path_in_url(dig("object_attributes", "url")(payload))
+
+
+def path_in_url(url: object) -> str:
+    """The project path of a project page's URL (the part before /-/), or '' for any other URL, groups' included."""
+    found = PROJECT_PAGE.match(text(url))
+    return found["path"] if found and not found["path"].startswith("groups/") else ""
 
 
 def is_public(payload: dict) -> bool:
