@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from types import ModuleType
+from typing import Protocol
 
 from bridge.sources.base import Decision
 
@@ -68,6 +69,18 @@ class Build:
         """The builds whose results follow one another: same source, project, workflow and branch."""
         return f"{self.source}:{self.project}:{self.workflow}:{self.branch}"
 
+    def told_key(self, route: str, event_id: str) -> tuple[str, ...]:
+        """A build's result is told once, by whichever event carries it first."""
+        return ("build-result", route, self.thread, self.result or "")
+
+    def judge(self, decision: Decision, verdict: Verdict, asked: bool) -> Decision:
+        """The decision once the history is known (see judge below)."""
+        return judge(decision, self, verdict, asked)
+
+    def verdict_context(self, verdict: Verdict) -> dict:
+        """What templates read about the builds before this one."""
+        return verdict.context(self)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -87,7 +100,23 @@ class Verdict:
         return {"recovered": recovered, "failures": self.failures if recovered else 0, "streak": streak}
 
 
-History = Callable[[Build], Verdict]
+class Tracked(Protocol):
+    """What the history records and judges: a build (here) or an alert group (bridge/alerts.py)."""
+
+    @property
+    def result(self) -> str | None: ...
+
+    @property
+    def lineage(self) -> str: ...
+
+    def told_key(self, route: str, event_id: str) -> tuple[str, ...]: ...
+
+    def judge(self, decision: Decision, verdict: Verdict, asked: bool) -> Decision: ...
+
+    def verdict_context(self, verdict: Verdict) -> dict: ...
+
+
+History = Callable[[Tracked], Verdict]
 
 
 def of(source: ModuleType, event: str, payload: dict) -> Build | None:
@@ -96,7 +125,7 @@ def of(source: ModuleType, event: str, payload: dict) -> Build | None:
     return build(event, payload) if build is not None else None
 
 
-def unknown(build: Build) -> Verdict:
+def unknown(build: Tracked) -> Verdict:
     """The history of previews and offline renders: nothing known, nothing recorded."""
     return Verdict()
 

@@ -18,7 +18,7 @@ from bridge.config import Delivery as DeliveryPolicy
 from bridge.messages import messages_for
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer, RenderError
-from bridge.sources import SOURCES, Rejected
+from bridge.sources import Rejected, source_for
 from bridge.store import Delivery, Store, delivery_id_for
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         store.mark_event(event_id, "failed", f"route {event.route!r} is no longer configured")
         return []
     try:
-        name, payload = SOURCES[route.source].parse(event.headers, event.body)
+        name, payload = source_for(event.route, route).parse(event.headers, event.body)
         history = partial(services.history.record, event.route, event_id=event_id) if services.history else builds.unknown
         decision, messages, warnings = messages_for(services, event.route, name, payload, event_id, [only_target] if only_target else route.targets, history)
     except redis.RedisError:
