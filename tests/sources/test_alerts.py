@@ -112,6 +112,11 @@ def test_grafana_signature_mode_checks_the_hmac_and_its_timestamp(headers, ok):
         ({"Sentry-Hook-Signature": "0" * 64}, "does not match"),
         ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": str(NOW - 400)}, "away from this server's clock"),
         ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": "yesterday"}, "not a number"),
+        # float() reads these, but they are no time: a replayed capture must not slip past the clock check, nor crash it.
+        ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": "nan"}, "not a number"),
+        ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": "inf"}, "not a number"),
+        ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": "1e400"}, "not a number"),
+        ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": f"{NOW}.25"}, ""),
         ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": str(NOW)}, ""),
         ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY).upper()}, ""),
     ],
