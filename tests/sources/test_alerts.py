@@ -34,6 +34,14 @@ def test_a_group_keeps_its_thread_from_firing_to_resolved_and_long_keys_stay_sho
     assert len(alertmanager.classify("alert", firing).thread) < 64
 
 
+def test_two_alertmanagers_with_the_same_group_key_keep_two_threads():
+    """Staging and production configured alike send the same groupKey; in one flow their groups must not share a card."""
+    production = json.loads((FIXTURES / "alertmanager" / "alert__firing.json").read_text())
+    staging = {**production, "externalURL": "http://alertmanager.staging.example.org:9093"}
+    assert alertmanager.classify("alert", production).thread != alertmanager.classify("alert", staging).thread
+    assert alertmanager.classify("alert", staging).thread == alertmanager.classify("alert", {**staging, "status": "resolved"}).thread
+
+
 @pytest.mark.parametrize(
     "previous, state, chat",
     [
