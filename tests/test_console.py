@@ -119,6 +119,16 @@ def test_every_post_needs_the_csrf_token(app, path):
     assert answer.status_code == 400 and "did not come from this console" in answer.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("path", ["/console/replay/e3", "/console/replay-failed", "/console/sign-in"])
+def test_a_session_without_a_csrf_token_cannot_post(app, path):
+    # Signing in starts a fresh session whose CSRF token is made only when a page shows a form; until then no POST passes,
+    # and neither does one from a visitor with no cookie at all.
+    client = signed_in(app)
+    for who in (client, app.test_client()):
+        answer = who.post(path, data={"csrf": "", "token": "admin-secret", "since": "1h"})
+        assert answer.status_code == 400 and "did not come from this console" in answer.get_data(as_text=True), path
+
+
 def test_sign_out_ends_the_session(app):
     client = signed_in(app)
     page = client.get("/console/events").get_data(as_text=True)
