@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import redis
 from prometheus_client import CollectorRegistry
@@ -125,3 +128,13 @@ def test_metrics_never_fail_the_work_they_describe():
     dead = redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.2)
     metrics.count(dead, metrics.RECEIVED, route="r")
     metrics.observe(dead, metrics.LATENCY, 1.0, target="t")
+
+
+def test_the_readme_documents_every_metric_and_its_alert_rule_uses_real_ones():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    exposed = set(metrics.SPECS) | {name for name, _, _ in metrics.GAUGES}
+    documented = set(re.findall(r"^\| `(hookdock_\w+)` \|", section, re.MULTILINE))
+    assert documented == exposed
+    rules = re.findall(r"expr: (.+)", section)
+    assert rules and all(set(re.findall(r"hookdock_\w+", rule)) <= exposed for rule in rules), rules
