@@ -179,6 +179,12 @@ def test_event_list_pages_newest_first(app, monkeypatch):
     assert re.findall(r'href="/console/events/(\w+)"', client.get(older).get_data(as_text=True)) == ["e1"]
 
 
+@pytest.mark.parametrize("before", ["nan", "inf", "-inf"])
+def test_a_page_mark_that_is_not_a_time_is_a_clear_400(app, before):
+    answer = signed_in(app).get(f"/console/events?before={before}")
+    assert answer.status_code == 400 and "is not a time" in answer.get_data(as_text=True)
+
+
 def test_event_page_masks_credentials_and_shows_every_attempt(app):
     page = signed_in(app).get("/console/events/e3").get_data(as_text=True)
     assert "sha256=abc" not in page and "[hidden]" in page
