@@ -129,6 +129,15 @@ def test_a_session_without_a_csrf_token_cannot_post(app, path):
         assert answer.status_code == 400 and "did not come from this console" in answer.get_data(as_text=True), path
 
 
+def test_pages_cannot_be_framed_run_no_script_and_are_not_cached(app):
+    client = signed_in(app)
+    for path in ("/", "/console/sign-in", "/console/events", "/console/events/e3", "/console/replay/e3", "/console/health"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY", path
+        assert "script-src" not in headers["Content-Security-Policy"] and "default-src 'none'" in headers["Content-Security-Policy"], path
+        assert headers["Cache-Control"] == "no-store", path
+
+
 def test_sign_out_ends_the_session(app):
     client = signed_in(app)
     page = client.get("/console/events").get_data(as_text=True)

@@ -33,6 +33,25 @@ def install(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+# No script at all, nothing from elsewhere, and no framing: a page of another site (or another port of this host, which
+# SameSite counts as the same site) cannot overlay a replay's confirm button, and markup that slipped past escaping runs nothing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@bp.after_request
+def protect(response):
+    """Every console page and the landing page: the security headers; signed-in pages are not kept by any cache."""
+    response.headers.update(SECURITY_HEADERS)
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.app_template_filter("moment")
 def moment(value: float | None) -> str:
     """A Unix time as operators read it in every page: UTC, to the second."""
