@@ -88,6 +88,14 @@ def test_landing_page_shows_routes_health_and_version_but_no_secret(app):
     assert not {"admin-secret", "chat-token", "hook-secret"} & set(re.findall(r"[\w-]+", page))
 
 
+def test_landing_page_webhook_urls_work_as_shown_whatever_the_route_is_called(redis_url):
+    app = create_app(parse_config(CONFIG.replace("  gadgets:", '  "ci #2?":')), redis_url)
+    client = app.test_client()
+    url = re.search(r"<code>http://localhost(/hooks/ci[^<]*)</code>", client.get("/").get_data(as_text=True)).group(1)
+    assert url == "/hooks/ci%20%232%3F"
+    assert client.post(url, data=b"{}", headers={"X-GitHub-Event": "ping"}).status_code == 401  # the route's own answer: unsigned
+
+
 def test_without_an_admin_token_the_console_says_how_to_turn_it_on(redis_url):
     app = create_app(parse_config(CONFIG.replace("admin_token: admin-secret\n", "")), redis_url)
     client = app.test_client()

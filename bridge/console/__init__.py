@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, render_template, request
 
@@ -93,5 +94,8 @@ def landing():
     """What hookdock is, its version, its health, and each route's webhook URL, source and targets (never a secret)."""
     config = current_app.extensions["hookdock"].config
     base = request.host_url.rstrip("/")
-    routes = [{"name": name, "url": f"{base}/hooks/{name}", "source": route.source, "targets": route.targets} for name, route in config.routes.items()]
+    # Quoted: a route named "ci #2" is reached at /hooks/ci%20%232; unquoted, the # would end the path.
+    routes = [
+        {"name": name, "url": f"{base}/hooks/{quote(name, safe='')}", "source": route.source, "targets": route.targets} for name, route in config.routes.items()
+    ]
     return render_template("console/landing.html", version=bridge.__version__, health=health(), routes=routes, console_on=config.admin_token is not None)
