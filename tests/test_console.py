@@ -212,6 +212,20 @@ def test_event_page_masks_credentials_and_shows_every_attempt(app):
     assert "HTTP 400 is permanent" in page
 
 
+def test_messages_and_errors_on_the_pages_hide_configured_secrets(app):
+    # The payload quotes a token, so the message does; a chat's error echoes one (devflow and Slack-likes do).
+    error = "HTTP 400 is permanent; bad token chat-token"
+    attempt = {"at": 1.0, "status": 400, "duration_ms": 1.0, "error": error}
+    delivery = {"status": "failed", "last_error": f"team-chat: {error}", "attempts": [attempt]}
+    stored(app, "e4", "widgets", "push", "processed", delivery=delivery)
+    store = app.extensions["hookdock"].store
+    store.save_delivery(Delivery("e4.team-chat", "e4", "widgets", "team-chat", {"event": "message", "content": "see hook-secret"}, **delivery))
+    client = signed_in(app)
+    for path in ("/console/events", "/console/events/e4", "/console/replay/e4"):
+        page = client.get(path).get_data(as_text=True)
+        assert "bad token [hidden]" in page and not {"chat-token", "hook-secret"} & set(re.findall(r"[\w-]+", page)), path
+
+
 def test_unknown_event_is_a_clear_404(app):
     answer = signed_in(app).get("/console/events/nope")
     assert answer.status_code == 404 and "no event &#39;nope&#39;" in answer.get_data(as_text=True)
