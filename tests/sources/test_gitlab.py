@@ -113,10 +113,11 @@ def test_the_event_is_the_object_kind_or_for_system_hooks_the_event_name(hook, b
     assert gitlab.parse({**JSON, "X-Gitlab-Event": hook}, json.dumps(body).encode()) == (event, body)
 
 
-def test_delivery_id_prefers_idempotency_key_then_webhook_id_then_event_uuid_then_the_body():
+def test_delivery_id_prefers_the_signed_webhook_id_then_idempotency_key_then_event_uuid_then_the_body():
     everything = {"Idempotency-Key": "idem", "webhook-id": "wh", "X-Gitlab-Event-UUID": "uuid"}
-    assert gitlab.delivery_id(everything, BODY) == "idem"
-    assert gitlab.delivery_id({**everything, "Idempotency-Key": ""}, BODY) == "wh"
+    # A captured signed delivery replayed with a fresh Idempotency-Key is still the same delivery.
+    assert gitlab.delivery_id(everything, BODY) == gitlab.delivery_id({**everything, "Idempotency-Key": "replay"}, BODY) == "wh"
+    assert gitlab.delivery_id({**everything, "webhook-id": ""}, BODY) == "idem"
     assert gitlab.delivery_id({"X-Gitlab-Event-UUID": "uuid"}, BODY) == "uuid"
     assert gitlab.delivery_id({}, BODY) == gitlab.delivery_id({}, BODY) != gitlab.delivery_id({}, BODY + b" ")
 

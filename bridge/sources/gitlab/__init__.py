@@ -37,7 +37,9 @@ KEPT_HEADERS = (
     "User-Agent",
 )
 # Delivery ids, most specific first: GitLab keeps Idempotency-Key (= webhook-id) across retries of one delivery.
-DELIVERY_HEADERS = ("Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID")
+# webhook-id comes first because the signature covers it: a signed delivery replayed within the
+# timestamp window with a fresh Idempotency-Key must still be a duplicate.
+DELIVERY_HEADERS = ("webhook-id", "Idempotency-Key", "X-Gitlab-Event-UUID")
 SYSTEM_HOOK = "System Hook"
 EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 EVENTS: dict[str, EventSpec] = {
@@ -83,7 +85,7 @@ def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
 
 
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
-    """Idempotency-Key (the same as webhook-id), else X-Gitlab-Event-UUID, else the body's hash."""
+    """webhook-id (signed), else Idempotency-Key (GitLab sends the same value), else X-Gitlab-Event-UUID, else the body's hash."""
     return next((headers[name] for name in DELIVERY_HEADERS if headers.get(name)), None) or body_digest(raw)
 
 
