@@ -239,6 +239,7 @@ def set_visibility(level: int):
         ("", "note__confidential_issue", None, "routes.r.confidential: confidential issues and notes are off"),
         ("", "note__internal", None, "routes.r.confidential: confidential issues and notes are off"),
         (", confidential: true", "note__internal", None, None),
+        ("", "note__internal_without_flags", None, "routes.r.confidential: confidential issues and notes are off"),
     ],
 )  # fmt: skip
 def test_route_filters_read_gitlab_payloads(extra, fixture, change, dropped_by):

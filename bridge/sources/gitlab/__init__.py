@@ -41,6 +41,8 @@ KEPT_HEADERS = (
 # timestamp window with a fresh Idempotency-Key must still be a duplicate.
 DELIVERY_HEADERS = ("webhook-id", "Idempotency-Key", "X-Gitlab-Event-UUID")
 SYSTEM_HOOK = "System Hook"
+# event_type values GitLab gives the hooks of confidential issues and of internal notes or notes on confidential issues.
+CONFIDENTIAL_HOOKS = ("confidential_issue", "confidential_note")
 EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 EVENTS: dict[str, EventSpec] = {
     **code.EVENTS,
@@ -138,6 +140,11 @@ def facts(event: str, payload: dict) -> dict:
 
 
 def is_confidential(payload: dict) -> bool:
-    """A confidential issue or work item, a confidential or internal note, or a note on a confidential issue."""
+    """A confidential issue or work item, a confidential or internal note, or a note on a confidential issue.
+
+    GitLab.com's internal notes have been seen with no internal or confidential attribute at all, only
+    event_type confidential_note (the hook GitLab chose for them), so the event_type counts too.
+    """
     attributes, issue = obj(payload, "object_attributes"), obj(payload, "issue")
-    return any(value is True for value in (attributes.get("confidential"), attributes.get("internal"), issue.get("confidential")))
+    flags = (attributes.get("confidential"), attributes.get("internal"), issue.get("confidential"))
+    return any(value is True for value in flags) or text(payload.get("event_type")) in CONFIDENTIAL_HOOKS
