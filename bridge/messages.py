@@ -119,6 +119,9 @@ def messages_for(
     shown = payload if route.allow_mentions else quieted(payload)
     prose = str if route.allow_mentions else untag
     context = source.context(event_name, shown)
+    if not route.allow_mentions:
+        # What a source derives can join parts the quieting saw apart: "refs/heads/" + "@all" is "@all".
+        context = {key: value if value is shown else quieted(value) for key, value in context.items()}
     if build is not None:
         context["verdict"] = (verdict or builds.Verdict()).context(build)
     rendition = Rendition(services.renderer_for(route_name), decision, view(context), services.fallback, prose)
