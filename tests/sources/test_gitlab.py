@@ -209,6 +209,11 @@ def set_visibility(level: int):
     return change
 
 
+def internal_note(payload):
+    """A reaction to an internal note: the note rides beside the award."""
+    payload["note"]["internal"] = True
+
+
 @pytest.mark.parametrize(
     "extra, fixture, change, dropped_by",
     [
@@ -240,6 +245,8 @@ def set_visibility(level: int):
         ("", "note__internal", None, "routes.r.confidential: confidential issues and notes are off"),
         (", confidential: true", "note__internal", None, None),
         ("", "note__internal_without_flags", None, "routes.r.confidential: confidential issues and notes are off"),
+        (", events: [emoji.award]", "emoji__award_on_note", None, None),
+        (", events: [emoji.award]", "emoji__award_on_note", internal_note, "routes.r.confidential: confidential issues and notes are off"),
     ],
 )  # fmt: skip
 def test_route_filters_read_gitlab_payloads(extra, fixture, change, dropped_by):

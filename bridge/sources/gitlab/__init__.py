@@ -140,11 +140,11 @@ def facts(event: str, payload: dict) -> dict:
 
 
 def is_confidential(payload: dict) -> bool:
-    """A confidential issue or work item, a confidential or internal note, or a note on a confidential issue.
+    """A confidential issue or work item, a confidential or internal note, a note on a confidential issue, or a reaction to any of them.
 
     GitLab.com's internal notes have been seen with no internal or confidential attribute at all, only
     event_type confidential_note (the hook GitLab chose for them), so the event_type counts too.
     """
-    attributes, issue = obj(payload, "object_attributes"), obj(payload, "issue")
-    flags = (attributes.get("confidential"), attributes.get("internal"), issue.get("confidential"))
+    attributes, issue, note = obj(payload, "object_attributes"), obj(payload, "issue"), obj(payload, "note")
+    flags = (attributes.get("confidential"), attributes.get("internal"), issue.get("confidential"), note.get("internal"), note.get("confidential"))
     return any(value is True for value in flags) or text(payload.get("event_type")) in CONFIDENTIAL_HOOKS
