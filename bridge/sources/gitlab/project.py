@@ -49,7 +49,9 @@ def emoji_context(payload: dict) -> dict:
     # gitlab.com names a project's snippet project_snippet.
     item = next((obj(payload, k) for k in ("issue", "merge_request", "snippet", "project_snippet") if obj(payload, k)), {})
     target = (obj(payload, key) or (item if key == "snippet" else {})) if key else {}
-    return {"award": award, "target": target, "kind": key, "on": on, "item": item, "commit_id": text(note.get("commit_id"))}
+    # A comment on a design names the design only by its image's path.
+    design = text(dig("position", "new_path")(note)).rpartition("/")[2]
+    return {"award": award, "target": target, "kind": key, "on": on, "item": item, "commit_id": text(note.get("commit_id")), "design": design}
 
 
 EVENTS = {
