@@ -66,7 +66,7 @@ def cmd_render(args) -> int:
     """Print, as JSON, the requests an event would cause; send nothing."""
     from bridge import build_services, offline_services, redis_url_from_env
     from bridge.preview import preview, route_for_source
-    from bridge.sources import SOURCES
+    from bridge.sources import source_for
 
     config = load_config(args.config)
     if args.event_id:
@@ -75,7 +75,11 @@ def cmd_render(args) -> int:
         if event is None:
             print(f"hookdock: no event {args.event_id!r} (it may have expired)", file=sys.stderr)
             return 1
-        name, payload = SOURCES[event.source].parse(event.headers, event.body)
+        route = config.routes.get(event.route)
+        if route is None:
+            print(f"hookdock: event {args.event_id!r} came to route {event.route!r}, which is no longer configured", file=sys.stderr)
+            return 1
+        name, payload = source_for(event.route, route).parse(event.headers, event.body)
         result = preview(services, event.route, name, payload, event.id)
     else:
         if not (args.source and args.event and args.payload):

@@ -1,5 +1,9 @@
 """The result of the last build per route and lineage (source, project, workflow, branch), kept in Redis.
 
+Alert groups (bridge/alerts.py) use the same history: a group is its own lineage, firing is a "fail" and
+resolved a "pass", and every notification is told once by its own event (its told_key), so a repeat of a
+firing group finds "fail" before it.
+
 record() runs in the worker, once per event that carries a build result. Its first call for a build's
 result updates the lineage and keeps the verdict it gave (who was first, the result before, failures in
 a row) under the build and result; every later call for that result (a redelivered or replayed event,
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import redis
 
-from bridge.builds import Build, Verdict
+from bridge.builds import Tracked, Verdict
 from bridge.store import PREFIX
 
 # A lineage outlives the retention window: a branch built once a month still hears "back to green".
@@ -51,11 +55,11 @@ class BuildHistory:
         self.record_script = client.register_script(RECORD)
         self.retention = int(retention_seconds)
 
-    def record(self, route: str, build: Build, event_id: str) -> Verdict:
-        """The verdict on this build's result for this route: recorded now if no event told it before."""
+    def record(self, route: str, build: Tracked, event_id: str) -> Verdict:
+        """The verdict on this build's (or alert group's) result for this route: recorded now if no event told it before."""
         if build.result is None:
             return Verdict()
-        keys = [key("build-lineage", route, build.lineage), key("build-result", route, build.thread, build.result)]
+        keys = [key("build-lineage", route, build.lineage), key(*build.told_key(route, event_id))]
         args: list[str | int] = [build.result, event_id, self.retention, max(LINEAGE_SECONDS, self.retention)]
         previous, failures, first_event = self.record_script(keys=keys, args=args).decode().split("|", 2)
         return Verdict(previous, int(failures), first_event == event_id)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from types import ModuleType
+from typing import Protocol
 
 from bridge.sources.base import Decision
 
@@ -20,6 +21,7 @@ from bridge.sources.base import Decision
 STATES = ("queued", "running", "blocked", "failing", "passed", "failed", "canceled", "skipped")
 # The states that end a build with a result that counts for "back to green".
 RESULTS = {"passed": "pass", "failed": "fail"}
+REPEATED = "this build's result was told by an earlier event; it goes only to a thread that has moved on since"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,18 @@ class Build:
         """The builds whose results follow one another: same source, project, workflow and branch."""
         return f"{self.source}:{self.project}:{self.workflow}:{self.branch}"
 
+    def told_key(self, route: str, event_id: str) -> tuple[str, ...]:
+        """A build's result is told once, by whichever event carries it first."""
+        return ("build-result", route, self.thread, self.result or "")
+
+    def judge(self, decision: Decision, verdict: Verdict, asked: bool) -> Decision:
+        """The decision once the history is known (see judge below)."""
+        return judge(decision, self, verdict, asked)
+
+    def verdict_context(self, verdict: Verdict) -> dict:
+        """What templates read about the builds before this one."""
+        return verdict.context(self)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -86,7 +100,23 @@ class Verdict:
         return {"recovered": recovered, "failures": self.failures if recovered else 0, "streak": streak}
 
 
-History = Callable[[Build], Verdict]
+class Tracked(Protocol):
+    """What the history records and judges: a build (here) or an alert group (bridge/alerts.py)."""
+
+    @property
+    def result(self) -> str | None: ...
+
+    @property
+    def lineage(self) -> str: ...
+
+    def told_key(self, route: str, event_id: str) -> tuple[str, ...]: ...
+
+    def judge(self, decision: Decision, verdict: Verdict, asked: bool) -> Decision: ...
+
+    def verdict_context(self, verdict: Verdict) -> dict: ...
+
+
+History = Callable[[Tracked], Verdict]
 
 
 def of(source: ModuleType, event: str, payload: dict) -> Build | None:
@@ -95,7 +125,7 @@ def of(source: ModuleType, event: str, payload: dict) -> Build | None:
     return build(event, payload) if build is not None else None
 
 
-def unknown(build: Build) -> Verdict:
+def unknown(build: Tracked) -> Verdict:
     """The history of previews and offline renders: nothing known, nothing recorded."""
     return Verdict()
 
@@ -114,14 +144,14 @@ def classify(build: Build | None, template: str) -> Decision:
 
 
 def judge(decision: Decision, build: Build, verdict: Verdict, asked: bool) -> Decision:
-    """The decision once the history is known: a recovery goes to chat; a result told before goes to the thread only.
+    """The decision once the history is known: a recovery goes to chat; a result told before only to a thread that moved on.
 
     asked: the route's `events` names this state, so a routine one goes to chat too.
     """
     if decision.template is None:
         return decision
     if not verdict.first:
-        return replace(decision, reason="this build's result was told by an earlier event; it goes to the thread only", chat=False)
+        return replace(decision, reason=REPEATED, chat=False, repeat=True)
     if verdict.context(build)["recovered"] or asked:
         return replace(decision, reason="", chat=True)
     return decision

@@ -19,6 +19,7 @@ from bridge.config_errors import describe as _describe
 from bridge.config_errors import key_lines as _key_lines
 from bridge.config_errors import where as _where
 from bridge.sources import SOURCES
+from bridge.sources.generic.settings import GenericSettings
 from bridge.sources.standard_webhooks import decode_key
 from bridge.targets import TARGETS, AnyTarget, flowdock
 
@@ -77,6 +78,8 @@ class Route(Strict):
     repositories: list[str] | None = None
     exclude_authors: list[str] = []
     private: bool = True
+    # source: generic only: its templates, event name, delivery id and authentication (bridge/sources/generic/).
+    generic: GenericSettings | None = None
     # Confidential issues and internal notes (GitLab) reach this route only when this is true.
     confidential: bool = False
     # Payload text may ping people (@nick, @all) and add tags (#word) only when this is true.
@@ -163,6 +166,12 @@ def check_credentials(name: str, route: Route) -> None:
     problem = getattr(source, "credential_problem", lambda credentials: None)(given)
     if problem:
         raise _FieldError(("routes", name, problem[0]), problem[1])
+    route_problem = getattr(source, "route_problem", None)
+    if route_problem is None and route.generic is not None:
+        raise _FieldError(("routes", name, "generic"), f"{route.source} routes do not read a generic: block; fix: remove it, or use source: generic")
+    found = route_problem(route) if route_problem is not None else None
+    if found:
+        raise _FieldError(("routes", name, *found[0]), found[1])
 
 
 def check_api_url(url: str, allow_insecure_http: bool, loc: tuple = ("api_url",)) -> None:

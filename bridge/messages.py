@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
-from bridge import builds
+from bridge import alerts, builds
 from bridge.config import Route
 from bridge.config_base import TargetSettings
 from bridge.filters import hush
@@ -15,7 +15,7 @@ from bridge.payload import prepare, quieted, shortened, view
 from bridge.render import Renderer, RenderError, RenderTooLong
 from bridge.routing import asks_for, drop_reason, full_name
 from bridge.shape import conform, thread_id
-from bridge.sources import SOURCES, Decision
+from bridge.sources import Decision, source_for
 from bridge.targets import flowdock
 
 if TYPE_CHECKING:
@@ -98,13 +98,14 @@ def messages_for(
 ) -> tuple[Decision, dict[str, dict], list[str]]:
     """The decision, the message each target would receive, and the fallbacks taken; raises RenderError.
 
-    history: what the worker knows of earlier builds (bridge/build_history.py); previews know nothing.
+    history: what the worker knows of earlier builds and alert notifications (bridge/build_history.py); previews know nothing.
     """
     route = services.config.routes[route_name]
-    source = SOURCES[route.source]
+    source = source_for(route_name, route)
     payload = prepare(payload)
     decision = source.classify(event_name, payload)
-    build = builds.of(source, event_name, payload)
+    # A CI build or an alert group: both are judged against what the route received before.
+    build: builds.Tracked | None = builds.of(source, event_name, payload) or alerts.of(source, event_name, payload)
     # Recorded before the filters: the history holds every build the route received, shown or not.
     verdict = history(build) if build is not None and decision.template is not None else None
     if decision.template is not None:
@@ -113,14 +114,14 @@ def messages_for(
         decision = Decision(None, dropped) if dropped else decision
         if build is not None and verdict is not None:
             asked = getattr(source, "ROUTINE_ON_REQUEST", False) and asks_for(route, full_name(event_name, facts))
-            decision = builds.judge(decision, build, verdict, asked)
+            decision = build.judge(decision, verdict, asked)
     if decision.template is None:
         return decision, {}, []
     shown = payload if route.allow_mentions else quieted(payload)
     prose = str if route.allow_mentions else hush
     context = source.context(event_name, shown)
     if build is not None:
-        context["verdict"] = (verdict or builds.Verdict()).context(build)
+        context["verdict"] = build.verdict_context(verdict or builds.Verdict())
     rendition = Rendition(services.renderer_for(route_name), decision, view(context), services.fallback, prose)
     messages = {t: compose(rendition, route, event_name, event_id, t, services.config.targets[t]) for t in targets}
     return decision, {t: m for t, m in messages.items() if m is not None}, rendition.warnings

@@ -18,7 +18,7 @@ from bridge.config import Delivery as DeliveryPolicy
 from bridge.messages import messages_for
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer, RenderError
-from bridge.sources import SOURCES, Rejected
+from bridge.sources import Rejected, source_for
 from bridge.store import Delivery, Store, delivery_id_for
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         store.mark_event(event_id, "failed", f"route {event.route!r} is no longer configured")
         return []
     try:
-        name, payload = SOURCES[route.source].parse(event.headers, event.body)
+        name, payload = source_for(event.route, route).parse(event.headers, event.body)
         history = partial(services.history.record, event.route, event_id=event_id) if services.history else builds.unknown
         decision, messages, warnings = messages_for(services, event.route, name, payload, event_id, [only_target] if only_target else route.targets, history)
     except redis.RedisError:
@@ -82,6 +82,8 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
         return []
     pending = []
     for target, message in messages.items():
+        if decision.repeat and unchanged(store, target, message):
+            continue  # Jenkins' FINALIZED after COMPLETED: the same card again would be all a chat shows
         if "thread" in message:
             store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
         delivery = upsert_delivery(store, event, target, message)
@@ -90,8 +92,19 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
                 # Held before the event is settled, so a worker dying now leaves a trail to follow.
                 store.hold("deliveries", delivery.id, holder, time.time())
             pending.append(delivery.id)
+    if not pending and decision.repeat:
+        store.mark_event(event_id, "ignored", f"{decision.reason}, and every thread still shows it")
+        return []
     store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in warnings))
     return pending
+
+
+def unchanged(store: Store, target: str, message: dict) -> bool:
+    """True when the target's thread already shows this message's status (nothing happened to it since)."""
+    if "thread" not in message:
+        return False
+    latest = store.latest_thread(target, message["external_thread_id"])
+    return latest is not None and latest.get("status") == message["thread"].get("status")
 
 
 def fail(services: Services, kind: str, item_id: str, reason: str) -> None:

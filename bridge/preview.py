@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from bridge import offline_services, targets
@@ -63,14 +64,30 @@ def check_samples(config: Config) -> list[str]:
             templates_dir=route.templates_dir,
             events=["*", "*.*"],
             allow_mentions=route.allow_mentions,
+            generic=route.generic,
         )
         services = offline_services(config.model_copy(update={"targets": probe_targets, "routes": {route_name: probe}, "templates_fallback": False}))
-        for path in sample_paths(route.source):
+        if route.generic is not None:
+            renderer = services.renderer_for(route_name)
+            if not renderer.exists(route.generic.template):
+                errors.add(
+                    f"{config.path}: routes.{route_name}.generic.template: no template {route.generic.template} in {', '.join(renderer.search_path[:-1]) or 'the built-in ones'}; fix: create it under the route's templates_dir"
+                )
+                continue
+        for path in generic_samples(config, route) if route.generic is not None else sample_paths(route.source):
             try:
                 messages_for(services, route_name, event_of(path), load(path), "check", list(probe_targets))
             except RenderError as exc:
                 errors.add(f"{exc} (sample {path.name})")
+            except (OSError, ValueError) as exc:  # a generic route's own sample that is missing or not JSON
+                errors.add(f"{config.path}: routes.{route_name}.generic.samples: {path}: {exc}; fix: point it at a JSON payload file")
     return sorted(errors)
+
+
+def generic_samples(config: Config, route: Route) -> list[Path]:
+    """A generic route's own sample payloads, relative to the configuration file."""
+    folder = Path(config.path).resolve().parent
+    return [path if (path := Path(name)).is_absolute() else folder / path for name in (route.generic.samples if route.generic else [])]
 
 
 def describe_context(source: str, event: str) -> list[tuple[str, str, str]]:

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from bridge import metrics, sequence
-from bridge.sources import SOURCES, Inbound, Rejected
+from bridge.sources import Inbound, Rejected, source_for
 from bridge.store import Event, new_event_id
 from bridge.tasks import PROCESS_EVENT
 
@@ -38,7 +38,7 @@ def receive(route_name: str):
         response.headers["Allow"] = "POST"
         return response, status
     raw = read_body()
-    source = SOURCES[route.source]
+    source = source_for(route_name, route)
     try:
         source.verify(Inbound(request.headers, raw, request.args), route.credentials())
         name, _ = source.parse(request.headers, raw)

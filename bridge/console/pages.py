@@ -11,7 +11,7 @@ from bridge import admin
 from bridge.console import bp
 from bridge.pipeline import failure_reason
 from bridge.preview import preview
-from bridge.sources import SOURCES, Rejected
+from bridge.sources import SOURCES, Rejected, source_for
 
 PAGE_SIZE = 50
 
@@ -123,7 +123,7 @@ def preview_input(services) -> tuple[str, str, dict]:
         if stored is None:
             raise ValueError(f"no stored event {form['event_id'].strip()!r} (it may have expired)")
         route = form.get("route") or stored.route
-        name, payload = SOURCES[services.config.routes[route].source].parse(stored.headers, stored.body)
+        name, payload = source_for(route, services.config.routes[route]).parse(stored.headers, stored.body)
         return route, form.get("event", "").strip() or name, payload
     route, name = form.get("route", ""), form.get("event", "").strip()
     if route not in services.config.routes or not name:

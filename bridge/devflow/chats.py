@@ -20,6 +20,7 @@ GET /_devflow/chats.
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Flask, Response, g, jsonify, request
 
@@ -122,7 +123,7 @@ def mattermost_webhook(key: str):
     problems = ["body: not a JSON object"] if body is None else chat_rules.mattermost(body)
     if problems:
         return _mattermost_error(400, "; ".join(problems))
-    _arrive("mattermost", key, body or {}, g.state.next_chat_id("mattermost"))
+    _arrive("mattermost", "incoming webhook", body or {}, g.state.next_chat_id("mattermost"))
     return _text(200, "ok")
 
 
@@ -257,6 +258,13 @@ ROUTES = (
 )
 # Query parameters of these paths that hold a credential: never shown in the request log.
 SECRET_QUERY = ("sig", "access_token")
+# Path segments that are a webhook's credential (Slack's and Discord's token, Mattermost's key): never shown either.
+SECRET_PATH = re.compile(r"^(/services/[^/]+/[^/]+/|/api/webhooks/[^/]+/|/hooks/)[^/]+")
+
+
+def public_path(path: str) -> str:
+    """A request path as the log and the page show it: a webhook's credential replaced by ***."""
+    return SECRET_PATH.sub(lambda m: m.group(1) + server.REDACTED, path)
 
 
 def is_chat_request() -> bool:

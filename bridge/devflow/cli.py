@@ -10,6 +10,7 @@ import threading
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from .chats import public_path
 from .server import create_devflow_app
 from .state import DevflowState
 
@@ -17,10 +18,10 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 class QuietPathHandler(WSGIRequestHandler):
-    """Log method, path and status only: a query string may hold a flow_token."""
+    """Log method, path and status only: a query string may hold a flow_token, a webhook's path its token."""
 
     def log_request(self, code="-", size="-") -> None:
-        path = getattr(self, "path", "").split("?", 1)[0]
+        path = public_path(getattr(self, "path", "").split("?", 1)[0])
         self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path, code, size)
 
 

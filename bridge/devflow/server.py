@@ -102,7 +102,7 @@ def _log_entry(body: dict | None) -> dict:
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HIDDEN_HEADERS}
     return {
         "method": request.method,
-        "path": request.path,
+        "path": chats.public_path(request.path),
         "query": query,
         "headers": headers,
         "auth": g.auth.public(),

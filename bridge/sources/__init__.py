@@ -12,15 +12,40 @@ Each source module offers:
 CI sources (jenkins, circleci, buildkite, travis), GitHub (workflow runs) and GitLab (pipelines) also offer
 build(event_name, payload) -> a bridge.builds.Build or None, which the worker checks against earlier results ("back to green"); Buildkite offers AUTH_MODES
 (the route's `auth` choice) and Travis credential_problem(credentials), which refuses a bad key at start-up.
+Alert sources (alertmanager, grafana) offer group(event_name, payload) -> a bridge.alerts.Group or None instead,
+which the worker checks against earlier notifications of the group (a repeat goes to the thread only).
+The generic source is configured per route: source_for(route_name, route) gives any route's interface, and
+callers that handle events go through it; generic offers route_problem(route) for the configuration check.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
-from bridge.sources import buildkite, circleci, github, gitlab, jenkins, travis
+from bridge.sources import alertmanager, buildkite, circleci, generic, github, gitlab, grafana, jenkins, sentry, travis
 from bridge.sources.base import Decision, Inbound, Rejected
 
-SOURCES: dict[str, ModuleType] = {"github": github, "gitlab": gitlab, "jenkins": jenkins, "circleci": circleci, "buildkite": buildkite, "travis": travis}
+SOURCES: dict[str, ModuleType] = {
+    "github": github,
+    "gitlab": gitlab,
+    "jenkins": jenkins,
+    "circleci": circleci,
+    "buildkite": buildkite,
+    "travis": travis,
+    "alertmanager": alertmanager,
+    "grafana": grafana,
+    "sentry": sentry,
+    "generic": generic,
+}
 
-__all__ = ["SOURCES", "Decision", "Inbound", "Rejected"]
+
+def source_for(route_name: str, route: Any) -> Any:
+    """The source interface a route's events go through: its source module, or the object a configurable source
+    (generic) builds from the route's own settings (for_route)."""
+    module = SOURCES[route.source]
+    for_route = getattr(module, "for_route", None)
+    return for_route(route_name, route) if for_route is not None else module
+
+
+__all__ = ["SOURCES", "Decision", "Inbound", "Rejected", "source_for"]

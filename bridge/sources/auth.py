@@ -5,10 +5,14 @@ Each returns quietly or raises Rejected(401, why); the why names what to fix and
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import time
 from collections.abc import Mapping
+
+from werkzeug.datastructures import Headers
 
 from bridge.sources.base import Rejected
 
@@ -34,7 +38,7 @@ def require(credentials: Mapping[str, str], key: str, source: str) -> str:
     return value
 
 
-def bearer_or_query_token(headers: Mapping[str, str], query: Mapping[str, str], secret: str, source: str) -> None:
+def bearer_or_query_token(headers: Mapping[str, str] | Headers, query: Mapping[str, str], secret: str, source: str) -> None:
     """The secret as `Authorization: Bearer <secret>` or as `?token=<secret>`; either may be used, a wrong one refuses."""
     scheme, _, given = headers.get("Authorization", "").strip().partition(" ")
     offered = [value for value in (given.strip() if scheme.lower() == "bearer" else "", query.get("token", "")) if value]
@@ -42,7 +46,24 @@ def bearer_or_query_token(headers: Mapping[str, str], query: Mapping[str, str], 
         raise Rejected(401, f"missing token; give {source} the URL ending in ?token=<the route's secret>, or send Authorization: Bearer <secret>")
     # Every offered token must match: a right one beside a wrong one is someone guessing.
     if not all(same(value, secret) for value in offered):
-        raise Rejected(401, "the token does not match the route's secret")
+        raise Rejected(401, "the token in ?token= or Authorization: Bearer does not match the route's secret")
+
+
+def authorization_secret(headers: Mapping[str, str] | Headers, secret: str, source: str) -> None:
+    """The secret as `Authorization: Bearer <secret>`, or as the password of HTTP Basic (the user name is not checked)."""
+    scheme, _, given = headers.get("Authorization", "").strip().partition(" ")
+    scheme, given = scheme.lower(), given.strip()
+    if scheme == "basic" and given:
+        try:
+            _, colon, given = base64.b64decode(given, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, ValueError):
+            raise Rejected(401, "Authorization: Basic does not hold base64 of user:password") from None
+        if not colon:
+            raise Rejected(401, "Authorization: Basic does not hold base64 of user:password")
+    elif scheme != "bearer" or not given:
+        raise Rejected(401, f"missing credentials; set {source} to send Authorization: Bearer <the route's secret>, or basic auth with it as the password")
+    if not same(given, secret):
+        raise Rejected(401, "the credentials do not match the route's secret")
 
 
 def body_hmac(signature: str, secret: str, body: bytes, header: str) -> None:

@@ -46,6 +46,8 @@ class Decision:
     hidden: bool = False
     # False for routine progress: it updates the item's thread but posts nothing in chat.
     chat: bool = True
+    # True when another event told this already (a build's result): a thread that still shows it hears nothing.
+    repeat: bool = False
 
 
 def body_digest(raw: bytes) -> str:

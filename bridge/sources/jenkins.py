@@ -9,6 +9,7 @@ them to arrive finds the result told already (bridge/build_history.py), so a bui
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 from bridge import builds
 from bridge.sources import auth
@@ -51,12 +52,25 @@ def state_of(build: dict) -> tuple[str, str]:
     return PHASES.get(phase, ""), ""
 
 
+def folders(url: object) -> list[str]:
+    """The names in a job's url (Job.getUrl(): "job/acme/job/widgets/job/main/"), decoded; [] for any other shape."""
+    parts = text(url).strip("/").split("/")
+    if len(parts) % 2 or not all(kind == "job" and name for kind, name in zip(parts[::2], parts[1::2], strict=True)):
+        return []
+    return [unquote(name) for name in parts[1::2]]
+
+
 def build(event: str, payload: dict) -> builds.Build | None:
     """The Build of a notification, or None without a job name and build number."""
-    job, run, scm = text(payload.get("name")), obj(payload, "build"), obj(payload, "build", "scm")
+    leaf, run, scm = text(payload.get("name")), obj(payload, "build"), obj(payload, "build", "scm")
     number = id_part(run.get("number"))
-    if not (id_part(job) and number):
+    if not (id_part(leaf) and number):
         return None
+    # The plugin's name is the job's own (a multibranch pipeline's "main"); its full name, folders included,
+    # keeps two repositories' "main" jobs apart in threads and in "back to green".
+    path = folders(payload.get("url"))
+    job = "/".join(path) or leaf
+    shown = text(payload.get("display_name")) or (path[-1] if path else leaf)
     state, detail = state_of(run)
     sha = text(scm.get("commit"))
     duration = run.get("duration")
@@ -67,7 +81,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         kind="build",
         state=state,
         detail=detail,
-        name=text(payload.get("display_name")) or job,
+        name="/".join([*path[:-1], shown]),
         label=f"#{number}",
         # Jenkins names the remote branch: origin/main is main.
         branch=text(scm.get("branch")).removeprefix("origin/").removeprefix("refs/heads/"),

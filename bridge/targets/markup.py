@@ -23,6 +23,9 @@ URL = re.compile(r"https?://[^\s<>]+")
 # Markdown's active characters (Discord, Zulip, Mattermost and Teams all read these), and "#" where it starts
 # a heading; a backslash makes each literal.
 MARKDOWN_ACTIVE = re.compile(r"([\\`*_~|<>\[\]]|^#|(?<=\n)#)")
+# Slack's mention syntax (<!channel>, <!here|here>, <@U123>) where plain text lands: Mattermost expands it in
+# attachment titles too, and a fallback may be read by clients that do.
+SLACK_SYNTAX = re.compile(r"<(?=[!@])")
 
 
 class _Reader(HTMLParser):
@@ -77,6 +80,11 @@ def _tidy(text: str) -> str:
 def escape_mrkdwn(text: str) -> str:
     """Slack's three control characters as entities: no <!channel>, <@U123> or <url|link> from payload text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unslack(text: str) -> str:
+    """Plain text in which "<!" and "<@" no longer start Slack's mention syntax (a zero-width space follows "<")."""
+    return SLACK_SYNTAX.sub("<\u200b", text)
 
 
 def escape_markdown(text: str) -> str:

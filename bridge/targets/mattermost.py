@@ -18,7 +18,7 @@ from pydantic import model_validator
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
-from bridge.targets.markup import fit, from_html, from_text
+from bridge.targets.markup import fit, from_html, from_text, unslack
 
 # A post's message holds at most 16383 characters (https://developers.mattermost.com/integrate/webhooks/incoming/);
 # attachment text is kept well inside that, and fields short.
@@ -56,23 +56,28 @@ def markdown(markup: str, keep: re.Pattern | None, limit: int) -> str:
     return fit(lambda t: from_html(t, "markdown", keep), markup, limit)
 
 
+def plain(markup: str) -> str:
+    """Our HTML as plain text that Mattermost's Slack compatibility cannot turn into a mention (<!channel>, <@id>)."""
+    return unslack(from_html(markup, "plain"))
+
+
 def attachment(card: Card, keep: re.Pattern | None) -> dict:
     """The item in its status colour: title and link, body, fields, status; actions as links."""
     links = " · ".join(f"[{from_text(from_html(name, 'plain'), 'markdown')}]({url})" for name, url in card.actions if " " not in url and ")" not in url)
     text = "\n\n".join(part for part in (markdown(card.body, keep, ATTACHMENT_TEXT), "" if card.reply else links) if part)
     found: dict = {
-        "fallback": fit(lambda t: from_html(t, "plain"), f"{card.summary} {card.title}", 500),
+        "fallback": fit(plain, f"{card.summary} {card.title}", 500),
         "color": card.hex_colour or "#8b949e",
         "text": text,
     }
     if not card.reply:
-        found["title"] = from_html(card.title, "plain")[:500]
+        found["title"] = fit(plain, card.title, 500)
         if card.url:
             found["title_link"] = card.url
-        fields = [{"title": from_html(label, "plain")[:200], "value": markdown(value, keep, FIELD_TEXT), "short": True} for label, value in card.fields]
+        fields = [{"title": fit(plain, label, 200), "value": markdown(value, keep, FIELD_TEXT), "short": True} for label, value in card.fields]
         found["fields"] = fields[:MAX_FIELDS]
     if card.status:
-        found["footer"] = from_html(card.status, "plain")[:200]
+        found["footer"] = fit(plain, card.status, 200)
     return found
 
 

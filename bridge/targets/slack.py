@@ -16,7 +16,7 @@ from pydantic import model_validator
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
-from bridge.targets.markup import escape_mrkdwn, fit, from_html, from_text
+from bridge.targets.markup import escape_mrkdwn, fit, from_html, from_text, unslack
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks): 50 blocks a message, 3000
 # characters of section text, 10 section fields of 2000, 25 elements in an actions block, button
@@ -108,7 +108,7 @@ def attachment(card: Card, keep: re.Pattern | None) -> dict:
     ]
     if buttons and not card.reply:
         blocks.append({"type": "actions", "elements": buttons[:MAX_BUTTONS]})
-    return {"color": card.hex_colour or "#8b949e", "blocks": blocks, "fallback": fit(lambda t: from_html(t, "plain"), card.title or card.summary, 500)}
+    return {"color": card.hex_colour or "#8b949e", "blocks": blocks, "fallback": fit(lambda t: unslack(from_html(t, "plain")), card.title or card.summary, 500)}
 
 
 def payload(card: Card, keep: re.Pattern | None) -> dict:

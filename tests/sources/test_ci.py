@@ -145,19 +145,43 @@ def test_a_recovery_and_a_streak_read_as_such():
     assert again.splitlines()[0] == "❌ app #9 failed again on main (3 in a row)"
 
 
+@pytest.mark.parametrize(
+    "url, thread, first_line",
+    [
+        # A multibranch pipeline names each branch's job by the branch: two repositories' "main" jobs must not share
+        # a thread or a "back to green" history. The plugin's url is Job.getUrl(): job/<folder>/job/<name>/, encoded.
+        ("job/acme/job/widgets/job/main/", "jenkins:acme/widgets/main:build:7", "❌ acme/widgets/main #7 failed on main"),
+        ("job/acme/job/gadgets/job/main/", "jenkins:acme/gadgets/main:build:7", "❌ acme/gadgets/main #7 failed on main"),
+        ("job/acme/job/widgets/job/feature%2Fx/", "jenkins:acme/widgets/feature/x:build:7", "❌ acme/widgets/feature/x #7 failed on main"),
+        ("job/main/", "jenkins:main:build:7", "❌ main #7 failed on main"),
+        (None, "jenkins:main:build:7", "❌ main #7 failed on main"),
+    ],
+)
+def test_jenkins_jobs_in_folders_are_told_by_their_full_name(url, thread, first_line):
+    payload = {"name": "main", "url": url, "build": {"number": 7, "phase": "COMPLETED", "status": "FAILURE"}}
+    payload["build"]["scm"] = {"branch": "origin/main"}
+    assert jenkins.classify("build", payload).thread == thread
+    rendered = SERVICES.renderers[""].render("jenkins/build.txt", jenkins.context("build", payload))
+    assert rendered.splitlines()[0] == first_line
+
+
 # --- Jenkins: a token in the URL or a bearer header -------------------------------------------------
+
+
+# A wrong token's refusal names where it is read, as every other scheme names its header.
+WHERE = "the token in ?token= or Authorization: Bearer does not match"
 
 
 @pytest.mark.parametrize(
     "headers, query, reason",
     [
         ({}, {}, "missing token"),
-        ({}, {"token": "wrong"}, "does not match"),
-        ({"Authorization": "Bearer wrong"}, {}, "does not match"),
+        ({}, {"token": "wrong"}, WHERE),
+        ({"Authorization": "Bearer wrong"}, {}, WHERE),
         ({"Authorization": f"Basic {SECRET}"}, {}, "missing token"),
-        ({"Authorization": f"Bearer {SECRET}"}, {"token": "wrong"}, "does not match"),
-        ({}, {"token": SECRET[:-1]}, "does not match"),
-        ({}, {"token": "ü" + SECRET}, "does not match"),
+        ({"Authorization": f"Bearer {SECRET}"}, {"token": "wrong"}, WHERE),
+        ({}, {"token": SECRET[:-1]}, WHERE),
+        ({}, {"token": "ü" + SECRET}, WHERE),
     ],
 )
 def test_jenkins_refusals(headers, query, reason):

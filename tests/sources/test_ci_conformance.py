@@ -125,10 +125,12 @@ def test_back_to_green_across_a_worker_restart_told_once_per_build(redis_url):
     for number in (31, 32):
         sent = messages(worker, post_jenkins(worker, jenkins_body(number, "FAILURE")))
         assert sent["chat"]["content"].splitlines()[0] == f"❌ asgard #{number} {'failed again on master (2 in a row)' if number == 32 else 'failed on master'}"
-    # COMPLETED, then FINALIZED of the same build: the second updates the thread and posts nothing in chat.
+    # COMPLETED, then FINALIZED of the same build: the second tells nothing new, to chat or thread (a chat that
+    # posts a card per change would show the same card twice).
     completed = messages(worker, post_jenkins(worker, jenkins_body(33, "FAILURE")))
-    finalized = messages(worker, post_jenkins(worker, jenkins_body(33, "FAILURE", "FINALIZED")))
-    assert "(3 in a row)" in completed["chat"]["content"] and set(finalized) == {"inbox"}
+    twin = post_jenkins(worker, jenkins_body(33, "FAILURE", "FINALIZED"))
+    assert "(3 in a row)" in completed["chat"]["content"] and messages(worker, twin) == {}
+    assert worker.extensions["hookdock"].store.load_event(twin).status == "ignored"
 
     restarted = create_app(parse_config(CONFIG), redis_url)  # a new worker: nothing but Redis carries the history
     green = post_jenkins(restarted, jenkins_body(34, "SUCCESS"))
@@ -140,8 +142,17 @@ def test_back_to_green_across_a_worker_restart_told_once_per_build(redis_url):
     services = restarted.extensions["hookdock"]
     services.store.mark_event(green, "queued")
     assert messages(restarted, green)["chat"]["content"] == sent["chat"]["content"]
-    assert set(messages(restarted, post_jenkins(restarted, jenkins_body(34, "SUCCESS", "FINALIZED")))) == {"inbox"}
+    assert set(messages(restarted, post_jenkins(restarted, jenkins_body(34, "SUCCESS", "FINALIZED")))) == set()
     assert set(messages(restarted, post_jenkins(restarted, jenkins_body(35, "SUCCESS")))) == {"inbox"}
+
+
+def test_a_result_told_again_after_the_thread_moved_on_updates_the_thread(redis_url):
+    """A build that runs again and ends as before (a restart) moves its thread back: only an unchanged thread hears nothing."""
+    worker = create_app(parse_config(CONFIG), redis_url)
+    messages(worker, post_jenkins(worker, jenkins_body(50, "FAILURE")))
+    assert set(messages(worker, post_jenkins(worker, jenkins_body(50, "", "STARTED")))) == {"inbox"}
+    again = messages(worker, post_jenkins(worker, jenkins_body(50, "FAILURE", "FINALIZED")))
+    assert set(again) == {"inbox"} and again["inbox"]["thread"]["status"]["color"] == "red"
 
 
 def test_histories_are_kept_per_branch(redis_url):

@@ -2,6 +2,7 @@
 
 GitHub: every @octokit/webhooks-examples payload. GitLab: every fixture (GitLab's documentation
 examples and their variants), sent with a valid secret token AND a valid Standard Webhooks signature.
+Alertmanager, Grafana and Sentry: every fixture, with a bearer secret, Grafana's HMAC and Sentry's signature.
 Each example is posted to /hooks/<route>, processed, and delivered to devflow, which validates every
 message against the Flowdock contract. An example must end as a delivered message or as an ignore
 with its reason; never as an error, an empty or over-long message, or text with template artifacts.
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 
 import pytest
 
 from bridge import create_app, pipeline
 from bridge.config import parse_config
 from bridge.render import MAX_CONTENT
+from bridge.sources.auth import hmac_hex
 from tests.support import FIXTURES, SIGNING_KEY, github_headers, gitlab_headers
 
 OCTOKIT_EXAMPLES = FIXTURES / "octokit" / "webhooks-examples-7.6.1.json.gz"
@@ -24,6 +27,11 @@ GITHUB = [
     ("github", entry["name"], i, example) for entry in json.loads(gzip.decompress(OCTOKIT_EXAMPLES.read_bytes())) for i, example in enumerate(entry["examples"])
 ]
 GITLAB = [("gitlab", path.stem.split("__")[0], path.stem, json.loads(path.read_text())) for path in sorted((FIXTURES / "gitlab").glob("*__*.json"))]
+ALERTING = [
+    (source, path.stem.split("__")[0], path.stem, json.loads(path.read_text()))
+    for source in ("alertmanager", "grafana", "sentry")
+    for path in sorted((FIXTURES / source).glob("*__*.json"))
+]
 ARTIFACTS = ("{{", "}}", "{%", "Undefined", "None", "[object")
 CONFIG = """\
 api_url: {url}
@@ -33,8 +41,24 @@ targets:
 routes:
   github: {{source: github, secret: "It's a Secret to Everybody", targets: [chat, inbox]}}
   gitlab: {{source: gitlab, secret: "It's a Secret to Everybody", signing_secret: {key}, confidential: true, targets: [chat, inbox]}}
+  alertmanager: {{source: alertmanager, secret: "It's a Secret to Everybody", targets: [chat, inbox]}}
+  grafana: {{source: grafana, secret: "It's a Secret to Everybody", auth: signature, targets: [chat, inbox]}}
+  sentry: {{source: sentry, secret: "It's a Secret to Everybody", targets: [chat, inbox]}}
 """
-HEADERS = {"github": github_headers, "gitlab": gitlab_headers}
+SECRET = "It's a Secret to Everybody"
+HEADERS = {
+    "github": github_headers,
+    "gitlab": gitlab_headers,
+    "alertmanager": lambda name, body, delivery: {"Content-Type": "application/json", "Authorization": f"Bearer {SECRET}"},
+    "grafana": lambda name, body, delivery: {"Content-Type": "application/json", "X-Grafana-Alerting-Signature": hmac_hex(SECRET, body)},
+    "sentry": lambda name, body, delivery: {
+        "Content-Type": "application/json",
+        "Sentry-Hook-Resource": name,
+        "Sentry-Hook-Signature": hmac_hex(SECRET, body),
+        "Sentry-Hook-Timestamp": str(int(time.time())),
+        "Request-ID": delivery,
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +78,9 @@ def test_the_pinned_package_has_every_event():
 
 
 @pytest.mark.parametrize(
-    "source, name, index, payload", GITHUB + GITLAB, ids=[f"{s}-{n}-{i}" if s == "github" else f"{s}-{i}" for s, n, i, _ in GITHUB + GITLAB]
+    "source, name, index, payload",
+    GITHUB + GITLAB + ALERTING,
+    ids=[f"{s}-{n}-{i}" if s == "github" else f"{s}-{i}" for s, n, i, _ in GITHUB + GITLAB + ALERTING],
 )
 def test_example_is_delivered_or_ignored_with_a_reason(app, chat, source, name, index, payload):
     body = json.dumps(payload).encode()

@@ -8,7 +8,7 @@ mutated once, in the fixture a hash of its name picks, so the whole file runs in
 while every action's fixture gets its share. Mutations: null, "", another type (a string becomes a
 number and an object, a number a string, a list an object or a number, an object a list or a
 number). Each message must also be one the strict devflow would accept, as Flowdock would.
-Every source's fixtures are mutated: GitHub's and GitLab's.
+Every source's fixtures are mutated: GitHub's, GitLab's, and the alert sources' (Alertmanager, Grafana, Sentry).
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ targets:
 routes:
   hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
   gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
+  alertmanager: {source: alertmanager, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  grafana: {source: grafana, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  sentry: {source: sentry, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
 """
-ROUTES = {"github": "hooks", "gitlab": "gitlab"}
+ROUTES = {"github": "hooks", "gitlab": "gitlab", "alertmanager": "alertmanager", "grafana": "grafana", "sentry": "sentry"}
 SERVICES = offline_services(parse_config(CONFIG))
 FORBIDDEN = re.compile(r"None|Undefined|\{'|\[\{'|<bridge\.|<built-in|<function| object at 0x")
 CODE = "".join(p.read_text() for p in [*(ROOT / "templates").rglob("*.*"), *(ROOT / "bridge" / "sources").rglob("*.py")])

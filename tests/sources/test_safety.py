@@ -23,9 +23,12 @@ targets:
 routes:
   hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
   gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
+  alertmanager: {source: alertmanager, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  grafana: {source: grafana, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  sentry: {source: sentry, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
 """)
 )
-ROUTES = {"github": "hooks", "gitlab": "gitlab"}
+ROUTES = {"github": "hooks", "gitlab": "gitlab", "alertmanager": "alertmanager", "grafana": "grafana", "sentry": "sentry"}
 
 
 def sent(event: str, payload: dict, source: str = "github") -> dict:
@@ -80,12 +83,12 @@ def with_markup(value):
     return value + "<b>x</b>" if isinstance(value, str) and not value.startswith("http") else value
 
 
-SOURCES = ("github", "gitlab")
+SOURCES = ("github", "gitlab", "alertmanager", "grafana", "sentry")
 CASES = [p for source in SOURCES for p in sorted((FIXTURES / source).glob("*__*.json")) if p.with_suffix(".thread").exists()]
 
 
 def source_of(path) -> str:
-    """github or gitlab, by the fixture's folder."""
+    """The source, by the fixture's folder."""
     return path.parent.name
 
 

@@ -79,7 +79,9 @@ HOSTILE = "<!channel> <!here> <@U123ABC> @here @channel @everyone @room @**all**
 # What would ping in each chat if it arrived as it is.
 ACTIVE = {
     "slack": re.compile(r"<!channel>|<!here>|<@U123ABC>"),
-    "mattermost": re.compile(r"@(here|channel|everyone|all)\b"),
+    # Mattermost also reads Slack's <!channel>, <!here>, <!all> and <@user id> in attachment titles, text and
+    # field values (its Slack compatibility: expandAnnouncement and replaceUserIds in the server's slack.go).
+    "mattermost": re.compile(r"@(here|channel|everyone|all)\b|<!(channel|here|all)>|<@[a-zA-Z0-9]+>"),
     "teams": re.compile(r"<at>"),
     "discord": re.compile(r"(?<!\\)<@[!&]?\d+>|@everyone|@here"),
     "matrix": re.compile(r"@room|@jane:matrix\.org"),
@@ -92,7 +94,11 @@ HOSTILE_MESSAGES = [
         "title": "commented",
         "author": {"name": "@everyone"},
         "body": HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
-        "thread": {"title": "#1 @here", "status": {"value": "@channel", "color": "red"}, "fields": [{"label": "By", "value": "@room"}]},
+        "thread": {
+            "title": "#1 @here &lt;!channel&gt; &lt;@U123ABC&gt;",
+            "status": {"value": "@channel <!here>", "color": "red"},
+            "fields": [{"label": "By", "value": "@room &lt;!all&gt;"}],
+        },
         "external_thread_id": "t",
         "uuid": "u-2",
     },
