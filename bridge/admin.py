@@ -12,7 +12,7 @@ from datetime import datetime
 from celery import Celery
 
 from bridge import liveness, sequence
-from bridge.logsafe import HIDDEN, hide_secrets
+from bridge.logsafe import HIDDEN, hide_secrets, hide_secrets_in
 from bridge.pipeline import Services
 from bridge.store import Delivery, Event, delivery_id_for
 from bridge.tasks import PROCESS_EVENT
@@ -172,8 +172,8 @@ SUMMARIES = {
 
 
 def summary(event: Event, outcome: str, deliveries: list[Delivery]) -> str:
-    """One line saying what happened to an event."""
-    return SUMMARIES[outcome](event, deliveries)
+    """One line saying what happened to an event, configured secrets hidden (a chat's error may quote one)."""
+    return hide_secrets(SUMMARIES[outcome](event, deliveries))
 
 
 def events_page(services: Services, wanted: EventFilter, before: float | None = None, limit: int = 50) -> tuple[list[dict], float | None]:
@@ -231,7 +231,8 @@ def event_page(services: Services, event_id: str) -> dict:
         "payload": pretty_payload(event.body),
         "outcome": outcome,
         "summary": summary(event, outcome, deliveries),
-        "deliveries": [asdict(d) for d in deliveries],
+        # Hidden like the payload: a message quotes payload text, and a chat's error may quote any target's credential.
+        "deliveries": [hide_secrets_in(asdict(d)) for d in deliveries],
     }
 
 

@@ -135,6 +135,9 @@ class Config(Strict):
     def references_resolve(self) -> Config:
         """Routes name known sources and targets, carry their source's credentials; the API URL is safe."""
         for name, route in self.routes.items():
+            if "/" in name or not name.strip():
+                # The name is one segment of /hooks/<name>: a slash or a blank name could never receive a webhook.
+                raise _FieldError(("routes", name), f"route name {name!r} cannot be part of /hooks/<name>; fix: use letters, digits, - or _")
             if route.source not in KNOWN_SOURCES:
                 raise _FieldError(("routes", name, "source"), f"unknown source {route.source!r}; fix: use one of: {', '.join(KNOWN_SOURCES)}")
             check_credentials(name, route)

@@ -50,6 +50,17 @@ def hide_secrets(text: str) -> str:
     return text
 
 
+def hide_secrets_in(value: object) -> object:
+    """A copy of a JSON-like value (a stored delivery: message, errors) with every configured secret hidden in its strings."""
+    if isinstance(value, str):
+        return hide_secrets(value)
+    if isinstance(value, dict):
+        return {key: hide_secrets_in(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [hide_secrets_in(item) for item in value]
+    return value
+
+
 def scrub(text: str) -> str:
     """text with every known secret, query string and credential replaced by [hidden]."""
     text = hide_secrets(text)

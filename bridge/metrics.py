@@ -58,7 +58,7 @@ SPECS: dict[str, Spec] = {
 # Read from Redis at scrape time: (name, help, what to ask Redis).
 GAUGES = (
     ("hookdock_queue_depth", "Tasks waiting in the Celery queue", lambda r: r.llen("celery")),
-    ("hookdock_dead_letters", "Dead letters kept now (within the retention window)", lambda r: r.zcard("hookdock:failed")),
+    ("hookdock_dead_letters_kept", "Dead letters kept now (within the retention window)", lambda r: r.zcard("hookdock:failed")),
     ("hookdock_failed_events", "Failed events kept now (within the retention window)", lambda r: r.zcard("hookdock:failed-events")),
 )
 

@@ -70,6 +70,7 @@ def test_secrets_are_hidden_in_repr():
         (("{org: acme, flow: main, token", "{org: acme, token"), "bridge.yml:3: targets.team-chat: give org and flow"),
         (("targets: [team-chat]", "targets: []"), "bridge.yml:9: routes.widgets.targets: List should have at least 1 item"),
         (("widgets:", "widgets: [oops"), "bridge.yml:7: not valid YAML"),
+        (("  widgets:", "  ci/main:"), "bridge.yml:6: routes.ci/main: route name 'ci/main' cannot be part of /hooks/<name>; fix: use letters"),
     ],
 )
 def test_errors_name_file_line_key_and_fix(change, expected):

@@ -88,6 +88,14 @@ def test_landing_page_shows_routes_health_and_version_but_no_secret(app):
     assert not {"admin-secret", "chat-token", "hook-secret"} & set(re.findall(r"[\w-]+", page))
 
 
+def test_landing_page_webhook_urls_work_as_shown_whatever_the_route_is_called(redis_url):
+    app = create_app(parse_config(CONFIG.replace("  gadgets:", '  "ci #2?":')), redis_url)
+    client = app.test_client()
+    url = re.search(r"<code>http://localhost(/hooks/ci[^<]*)</code>", client.get("/").get_data(as_text=True)).group(1)
+    assert url == "/hooks/ci%20%232%3F"
+    assert client.post(url, data=b"{}", headers={"X-GitHub-Event": "ping"}).status_code == 401  # the route's own answer: unsigned
+
+
 def test_without_an_admin_token_the_console_says_how_to_turn_it_on(redis_url):
     app = create_app(parse_config(CONFIG.replace("admin_token: admin-secret\n", "")), redis_url)
     client = app.test_client()
@@ -117,6 +125,25 @@ def test_every_post_needs_the_csrf_token(app, path):
     client = signed_in(app)
     answer = client.post(path, data={"csrf": "forged", "token": "admin-secret"})
     assert answer.status_code == 400 and "did not come from this console" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/console/replay/e3", "/console/replay-failed", "/console/sign-in"])
+def test_a_session_without_a_csrf_token_cannot_post(app, path):
+    # Signing in starts a fresh session whose CSRF token is made only when a page shows a form; until then no POST passes,
+    # and neither does one from a visitor with no cookie at all.
+    client = signed_in(app)
+    for who in (client, app.test_client()):
+        answer = who.post(path, data={"csrf": "", "token": "admin-secret", "since": "1h"})
+        assert answer.status_code == 400 and "did not come from this console" in answer.get_data(as_text=True), path
+
+
+def test_pages_cannot_be_framed_run_no_script_and_are_not_cached(app):
+    client = signed_in(app)
+    for path in ("/", "/console/sign-in", "/console/events", "/console/events/e3", "/console/replay/e3", "/console/health"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY", path
+        assert "script-src" not in headers["Content-Security-Policy"] and "default-src 'none'" in headers["Content-Security-Policy"], path
+        assert headers["Cache-Control"] == "no-store", path
 
 
 def test_sign_out_ends_the_session(app):
@@ -169,6 +196,12 @@ def test_event_list_pages_newest_first(app, monkeypatch):
     assert re.findall(r'href="/console/events/(\w+)"', client.get(older).get_data(as_text=True)) == ["e1"]
 
 
+@pytest.mark.parametrize("before", ["nan", "inf", "-inf"])
+def test_a_page_mark_that_is_not_a_time_is_a_clear_400(app, before):
+    answer = signed_in(app).get(f"/console/events?before={before}")
+    assert answer.status_code == 400 and "is not a time" in answer.get_data(as_text=True)
+
+
 def test_event_page_masks_credentials_and_shows_every_attempt(app):
     page = signed_in(app).get("/console/events/e3").get_data(as_text=True)
     assert "sha256=abc" not in page and "[hidden]" in page
@@ -177,6 +210,20 @@ def test_event_page_masks_credentials_and_shows_every_attempt(app):
     attempts = re.findall(r'<tr class="attempt">(.*?)</tr>', page, re.S)
     assert len(attempts) == 2 and "503" in attempts[0] and "7.5 ms" in attempts[0] and "3 s" in attempts[0] and "bad" in attempts[1]
     assert "HTTP 400 is permanent" in page
+
+
+def test_messages_and_errors_on_the_pages_hide_configured_secrets(app):
+    # The payload quotes a token, so the message does; a chat's error echoes one (devflow and Slack-likes do).
+    error = "HTTP 400 is permanent; bad token chat-token"
+    attempt = {"at": 1.0, "status": 400, "duration_ms": 1.0, "error": error}
+    delivery = {"status": "failed", "last_error": f"team-chat: {error}", "attempts": [attempt]}
+    stored(app, "e4", "widgets", "push", "processed", delivery=delivery)
+    store = app.extensions["hookdock"].store
+    store.save_delivery(Delivery("e4.team-chat", "e4", "widgets", "team-chat", {"event": "message", "content": "see hook-secret"}, **delivery))
+    client = signed_in(app)
+    for path in ("/console/events", "/console/events/e4", "/console/replay/e4"):
+        page = client.get(path).get_data(as_text=True)
+        assert "bad token [hidden]" in page and not {"chat-token", "hook-secret"} & set(re.findall(r"[\w-]+", page)), path
 
 
 def test_unknown_event_is_a_clear_404(app):

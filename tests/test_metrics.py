@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import redis
+from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge import build_services, create_app, metrics, pipeline
@@ -75,12 +81,24 @@ def test_worker_counts_attempts_deliveries_dead_letters_ignores_and_latency(app,
     assert found[("hookdock_delivery_attempts_total", labels(target="wrong", outcome="permanent"))] == 1
     assert found[("hookdock_deliveries_total", labels(target="team-chat", outcome="delivered"))] == 1
     assert found[("hookdock_dead_letters_total", labels(route="broken", target="wrong"))] == 1
-    assert found[("hookdock_dead_letters", ())] == 1
+    assert found[("hookdock_dead_letters_kept", ())] == 1
     assert found[("hookdock_events_ignored_total", labels(route="widgets", kind="branches"))] == 1
     assert found[("hookdock_webhook_to_message_seconds_count", labels(target="team-chat"))] == 1
     assert found[("hookdock_webhook_to_message_seconds_bucket", labels(target="team-chat", le="+Inf"))] == 1
     assert found[("hookdock_attempt_duration_seconds_count", labels(target="wrong"))] == 1
     assert 0 < found[("hookdock_attempt_duration_seconds_sum", labels(target="wrong"))] < 10
+
+
+def test_every_metric_family_has_its_own_name_in_both_exposition_formats(redis_url):
+    # A counter's family is its name without _total: a gauge named like it (hookdock_dead_letters) clashed, and
+    # OpenMetrics parsers (what Prometheus negotiates first) refused the whole scrape.
+    client = redis.Redis.from_url(redis_url)
+    metrics.count(client, metrics.DEAD_LETTERS, route="r", target="t")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(metrics.RedisCollector(client))
+    names = [family.name for family in metrics.RedisCollector(client).collect()]
+    assert len(names) == len(set(names)), names
+    assert len(list(openmetrics_families(openmetrics_latest(registry).decode()))) == len(names)
 
 
 def test_histogram_buckets_are_cumulative_and_the_sum_is_in_seconds(redis_url):
@@ -110,3 +128,13 @@ def test_metrics_never_fail_the_work_they_describe():
     dead = redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.2)
     metrics.count(dead, metrics.RECEIVED, route="r")
     metrics.observe(dead, metrics.LATENCY, 1.0, target="t")
+
+
+def test_the_readme_documents_every_metric_and_its_alert_rule_uses_real_ones():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    exposed = set(metrics.SPECS) | {name for name, _, _ in metrics.GAUGES}
+    documented = set(re.findall(r"^\| `(hookdock_\w+)` \|", section, re.MULTILINE))
+    assert documented == exposed
+    rules = re.findall(r"expr: (.+)", section)
+    assert rules and all(set(re.findall(r"hookdock_\w+", rule)) <= exposed for rule in rules), rules

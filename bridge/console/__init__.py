@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, render_template, request
 
@@ -31,6 +32,25 @@ def install(app: Flask) -> None:
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = STATIC_MAX_AGE  # only the console sends files
     app.jinja_env.globals["style_version"] = STYLE_VERSION
     app.register_blueprint(bp)
+
+
+# No script at all, nothing from elsewhere, and no framing: a page of another site (or another port of this host, which
+# SameSite counts as the same site) cannot overlay a replay's confirm button, and markup that slipped past escaping runs nothing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@bp.after_request
+def protect(response):
+    """Every console page and the landing page: the security headers; signed-in pages are not kept by any cache."""
+    response.headers.update(SECURITY_HEADERS)
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.app_template_filter("moment")
@@ -74,5 +94,8 @@ def landing():
     """What hookdock is, its version, its health, and each route's webhook URL, source and targets (never a secret)."""
     config = current_app.extensions["hookdock"].config
     base = request.host_url.rstrip("/")
-    routes = [{"name": name, "url": f"{base}/hooks/{name}", "source": route.source, "targets": route.targets} for name, route in config.routes.items()]
+    # Quoted: a route named "ci #2" is reached at /hooks/ci%20%232; unquoted, the # would end the path.
+    routes = [
+        {"name": name, "url": f"{base}/hooks/{quote(name, safe='')}", "source": route.source, "targets": route.targets} for name, route in config.routes.items()
+    ]
     return render_template("console/landing.html", version=bridge.__version__, health=health(), routes=routes, console_on=config.admin_token is not None)

@@ -49,6 +49,11 @@ def csrf_token() -> str:
 bp.add_app_template_global(csrf_token, "csrf_token")
 
 
+def csrf_matches(given: str, expected: str) -> bool:
+    """The form's token is this session's; a session that has none yet (a fresh sign-in, no cookie at all) matches nothing."""
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
 @bp.before_request
 def guard():
     """Off without an admin token; every POST carries the session's CSRF token; every page but sign-in needs a signed-in session."""
@@ -56,7 +61,7 @@ def guard():
         return None
     if current_app.extensions["hookdock"].config.admin_token is None:
         return render_template("console/off.html"), 404
-    if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
+    if request.method == "POST" and not csrf_matches(request.form.get("csrf", ""), session.get("csrf", "")):
         return render_template(
             "console/refused.html", why="This form has expired or did not come from this console. Go back, reload the page and try again."
         ), 400

@@ -56,6 +56,8 @@ def events():
     except ValueError as exc:
         return refused(str(exc).replace("--since", "time"), 400)
     before = request.args.get("before", type=float)
+    if before is not None and not math.isfinite(before):  # nan or inf would reach Redis as a score range it refuses
+        return refused(f"before={request.args['before']!r} is not a time: follow the pages' own Older link", 400)
     rows, next_before = admin.events_page(services, wanted, before, PAGE_SIZE)
     kept = {k: v for k, v in request.args.items() if k != "before" and v}
     return render_template(

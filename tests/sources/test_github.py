@@ -1,18 +1,14 @@
-"""GitHub source: the signature table, parsing refusals, and every fixture against its expected text."""
+"""GitHub source: the signature table, parsing refusals (every fixture against its expected text: test_fixtures.py)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from bridge import offline_services
-from bridge.config import parse_config
-from bridge.messages import messages_for
 from bridge.sources import Inbound, Rejected, github
-from tests.support import FIXTURES, sign
+from tests.support import sign
 
 # GitHub's published test vector (docs: "Validating webhook deliveries").
 VECTOR_SECRET = "It's a Secret to Everybody"
@@ -78,60 +74,3 @@ def test_delivery_id_prefers_githubs_guid_and_falls_back_to_body_hash():
 
 def test_a_signature_made_by_the_test_helper_verifies():
     github.verify(Inbound({"X-Hub-Signature-256": sign(b"{}")}, b"{}"), {"secret": VECTOR_SECRET})
-
-
-CASES = sorted((FIXTURES / "github").glob("*__*.json"))
-SERVICES = offline_services(
-    parse_config("""\
-targets:
-  chat: {org: acme, flow: main, token: t}
-  inbox: {flow_token: f}
-routes:
-  hooks: {source: github, secret: s, targets: [chat, inbox]}
-  named: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-""")
-)
-
-
-def outcome(path: Path) -> tuple:
-    """The default decision, and what each target receives: through a route naming every action when hidden.
-
-    A fixture's files say: .ignored, why chat gets nothing by default; .txt, the chat text (for a hidden
-    action, when a route names it); .thread, what a flow-token target receives in the item's thread.
-    """
-    event, payload = path.stem.split("__")[0], json.loads(path.read_text())
-    decision = github.classify(event, payload)
-    final, sent, warnings = messages_for(SERVICES, "named" if decision.hidden else "hooks", event, payload, "fixture", ["chat", "inbox"])
-    assert warnings == []
-    return decision, final, sent
-
-
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_fixture_chat_message_is_exactly_as_expected(path: Path):
-    """Each fixture's chat outcome is written beside it: the full text, or the reason for none."""
-    decision, final, sent = outcome(path)
-    expected_text, expected_reason = path.with_suffix(".txt"), path.with_suffix(".ignored")
-    assert expected_text.exists() or expected_reason.exists(), f"{path.name} needs a .txt or an .ignored"
-    if expected_reason.exists():
-        assert decision.hidden or final.template is None or not final.chat, "rendered by default: write a .txt instead"
-        assert decision.reason == expected_reason.read_text().strip() if decision.template else final.reason == expected_reason.read_text().strip()
-    if expected_text.exists():
-        assert sent["chat"]["event"] == "message"
-        assert sent["chat"]["content"] == expected_text.read_text().rstrip("\n")
-    else:
-        assert "chat" not in sent or decision.hidden
-
-
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_fixture_thread_message_is_exactly_as_expected(path: Path):
-    """A .thread file is what a flow-token target receives; without one it gets the chat message or nothing."""
-    _, _, sent = outcome(path)
-    expected = path.with_suffix(".thread")
-    if expected.exists():
-        wanted = json.loads(expected.read_text())
-        assert sent["inbox"]["event"] in ("activity", "discussion")
-        assert {key: sent["inbox"][key] for key in wanted} == wanted
-    elif path.with_suffix(".txt").exists():
-        assert sent["inbox"]["event"] == "message"
-    else:
-        assert "inbox" not in sent

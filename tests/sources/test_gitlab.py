@@ -1,11 +1,10 @@
-"""GitLab source: the token and signature table, parsing refusals, delivery ids, and every fixture against its expected text."""
+"""GitLab source: the token and signature table, parsing refusals, delivery ids (every fixture against its expected text: test_fixtures.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from bridge import offline_services
 from bridge.config import parse_config
 from bridge.messages import messages_for
 from bridge.sources import Inbound, Rejected, gitlab
-from tests.support import FIXTURES, SECRET, SIGNING_KEY, fixture_payload, gitlab_headers
+from tests.support import SECRET, SIGNING_KEY, fixture_payload, gitlab_headers
 
 BODY = b'{"object_kind": "push"}'
 BOTH = {"secret": SECRET, "signing_secret": SIGNING_KEY}
@@ -120,69 +119,6 @@ def test_delivery_id_prefers_the_signed_webhook_id_then_idempotency_key_then_eve
     assert gitlab.delivery_id({**everything, "webhook-id": ""}, BODY) == "idem"
     assert gitlab.delivery_id({"X-Gitlab-Event-UUID": "uuid"}, BODY) == "uuid"
     assert gitlab.delivery_id({}, BODY) == gitlab.delivery_id({}, BODY) != gitlab.delivery_id({}, BODY + b" ")
-
-
-CASES = sorted((FIXTURES / "gitlab").glob("*__*.json"))
-SERVICES = offline_services(
-    parse_config("""\
-targets:
-  chat: {org: acme, flow: main, token: t}
-  inbox: {flow_token: f}
-routes:
-  hooks: {source: gitlab, secret: s, targets: [chat, inbox], confidential: true}
-  named: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
-""")
-)
-
-
-def outcome(path: Path) -> tuple:
-    """The default decision, and what each target receives: through a route naming every action when hidden.
-
-    A fixture's files say: .ignored, why chat gets nothing by default; .txt, the chat text (for a hidden
-    action, when a route names it); .thread, what a flow-token target receives in the item's thread.
-    Confidential fixtures go through routes that take confidential events; test_gitlab_routes checks the default.
-    """
-    event, payload = path.stem.split("__")[0], json.loads(path.read_text())
-    decision = gitlab.classify(event, payload)
-    final, sent, warnings = messages_for(SERVICES, "named" if decision.hidden else "hooks", event, payload, "fixture", ["chat", "inbox"])
-    assert warnings == []
-    return decision, final, sent
-
-
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_fixture_chat_message_is_exactly_as_expected(path: Path):
-    """Each fixture's chat outcome is written beside it: the full text, or the reason for none."""
-    decision, final, sent = outcome(path)
-    expected_text, expected_reason = path.with_suffix(".txt"), path.with_suffix(".ignored")
-    assert expected_text.exists() or expected_reason.exists(), f"{path.name} needs a .txt or an .ignored"
-    if expected_reason.exists():
-        assert decision.hidden or final.template is None or not final.chat, "rendered by default: write a .txt instead"
-        assert decision.reason == expected_reason.read_text().strip() if decision.template else final.reason == expected_reason.read_text().strip()
-    if expected_text.exists():
-        assert sent["chat"]["event"] == "message"
-        assert sent["chat"]["content"] == expected_text.read_text().rstrip("\n")
-    else:
-        assert "chat" not in sent or decision.hidden
-
-
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_fixture_thread_message_is_exactly_as_expected(path: Path):
-    """A .thread file is what a flow-token target receives; without one it gets the chat message or nothing."""
-    _, _, sent = outcome(path)
-    expected = path.with_suffix(".thread")
-    if expected.exists():
-        wanted = json.loads(expected.read_text())
-        assert sent["inbox"]["event"] in ("activity", "discussion")
-        assert {key: sent["inbox"][key] for key in wanted} == wanted
-    elif path.with_suffix(".txt").exists():
-        assert sent["inbox"]["event"] == "message"
-    else:
-        assert "inbox" not in sent
-
-
-def test_every_fixture_is_recorded_in_sources_md():
-    recorded = (FIXTURES / "gitlab" / "SOURCES.md").read_text()
-    assert [p.name for p in CASES if f"`{p.name}`" not in recorded] == []
 
 
 ROUTE = """\
