@@ -191,3 +191,18 @@ def test_route_filters_read_gitlab_payloads(extra, fixture, change, dropped_by):
         assert result.split()[0] in ("root", "jsmith", "John"), result
     else:
         assert result == dropped_by
+
+
+@pytest.mark.parametrize(
+    "change, author",
+    [
+        ({}, ""),  # GitLab's example: the author (id 51) is neither the actor nor an assignee or reviewer
+        ({"user": {"id": 51, "username": "maria"}}, "maria"),
+        ({"reviewers": [{"id": 51, "username": "maria"}]}, "maria"),
+        ({"object_attributes": {"action": "open"}}, "root"),  # whoever opens it is its author
+    ],
+)
+def test_a_merge_request_threads_author_is_named_whenever_the_payload_names_the_author_id(change, author):
+    payload = fixture_payload("gitlab", "merge_request__update_commits")
+    payload = {**payload, **{k: {**payload[k], **v} if k == "object_attributes" else v for k, v in change.items()}}
+    assert gitlab.context("merge_request", payload)["people"]["author"] == author
