@@ -21,6 +21,8 @@ NAME_START = (
     r"\uff41-\uff5a\uff66-\uff9f\uffa1-\uffdc\U0002a700-\U0002b81f\U0002f800-\U0002fa1f]"
 )
 MENTION_OR_TAG = re.compile(r"((?<![A-Za-z0-9_&/])[@\uff20]|(?<![A-Za-z0-9_&/\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00fe])[#\uff03])(?=" + NAME_START + ")")
+# An "@" that Flowdock would read as a mention (the first half of MENTION_OR_TAG).
+MENTION = re.compile(r"((?<![A-Za-z0-9_&/])[@\uff20])(?=" + NAME_START + ")")
 # A "#" that Flowdock would read as a tag: its name holds a letter ("#42" is no tag, "#False" is).
 TAG = re.compile(r"((?<![A-Za-z0-9_&/\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00fe])[#\uff03])(?=\d*[^\W\d])")
 # Terminal escapes (CSI, OSC, and the two-character forms), then any control character but tab and line ends.
@@ -59,6 +61,16 @@ def pluralize(count: int, singular: str = "", plural: str = "s") -> str:
 def untag(value: str) -> str:
     """Rendered text in which no "#word" becomes a tag, wherever its parts came from; "#42" stays as it is."""
     return TAG.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, value) if "#" in value or "\uff03" in value else value
+
+
+def hush(value: str) -> str:
+    """Rendered text in which no "@name" pings and no "#word" tags, wherever its parts came from.
+
+    Quieting the payload is not enough: a source may cut "refs/heads/" off "refs/heads/@all" (a "/"
+    protects the sign until then), and a template may join text to a sign.
+    """
+    value = MENTION.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, value) if "@" in value or "\uff20" in value else value
+    return untag(value)
 
 
 def quiet(value: str) -> str:

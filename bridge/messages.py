@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bridge import alerts, builds
 from bridge.config import Route
 from bridge.config_base import TargetSettings
-from bridge.filters import untag
+from bridge.filters import hush
 from bridge.links import safe_activity
 from bridge.payload import prepare, quieted, shortened, view
 from bridge.render import Renderer, RenderError, RenderTooLong
@@ -33,7 +33,7 @@ class Rendition:
             raise ValueError("an ignored event has no template to render")
         self.renderer, self.decision, self.context, self.fallback = renderer, decision, context, fallback
         self.template: str = decision.template
-        # Applied to every rendered text people read (untag, unless the route allows mentions).
+        # Applied to every rendered text people read (hush, unless the route allows mentions).
         self.prose = prose
         self.warnings: list[str] = []
 
@@ -118,7 +118,7 @@ def messages_for(
     if decision.template is None:
         return decision, {}, []
     shown = payload if route.allow_mentions else quieted(payload)
-    prose = str if route.allow_mentions else untag
+    prose = str if route.allow_mentions else hush
     context = source.context(event_name, shown)
     if build is not None:
         context["verdict"] = build.verdict_context(verdict or builds.Verdict())

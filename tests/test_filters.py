@@ -114,3 +114,19 @@ def test_untag_breaks_every_tag_a_template_and_payload_make_together(text, expec
 
     assert untag(text) == expected
     assert [m for m in mentions(untag(text)) if m.startswith("#")] == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("pushed to branch @all in a/b", "pushed to branch @\u200ball in a/b"),
+        ("#False and PR #12", "#\u200bFalse and PR #12"),
+        ("mail user@example.com, see https://npm.io/@scope/pkg", "mail user@example.com, see https://npm.io/@scope/pkg"),
+        ("already @\u200ball", "already @\u200ball"),
+    ],
+)
+def test_hush_breaks_every_mention_and_tag_a_template_and_payload_make_together(text, expected):
+    from bridge.filters import hush
+
+    assert hush(text) == expected
+    assert mentions(hush(text)) == []

@@ -46,7 +46,7 @@ def decide(source: str, event: str, spec: EventSpec, action: str | None, payload
     if (action or "") in spec.hidden:  # "" stands for an event without actions
         named = f"{event} action {action!r}" if action else event
         return Decision(template, f"{named} is shown only when a route's events names it", thread, hidden=True)
-    return Decision(None, f"{event} action {action!r} is not shown")
+    return Decision(None, f"{event} action {action!r} is not shown" if action else f"{event} without an action is not shown")
 
 
 def actions(*names: str) -> frozenset[str]:

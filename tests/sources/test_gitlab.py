@@ -112,10 +112,11 @@ def test_the_event_is_the_object_kind_or_for_system_hooks_the_event_name(hook, b
     assert gitlab.parse({**JSON, "X-Gitlab-Event": hook}, json.dumps(body).encode()) == (event, body)
 
 
-def test_delivery_id_prefers_idempotency_key_then_webhook_id_then_event_uuid_then_the_body():
+def test_delivery_id_prefers_the_signed_webhook_id_then_idempotency_key_then_event_uuid_then_the_body():
     everything = {"Idempotency-Key": "idem", "webhook-id": "wh", "X-Gitlab-Event-UUID": "uuid"}
-    assert gitlab.delivery_id(everything, BODY) == "idem"
-    assert gitlab.delivery_id({**everything, "Idempotency-Key": ""}, BODY) == "wh"
+    # A captured signed delivery replayed with a fresh Idempotency-Key is still the same delivery.
+    assert gitlab.delivery_id(everything, BODY) == gitlab.delivery_id({**everything, "Idempotency-Key": "replay"}, BODY) == "wh"
+    assert gitlab.delivery_id({**everything, "webhook-id": ""}, BODY) == "idem"
     assert gitlab.delivery_id({"X-Gitlab-Event-UUID": "uuid"}, BODY) == "uuid"
     assert gitlab.delivery_id({}, BODY) == gitlab.delivery_id({}, BODY) != gitlab.delivery_id({}, BODY + b" ")
 
@@ -142,6 +143,11 @@ def set_visibility(level: int):
         payload["project"]["visibility_level"] = level
 
     return change
+
+
+def internal_note(payload):
+    """A reaction to an internal note: the note rides beside the award."""
+    payload["note"]["internal"] = True
 
 
 @pytest.mark.parametrize(
@@ -174,6 +180,9 @@ def set_visibility(level: int):
         ("", "note__confidential_issue", None, "routes.r.confidential: confidential issues and notes are off"),
         ("", "note__internal", None, "routes.r.confidential: confidential issues and notes are off"),
         (", confidential: true", "note__internal", None, None),
+        ("", "note__internal_without_flags", None, "routes.r.confidential: confidential issues and notes are off"),
+        (", events: [emoji.award]", "emoji__award_on_note", None, None),
+        (", events: [emoji.award]", "emoji__award_on_note", internal_note, "routes.r.confidential: confidential issues and notes are off"),
     ],
 )  # fmt: skip
 def test_route_filters_read_gitlab_payloads(extra, fixture, change, dropped_by):
@@ -182,3 +191,18 @@ def test_route_filters_read_gitlab_payloads(extra, fixture, change, dropped_by):
         assert result.split()[0] in ("root", "jsmith", "John"), result
     else:
         assert result == dropped_by
+
+
+@pytest.mark.parametrize(
+    "change, author",
+    [
+        ({}, ""),  # GitLab's example: the author (id 51) is neither the actor nor an assignee or reviewer
+        ({"user": {"id": 51, "username": "maria"}}, "maria"),
+        ({"reviewers": [{"id": 51, "username": "maria"}]}, "maria"),
+        ({"object_attributes": {"action": "open"}}, "root"),  # whoever opens it is its author
+    ],
+)
+def test_a_merge_request_threads_author_is_named_whenever_the_payload_names_the_author_id(change, author):
+    payload = fixture_payload("gitlab", "merge_request__update_commits")
+    payload = {**payload, **{k: {**payload[k], **v} if k == "object_attributes" else v for k, v in change.items()}}
+    assert gitlab.context("merge_request", payload)["people"]["author"] == author

@@ -273,6 +273,26 @@ def test_gitlab_mentions_and_references_never_ping_or_tag(fixture, place):
             assert mentions(text) == [], text
 
 
+@pytest.mark.parametrize(
+    "source, fixture, ref",
+    [
+        ("gitlab", "push__commits", "refs/heads/@all"),
+        ("gitlab", "push__new_branch", "refs/heads/@all"),
+        ("gitlab", "tag_push__created", "refs/tags/@all"),
+        ("github", "push__many_commits", "refs/heads/@all"),
+    ],
+)
+def test_a_branch_or_tag_named_like_a_mention_never_pings(source, fixture, ref):
+    """git allows a branch named @all; quieting "refs/heads/@all" leaves it ("/" protects it) until a source cuts the prefix off."""
+    payload = fixture_payload(source, fixture)
+    payload["ref"] = ref
+    messages = sent(fixture.split("__")[0], payload, source)
+    assert "@\u200ball" in messages["chat"]["content"]
+    for message in messages.values():
+        for text in shown_text(message):
+            assert mentions(text) == [], text
+
+
 def test_markdown_in_a_gitlab_description_stays_inside_the_quote():
     payload = fixture_payload("gitlab", "merge_request__open")
     payload["object_attributes"]["description"] = "# Heading\n\n```\ncode\n```\n- item\n> quote\n[link](javascript:alert(1))"

@@ -37,8 +37,12 @@ KEPT_HEADERS = (
     "User-Agent",
 )
 # Delivery ids, most specific first: GitLab keeps Idempotency-Key (= webhook-id) across retries of one delivery.
-DELIVERY_HEADERS = ("Idempotency-Key", "webhook-id", "X-Gitlab-Event-UUID")
+# webhook-id comes first because the signature covers it: a signed delivery replayed within the
+# timestamp window with a fresh Idempotency-Key must still be a duplicate.
+DELIVERY_HEADERS = ("webhook-id", "Idempotency-Key", "X-Gitlab-Event-UUID")
 SYSTEM_HOOK = "System Hook"
+# event_type values GitLab gives the hooks of confidential issues and of internal notes or notes on confidential issues.
+CONFIDENTIAL_HOOKS = ("confidential_issue", "confidential_note")
 EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 EVENTS: dict[str, EventSpec] = {
     **code.EVENTS,
@@ -83,7 +87,7 @@ def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
 
 
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
-    """Idempotency-Key (the same as webhook-id), else X-Gitlab-Event-UUID, else the body's hash."""
+    """webhook-id (signed), else Idempotency-Key (GitLab sends the same value), else X-Gitlab-Event-UUID, else the body's hash."""
     return next((headers[name] for name in DELIVERY_HEADERS if headers.get(name)), None) or body_digest(raw)
 
 
@@ -136,6 +140,11 @@ def facts(event: str, payload: dict) -> dict:
 
 
 def is_confidential(payload: dict) -> bool:
-    """A confidential issue or work item, a confidential or internal note, or a note on a confidential issue."""
-    attributes, issue = obj(payload, "object_attributes"), obj(payload, "issue")
-    return any(value is True for value in (attributes.get("confidential"), attributes.get("internal"), issue.get("confidential")))
+    """A confidential issue or work item, a confidential or internal note, a note on a confidential issue, or a reaction to any of them.
+
+    GitLab.com's internal notes have been seen with no internal or confidential attribute at all, only
+    event_type confidential_note (the hook GitLab chose for them), so the event_type counts too.
+    """
+    attributes, issue, note = obj(payload, "object_attributes"), obj(payload, "issue"), obj(payload, "note")
+    flags = (attributes.get("confidential"), attributes.get("internal"), issue.get("confidential"), note.get("internal"), note.get("confidential"))
+    return any(value is True for value in flags) or text(payload.get("event_type")) in CONFIDENTIAL_HOOKS

@@ -102,9 +102,21 @@ def changed(payload: dict, key: str) -> dict:
     return change if "current" in change else {}
 
 
-def people(payload: dict, author: str = "") -> dict:
-    """Usernames for thread fields: the author when known, assignees and reviewers."""
-    return {"author": author, "assignees": names(payload.get("assignees")), "reviewers": names(payload.get("reviewers"))}
+def people(payload: dict, item: dict | None = None) -> dict:
+    """Usernames for thread fields: the item's author when the payload names them, assignees and reviewers."""
+    return {"author": author_of(item or {}, payload), "assignees": names(payload.get("assignees")), "reviewers": names(payload.get("reviewers"))}
+
+
+def author_of(item: dict, payload: dict) -> str:
+    """The item's author: whoever opened it, or later the user whose id is its author_id (GitLab sends only the id).
+
+    The author is known when the actor, an assignee or a reviewer has that id; otherwise "" and the field is left out.
+    """
+    if item.get("action") == "open":
+        return text(obj(payload, "user").get("username"))
+    author = id_part(item.get("author_id"))
+    users = [obj(payload, "user"), *items(payload.get("assignees")), *items(payload.get("reviewers"))]
+    return next((text(user.get("username")) for user in users if isinstance(user, dict) and author and id_part(user.get("id")) == author), "")
 
 
 def label_change(payload: dict) -> dict:

@@ -48,7 +48,7 @@ def issue_context(payload: dict) -> dict:
         "state": update_kind(payload) if action == "update" else action,
         "added": [name for name in names(assignees.get("current")) if name not in before],
         **label_change(payload),
-        "people": people(payload, text(obj(payload, "user").get("username")) if action == "open" else ""),
+        "people": people(payload, attributes),
     }
 
 

@@ -66,13 +66,12 @@ def merge_request_context(payload: dict) -> dict:
     """The merge request (with its URL), what an update changed, and the people for thread fields."""
     attributes = obj(payload, "object_attributes")
     action = text(attributes.get("action"))
-    user = text(obj(payload, "user").get("username"))
     return {
         "merge_request": with_url(attributes, payload, "merge_requests"),
         "state": update_kind(payload) if action == "update" else action,
         "added": new_names(payload, "reviewers") or new_names(payload, "assignees"),
         **label_change(payload),
-        "people": people(payload, user if action == "open" else ""),
+        "people": people(payload, attributes),
     }
 
 

@@ -13,7 +13,7 @@ on an issue to :issue:<iid>; comments on commits and snippets arrive as chat mes
 from __future__ import annotations
 
 from bridge.sources.common import EventSpec, actions, dig, obj, text, text_at
-from bridge.sources.gitlab.common import people, thread_of, with_url
+from bridge.sources.gitlab.common import action_of, people, thread_of, with_url
 
 # noteable_type -> the payload key holding the commented thing, and the words for it.
 NOTEABLES = {"MergeRequest": "merge_request", "Issue": "issue", "Commit": "commit", "Snippet": "snippet"}
@@ -37,6 +37,18 @@ def system_note(payload: dict) -> str | None:
     return "system notes repeat what other events say" if dig("object_attributes", "system")(payload) is True else None
 
 
+def note_action(payload: dict) -> str:
+    """object_attributes.action; GitLab sent none before it sent edits too, when every note hook was a new comment."""
+    return action_of(payload) or "create"
+
+
+def is_internal(payload: dict) -> bool:
+    """An internal note: flagged so, or sent as a confidential_note about something that is not a confidential issue."""
+    note, issue = obj(payload, "object_attributes"), obj(payload, "issue")
+    flagged = note.get("internal") is True or note.get("confidential") is True
+    return flagged or (text(payload.get("event_type")) == "confidential_note" and issue.get("confidential") is not True)
+
+
 def note_context(payload: dict) -> dict:
     """The note, what it is on (with its URL), and the people for thread fields."""
     kind = noteable(payload)
@@ -45,6 +57,7 @@ def note_context(payload: dict) -> dict:
         target = with_url(target, payload, f"{kind}s")
     return {
         "note": obj(payload, "object_attributes"),
+        "internal": is_internal(payload),
         "noteable": kind,
         "target": target,
         "merge_request": target if kind == "merge_request" else {},
@@ -61,5 +74,6 @@ EVENTS = {
         context=note_context,
         skip=system_note,
         branch=text_at("merge_request", "target_branch"),
+        action=note_action,
     ),
 }

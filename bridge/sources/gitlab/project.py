@@ -12,7 +12,7 @@ Release and milestone events carry their action at the top level, not in object_
 from __future__ import annotations
 
 from bridge.sources.common import EventSpec, actions, dig, items, obj, text
-from bridge.sources.gitlab.common import thread_of
+from bridge.sources.gitlab.common import action_of, thread_of
 
 # What an emoji was given to, by awardable_type: the payload key holding it.
 AWARDABLES = {"Note": "note", "Issue": "issue", "MergeRequest": "merge_request", "Snippet": "snippet"}
@@ -35,15 +35,23 @@ def milestone_context(payload: dict) -> dict:
     return {"milestone": milestone, "url": f"{web_url}/-/milestones/{iid}" if web_url and isinstance(iid, int) else ""}
 
 
+def emoji_action(payload: dict) -> str | None:
+    """award or revoke: GitLab's documentation puts it in object_attributes.action, gitlab.com sends it as event_type."""
+    return action_of(payload) or text(payload.get("event_type")) or None
+
+
 def emoji_context(payload: dict) -> dict:
     """The reaction and what it was given to: a comment (with the item it is on), an issue, a merge request or a snippet."""
     award = obj(payload, "object_attributes")
     key = AWARDABLES.get(text(award.get("awardable_type")), "")
-    target = obj(payload, key) if key else {}
     note = obj(payload, "note")
     on = text(note.get("noteable_type")) if key == "note" else text(award.get("awardable_type"))
-    item = next((obj(payload, k) for k in ("issue", "merge_request", "snippet") if obj(payload, k)), {})
-    return {"award": award, "target": target, "kind": key, "on": on, "item": item, "commit_id": text(note.get("commit_id"))}
+    # gitlab.com names a project's snippet project_snippet.
+    item = next((obj(payload, k) for k in ("issue", "merge_request", "snippet", "project_snippet") if obj(payload, k)), {})
+    target = (obj(payload, key) or (item if key == "snippet" else {})) if key else {}
+    # A comment on a design names the design only by its image's path.
+    design = text(dig("position", "new_path")(note)).rpartition("/")[2]
+    return {"award": award, "target": target, "kind": key, "on": on, "item": item, "commit_id": text(note.get("commit_id")), "design": design}
 
 
 EVENTS = {
@@ -57,5 +65,5 @@ EVENTS = {
     "milestone": EventSpec(context=milestone_context, action=top_action),
     "wiki_page": EventSpec(shown=actions("create", "update", "delete"), context=lambda payload: {"page": obj(payload, "object_attributes")}),
     "feature_flag": EventSpec(context=lambda payload: {"flag": obj(payload, "object_attributes")}),
-    "emoji": EventSpec(shown=actions(), hidden=actions("award", "revoke"), context=emoji_context),
+    "emoji": EventSpec(shown=actions(), hidden=actions("award", "revoke"), context=emoji_context, action=emoji_action),
 }
