@@ -78,8 +78,13 @@ class Group:
 
     @property
     def thread(self) -> str:
-        """The thread of this group: groupKeys are label sets of any length with quotes and braces, so their hash."""
-        return f"{self.source}:group:{hashlib.sha256(self.key.encode('utf-8', 'surrogatepass')).hexdigest()[:24]}"
+        """The thread of this group: groupKeys are label sets of any length with quotes and braces, so their hash.
+
+        Two Alertmanagers configured alike (staging and production) send the same groupKey; the sender's own
+        address (externalURL) keeps their groups apart, while an HA pair sharing one address shares the thread.
+        """
+        scoped = f"{self.url}\n{self.key}".encode("utf-8", "surrogatepass")
+        return f"{self.source}:group:{hashlib.sha256(scoped).hexdigest()[:24]}"
 
     @property
     def result(self) -> str | None:

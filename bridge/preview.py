@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+
 from bridge import offline_services, targets
 from bridge.config import Config, Route, Target
+from bridge.config_errors import key_lines, where
 from bridge.messages import messages_for
 from bridge.pipeline import Services
 from bridge.render import RenderError
@@ -71,7 +74,7 @@ def check_samples(config: Config) -> list[str]:
             renderer = services.renderer_for(route_name)
             if not renderer.exists(route.generic.template):
                 errors.add(
-                    f"{config.path}: routes.{route_name}.generic.template: no template {route.generic.template} in {', '.join(renderer.search_path[:-1]) or 'the built-in ones'}; fix: create it under the route's templates_dir"
+                    f"{where_in(config, ('routes', route_name, 'generic', 'template'))} no template {route.generic.template} in {', '.join(renderer.search_path[:-1]) or 'the built-in ones'}; fix: create it under the route's templates_dir"
                 )
                 continue
         for path in generic_samples(config, route) if route.generic is not None else sample_paths(route.source):
@@ -80,8 +83,17 @@ def check_samples(config: Config) -> list[str]:
             except RenderError as exc:
                 errors.add(f"{exc} (sample {path.name})")
             except (OSError, ValueError) as exc:  # a generic route's own sample that is missing or not JSON
-                errors.add(f"{config.path}: routes.{route_name}.generic.samples: {path}: {exc}; fix: point it at a JSON payload file")
+                errors.add(f"{where_in(config, ('routes', route_name, 'generic', 'samples'))} {path}: {exc}; fix: point it at a JSON payload file")
     return sorted(errors)
+
+
+def where_in(config: Config, loc: tuple) -> str:
+    """'file:line: dotted.key:' for a key of the configuration file, read again since Config keeps no lines."""
+    try:
+        node = yaml.compose(Path(config.path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        node = None
+    return where(config.path, key_lines(node) if node is not None else {}, loc)
 
 
 def generic_samples(config: Config, route: Route) -> list[Path]:

@@ -33,12 +33,14 @@ def receive(route_name: str):
         return error(404, f"no route named {route_name!r}")
     # An unknown route's name and an unverified event's name stay out of the labels: a stranger would choose them.
     g.webhook = {"route": route_name, "source": route.source}
-    if request.method != "POST":
-        response, status = error(405, "webhooks are delivered with POST")
-        response.headers["Allow"] = "POST"
+    source = source_for(route_name, route)
+    # Some senders may be set to PUT (Grafana's contact point); a source says so with METHODS.
+    methods = getattr(source, "METHODS", ("POST",))
+    if request.method not in methods:
+        response, status = error(405, f"webhooks are delivered with {' or '.join(methods)}")
+        response.headers["Allow"] = ", ".join(methods)
         return response, status
     raw = read_body()
-    source = source_for(route_name, route)
     try:
         source.verify(Inbound(request.headers, raw, request.args), route.credentials())
         name, _ = source.parse(request.headers, raw)

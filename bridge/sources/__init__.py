@@ -14,6 +14,7 @@ build(event_name, payload) -> a bridge.builds.Build or None, which the worker ch
 (the route's `auth` choice) and Travis credential_problem(credentials), which refuses a bad key at start-up.
 Alert sources (alertmanager, grafana) offer group(event_name, payload) -> a bridge.alerts.Group or None instead,
 which the worker checks against earlier notifications of the group (a repeat goes to the thread only).
+A source whose sender may use another HTTP method than POST lists them in METHODS (grafana: POST or PUT).
 The generic source is configured per route: source_for(route_name, route) gives any route's interface, and
 callers that handle events go through it; generic offers route_problem(route) for the configuration check.
 """

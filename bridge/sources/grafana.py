@@ -27,6 +27,8 @@ AUTH_FIX = (
     'fix: add secret: "${GRAFANA_WEBHOOK_SECRET}" (and auth: signature for the HMAC signature)'
 )
 KEPT_HEADERS = ("Content-Type", "User-Agent")
+# The contact point's HTTP Method is POST or PUT.
+METHODS = ("POST", "PUT")
 EVENT = "alert"
 TEMPLATE = "grafana/alert.txt"
 

@@ -9,6 +9,7 @@ Request-ID is accepted once.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 
@@ -74,7 +75,10 @@ def verify(inbound: Inbound, credentials: Mapping[str, str], now: float | None =
         try:
             sent = float(stamp)
         except ValueError:
-            raise Rejected(401, f"{TIMESTAMP_HEADER} is not a number of seconds since 1970") from None
+            sent = math.nan
+        # float() also reads "nan" and "inf": no time at all, and nan would pass every comparison below.
+        if not math.isfinite(sent):
+            raise Rejected(401, f"{TIMESTAMP_HEADER} is not a number of seconds since 1970")
         skew = abs((time.time() if now is None else now) - sent)
         if skew > auth.WINDOW_SECONDS:
             raise Rejected(

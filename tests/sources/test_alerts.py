@@ -34,6 +34,14 @@ def test_a_group_keeps_its_thread_from_firing_to_resolved_and_long_keys_stay_sho
     assert len(alertmanager.classify("alert", firing).thread) < 64
 
 
+def test_two_alertmanagers_with_the_same_group_key_keep_two_threads():
+    """Staging and production configured alike send the same groupKey; in one flow their groups must not share a card."""
+    production = json.loads((FIXTURES / "alertmanager" / "alert__firing.json").read_text())
+    staging = {**production, "externalURL": "http://alertmanager.staging.example.org:9093"}
+    assert alertmanager.classify("alert", production).thread != alertmanager.classify("alert", staging).thread
+    assert alertmanager.classify("alert", staging).thread == alertmanager.classify("alert", {**staging, "status": "resolved"}).thread
+
+
 @pytest.mark.parametrize(
     "previous, state, chat",
     [
@@ -112,6 +120,11 @@ def test_grafana_signature_mode_checks_the_hmac_and_its_timestamp(headers, ok):
         ({"Sentry-Hook-Signature": "0" * 64}, "does not match"),
         ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": str(NOW - 400)}, "away from this server's clock"),
         ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": "yesterday"}, "not a number"),
+        # float() reads these, but they are no time: a replayed capture must not slip past the clock check, nor crash it.
+        ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": "nan"}, "not a number"),
+        ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": "inf"}, "not a number"),
+        ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": "1e400"}, "not a number"),
+        ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": f"{NOW}.25"}, ""),
         ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY), "Sentry-Hook-Timestamp": str(NOW)}, ""),
         ({"Sentry-Hook-Signature": hmac_hex(SECRET, BODY).upper()}, ""),
     ],

@@ -74,6 +74,16 @@ def test_the_endpoint_accepts_valid_and_refuses_invalid_authentication(app, rout
     assert SECRET not in answer.get_data(as_text=True)
 
 
+def test_grafana_may_send_with_put_and_the_others_only_with_post(app):
+    """A Grafana contact point offers HTTP Method POST or PUT; Alertmanager and Sentry only POST."""
+    bearer = {**JSON, "Authorization": f"Bearer {SECRET}"}
+    assert app.test_client().put("/hooks/grafana", data=GF, headers=bearer).status_code == 202
+    refused = app.test_client().put("/hooks/alertmanager", data=AM, headers=bearer)
+    assert refused.status_code == 405 and refused.headers["Allow"] == "POST"
+    refused = app.test_client().get("/hooks/grafana")
+    assert refused.status_code == 405 and refused.headers["Allow"] == "POST, PUT" and "POST or PUT" in refused.get_json()["error"]
+
+
 def messages(app, event_id: str) -> dict[str, dict]:
     """What each target would receive for an event, through the worker's logic (nothing is posted)."""
     services = app.extensions["hookdock"]

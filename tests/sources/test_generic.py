@@ -154,11 +154,17 @@ def test_check_reports_a_missing_template_and_a_failing_sample(tmp_path):
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "bad.txt").write_text("{{ payload.x | no_such_filter }}")
     (tmp_path / "push__one.json").write_text("{}")
-    text = route("{template: t/missing.txt, auth: token}", extra=f"    templates_dir: {tmp_path}\n")
-    assert "generic.template: no template t/missing.txt" in check_samples(parse_config(text, str(tmp_path / "bridge.yml")))[0]
-    text = route("{template: t/bad.txt, auth: token, samples: [push__one.json, gone.json]}", extra=f"    templates_dir: {tmp_path}\n")
-    errors = check_samples(parse_config(text, str(tmp_path / "bridge.yml")))
-    assert len(errors) == 2 and any("gone.json" in e and "generic.samples" in e for e in errors) and any("no_such_filter" in e for e in errors)
+    config = tmp_path / "bridge.yml"
+    config.write_text(route("{template: t/missing.txt, auth: token}", extra=f"    templates_dir: {tmp_path}\n"))
+    # Named by file, line, key and fix, like every other configuration error.
+    assert check_samples(parse_config(config.read_text(), str(config)))[0].startswith(f"{config}:10: routes.r.generic.template: no template t/missing.txt")
+    config.write_text(route("{template: t/bad.txt, auth: token, samples: [push__one.json, gone.json]}", extra=f"    templates_dir: {tmp_path}\n"))
+    errors = check_samples(parse_config(config.read_text(), str(config)))
+    assert (
+        len(errors) == 2
+        and any("gone.json" in e and f"{config}:10: routes.r.generic.samples" in e for e in errors)
+        and any("no_such_filter" in e for e in errors)
+    )
 
 
 def test_payload_text_never_pings_and_filters_apply(tmp_path):
