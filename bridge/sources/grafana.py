@@ -20,6 +20,8 @@ from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_
 from bridge.sources.common import items, obj, text
 
 SIGNATURE_HEADER, TIMESTAMP_HEADER = "X-Grafana-Alerting-Signature", "X-Grafana-Alerting-Timestamp"
+# The documented default header; Grafana's code signs into this older name when the Header field is left empty.
+FALLBACK_SIGNATURE_HEADER = "X-Grafana-Alert-Signature"
 AUTH_KEYS = ("secret",)
 AUTH_MODES = ("token", "signature")
 AUTH_FIX = (
@@ -39,7 +41,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str], now: float | None =
     if credentials.get("auth") != "signature":
         auth.authorization_secret(inbound.headers, secret, "Grafana")
         return
-    signature = inbound.headers.get(SIGNATURE_HEADER, "")
+    signature = inbound.headers.get(SIGNATURE_HEADER, "") or inbound.headers.get(FALLBACK_SIGNATURE_HEADER, "")
     if not signature:
         raise Rejected(401, f"missing {SIGNATURE_HEADER} header; this route checks signatures (auth: signature): set the contact point's HMAC secret")
     stamp = inbound.headers.get(TIMESTAMP_HEADER, "")

@@ -101,6 +101,8 @@ NOW = 1_800_000_000
         ({"X-Grafana-Alerting-Signature": hmac_hex(SECRET, f"{NOW - 301}:".encode() + BODY), "X-Grafana-Alerting-Timestamp": str(NOW - 301)}, False),
         ({"X-Grafana-Alerting-Signature": hmac_hex(SECRET, BODY), "X-Grafana-Alerting-Timestamp": str(NOW)}, False),
         ({"X-Grafana-Alerting-Signature": hmac_hex("other", BODY)}, False),
+        ({"X-Grafana-Alert-Signature": hmac_hex(SECRET, BODY)}, True),  # what Grafana's code sends with the Header field empty
+        ({"X-Grafana-Alert-Signature": hmac_hex("other", BODY)}, False),
         ({"Authorization": f"Bearer {SECRET}"}, False),
     ],
 )
