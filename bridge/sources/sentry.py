@@ -37,6 +37,11 @@ def metric_thread(payload: dict) -> str | None:
     return f"sentry:incident:{number}" if number else None
 
 
+def without(key: str):
+    """A skip for payloads whose data lacks the object the message is about."""
+    return lambda payload: None if obj(payload, "data", key) else f"the payload's data has no {key} to tell"
+
+
 def routine_unless(*shown: str):
     """Actions other than these go to the thread only."""
     return lambda payload: None if text(payload.get("action")) in shown else f"Sentry {text(payload.get('action'))} is routine"
@@ -47,6 +52,7 @@ EVENTS: dict[str, EventSpec] = {
         shown=actions("created", "resolved", "unresolved", "archived", "ignored"),
         hidden=actions("assigned"),
         thread=lambda p: issue_thread(obj(p, "data", "issue").get("id")),
+        skip=without("issue"),
         # An archived issue is quiet by choice: its thread turns grey, chat is not told.
         routine=routine_unless("created", "resolved", "unresolved"),
     ),

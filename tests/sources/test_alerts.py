@@ -179,3 +179,8 @@ def test_config_names_the_key_and_the_fix(route, message):
 
 def test_bridge_check_renders_every_alert_sample_cleanly():
     assert check_samples(parse_config(config_text())) == []
+
+
+def test_a_sentry_issue_payload_without_its_issue_is_ignored_with_its_reason():
+    decision = sentry.classify("issue", {"action": "created", "data": {}})
+    assert (decision.template, decision.reason) == (None, "the payload's data has no issue to tell")
