@@ -1,4 +1,4 @@
-"""Small authentication pieces the CI sources share: constant-time compares, tokens in a header or the URL, body HMACs.
+"""Small authentication pieces the sources share: constant-time compares, tokens in a header or the URL, body HMACs.
 
 Each returns quietly or raises Rejected(401, why); the why names what to fix and never quotes a credential.
 """
