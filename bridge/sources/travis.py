@@ -144,7 +144,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         detail="errored" if state == "errored" else "",
         name=f"{owner}/{name}",
         # A pull request's branch is its target: its builds keep a history of their own, not main's.
-        place=f"pull request #{pull}" if is_pull and pull else "",
+        pull_request=pull if is_pull and pull else "",
         workflow=f"pull-request-{pull}" if is_pull and pull else "",
         label=f"#{number}" if number else "",
         branch=text(payload.get("branch")),
