@@ -171,7 +171,9 @@ def cmd_devflow(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Sub-commands in a table: name -> (handler, help, extra arguments)."""
-    parser = argparse.ArgumentParser(prog="python -m bridge", description="hookdock: webhooks to Flowdock")
+    parser = argparse.ArgumentParser(
+        prog="python -m bridge", description="hookdock: webhooks to chat (Flowdock, Slack, Mattermost, Teams, Discord, Matrix, Zulip)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name, handler, help_text):

@@ -224,7 +224,7 @@ def event_page(services: Services, event_id: str) -> dict:
         raise NotFound(f"no event {event_id!r} (it may have expired)")
     failed, busy = services.store.troubled()
     outcome = outcome_of(event, failed, busy)
-    deliveries = [d for d in services.store.load_deliveries([delivery_id_for(event_id, t) for t in targets_of(services, event)]).values()]
+    deliveries = list(services.store.load_deliveries([delivery_id_for(event_id, t) for t in targets_of(services, event)]).values())
     return {
         **{k: v for k, v in asdict(event).items() if k != "body"},
         "headers": {name: masked_header(name, value) for name, value in event.headers.items()},

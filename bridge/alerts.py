@@ -21,8 +21,8 @@ from bridge.sources.common import items, obj, text
 STATES = ("firing", "resolved")
 # What a state counts as in the history: a firing group is a failure that a resolution ends.
 RESULTS = {"firing": "fail", "resolved": "pass"}
-# Alertmanager and Grafana write an alert that has not ended with this zero time.
-NO_END = "0001-01-01T00:00:00Z"
+# Alertmanager and Grafana write an alert that has not ended with Go's zero time, 0001-01-01T00:00:00Z.
+NO_END = "0001-"
 # Annotations and labels that lead a message, in the order looked for.
 SUMMARY_KEYS = ("summary", "message", "title")
 DESCRIPTION_KEYS = ("description",)
@@ -147,7 +147,7 @@ def alert_of(raw: dict, group_labels: dict, extra: dict) -> Alert:
         description=first_of(annotations, DESCRIPTION_KEYS),
         labels=label_text({k: v for k, v in labels.items() if text(group_labels.get(k)) != text(v)}),
         starts_at=text(raw.get("startsAt")),
-        ends_at="" if ends.startswith("0001-") else ends,
+        ends_at="" if ends.startswith(NO_END) else ends,
         url=text(raw.get("generatorURL")),
         runbook_url=text(annotations.get("runbook_url")),
         **extra,

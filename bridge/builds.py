@@ -39,6 +39,8 @@ class Build:
     # What people call it: the job, pipeline or workflow name; where: the project, when the name does not say it.
     name: str = ""
     place: str = ""
+    # The pull request a build is of (Travis), its number; the template says "in pull request #<n>" when no place is given.
+    pull_request: str = ""
     # "#18", or "" when the build has no number people use.
     label: str = ""
     # Builds of one project that stand apart (CircleCI's workflows): their histories are kept apart too.

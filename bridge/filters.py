@@ -63,14 +63,18 @@ def untag(value: str) -> str:
     return TAG.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, value) if "#" in value or "\uff03" in value else value
 
 
+def unmention(value: str) -> str:
+    """Rendered text in which no "@name" pings anyone; "#word" stays as it is (chats other than Flowdock have no tags)."""
+    return MENTION.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, value) if "@" in value or "\uff20" in value else value
+
+
 def hush(value: str) -> str:
     """Rendered text in which no "@name" pings and no "#word" tags, wherever its parts came from.
 
     Quieting the payload is not enough: a source may cut "refs/heads/" off "refs/heads/@all" (a "/"
     protects the sign until then), and a template may join text to a sign.
     """
-    value = MENTION.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, value) if "@" in value or "\uff20" in value else value
-    return untag(value)
+    return untag(unmention(value))
 
 
 def quiet(value: str) -> str:

@@ -17,6 +17,7 @@ PAGE_SIZE = 50
 
 
 def services_and_celery():
+    """The app's services and its Celery client, which every page reads."""
     return current_app.extensions["hookdock"], current_app.extensions["celery"]
 
 
@@ -27,11 +28,13 @@ def refused(why: str, status: int):
 
 @bp.errorhandler(admin.NotFound)
 def not_found(exc: admin.NotFound):
+    """An event or delivery that is not stored (or has expired): a 404 page naming it."""
     return refused(str(exc), 404)
 
 
 @bp.get("/console/")
 def home():
+    """The console opens on its events page."""
     return redirect(url_for("console.events"))
 
 

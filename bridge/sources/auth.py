@@ -1,4 +1,4 @@
-"""Small authentication pieces the CI sources share: constant-time compares, tokens in a header or the URL, body HMACs.
+"""Small authentication pieces the sources share: constant-time compares, tokens in a header or the URL, body HMACs.
 
 Each returns quietly or raises Rejected(401, why); the why names what to fix and never quotes a credential.
 """
@@ -72,15 +72,20 @@ def body_hmac(signature: str, secret: str, body: bytes, header: str) -> None:
         raise Rejected(401, f"{header} does not match the body; check that the sender and the route share the same secret")
 
 
+def recent(sent: float, header: str, now: float | None = None) -> None:
+    """sent (Unix seconds, from header) is within WINDOW_SECONDS of now: an older delivery may be a replay."""
+    skew = abs((time.time() if now is None else now) - sent)
+    if skew > WINDOW_SECONDS:
+        raise Rejected(401, f"{header} is {int(skew)} s away from this server's clock (at most {WINDOW_SECONDS} s); a replay, or a clock to fix")
+
+
 def timestamped_hmac(timestamp: str, signature: str, secret: str, body: bytes, header: str, now: float | None = None) -> None:
     """signature is the hex HMAC-SHA256 of "<timestamp>.<body>", and timestamp is within WINDOW_SECONDS of now."""
     try:
         sent = int(timestamp)
     except ValueError:
         raise Rejected(401, f"{header} has a timestamp that is not a whole number of seconds") from None
-    skew = abs((time.time() if now is None else now) - sent)
-    if skew > WINDOW_SECONDS:
-        raise Rejected(401, f"{header} is {int(skew)} s away from this server's clock (at most {WINDOW_SECONDS} s); a replay, or a clock to fix")
+    recent(sent, header, now)
     body_hmac(signature, secret, timestamp.encode("ascii") + b"." + body, header)
 
 

@@ -11,7 +11,6 @@ A route checks one of two schemes, chosen by its `auth` key, and refuses the oth
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from bridge import alerts
@@ -50,9 +49,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str], now: float | None =
         return
     if not (stamp.isascii() and stamp.isdigit()):
         raise Rejected(401, f"{TIMESTAMP_HEADER} must be whole seconds since 1970")
-    skew = abs((time.time() if now is None else now) - int(stamp))
-    if skew > auth.WINDOW_SECONDS:
-        raise Rejected(401, f"{TIMESTAMP_HEADER} is {int(skew)} s away from this server's clock (at most {auth.WINDOW_SECONDS} s); a replay, or a clock to fix")
+    auth.recent(int(stamp), TIMESTAMP_HEADER, now)
     auth.body_hmac(signature, secret, stamp.encode("ascii") + b":" + inbound.body, SIGNATURE_HEADER)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidSignature
@@ -55,6 +56,8 @@ MESSAGES = {
 KEY_FIX = "fix: paste the PEM from config.notifications.webhook.public_key of https://api.travis-ci.com/config (api.travis-ci.org for travis-ci.org)"
 
 
+# Parsed once per key, not on every delivery: verify runs on the webhook's hot path, and a route's key rarely changes.
+@lru_cache(maxsize=32)
 def public_key(pem: str) -> rsa.RSAPublicKey:
     """The RSA public key of a PEM text; ValueError for anything else."""
     key = serialization.load_pem_public_key(pem.strip().encode("ascii", "replace"))
@@ -141,7 +144,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         detail="errored" if state == "errored" else "",
         name=f"{owner}/{name}",
         # A pull request's branch is its target: its builds keep a history of their own, not main's.
-        place=f"pull request #{pull}" if is_pull and pull else "",
+        pull_request=pull if is_pull and pull else "",
         workflow=f"pull-request-{pull}" if is_pull and pull else "",
         label=f"#{number}" if number else "",
         branch=text(payload.get("branch")),

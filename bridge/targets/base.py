@@ -85,6 +85,12 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+def bearer(token: SecretStr | None) -> dict:
+    """The Authorization header of a chat API token (settings require one where a request needs it)."""
+    assert token is not None
+    return {"Authorization": f"Bearer {token.get_secret_value()}"}
+
+
 def execute(session: requests.Session, request: Request, timeout: float) -> requests.Response:
     """Send one request; redirects are not followed (a webhook URL that moved is a configuration error)."""
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **request.headers}

@@ -8,10 +8,9 @@ thread's root message is known) carries only what changed; a whole card carries 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from bridge.filters import NAME_START
+from bridge.filters import unmention
 
 # Flowdock's thread status colours as RGB, for chats that take any colour.
 COLOURS = {
@@ -26,14 +25,6 @@ COLOURS = {
     "purple": "#8250df",
     "blue": "#316dca",
 }
-# "@" before a name: the sign every chat's plain mention starts with (@here, @channel, @everyone, @room, @user:server).
-AT_NAME = re.compile(r"(?<![A-Za-z0-9_&/])([@\uff20])(?=" + NAME_START + ")")
-ZERO_WIDTH_SPACE = "\u200b"
-
-
-def quiet_at(text: str) -> str:
-    """Text in which no "@name" pings anyone: a zero-width space after the sign, as bridge/filters.py quiet does."""
-    return AT_NAME.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, text) if "@" in text or "\uff20" in text else text
 
 
 @dataclass
@@ -70,7 +61,8 @@ def card_of(message: dict, root: str | None = None, allow_mentions: bool = False
     A reply's body is what changed; a whole card's is that, or the item's own when the change has none;
     item=True draws the item itself (its body), for redrawing a thread's root in place.
     """
-    quiet = (lambda text: text) if allow_mentions else quiet_at
+    # "@" before a name is the sign every chat's plain mention starts with (@here, @channel, @everyone, @room, @user:server).
+    quiet = (lambda text: text) if allow_mentions else unmention
     if "thread" not in message:
         return Card(text=quiet(str(message.get("content") or "")))
     thread = message.get("thread") or {}

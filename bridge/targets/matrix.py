@@ -16,7 +16,7 @@ from urllib.parse import quote
 import requests
 
 from bridge.config_base import Secret, TargetSettings
-from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
+from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import escape_html, fit, from_html
 
@@ -98,7 +98,7 @@ def build(settings: Settings, message: dict, sending: Sending) -> Request:
         body = content(card, sending.root, sending.allow_mentions, limit)
     room, txn = quote(settings.room_id, safe=""), quote(str(message.get("uuid")), safe="")
     url = f"{settings.homeserver.rstrip('/')}/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}"
-    return Request("PUT", url, json=body, headers={"Authorization": f"Bearer {settings.access_token.get_secret_value()}"})
+    return Request("PUT", url, json=body, headers=bearer(settings.access_token))
 
 
 def answer(response: requests.Response, duration_ms: float, secrets: list[str]) -> Outcome:

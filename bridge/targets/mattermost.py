@@ -16,7 +16,7 @@ import requests
 from pydantic import model_validator
 
 from bridge.config_base import Secret, TargetSettings
-from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
+from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, unslack
 
@@ -98,7 +98,7 @@ def build(settings: Settings, message: dict, sending: Sending) -> Request:
     body = {"channel_id": settings.channel_id, "message": text, "props": {"attachments": attachments}}
     if sending.root:
         body["root_id"] = sending.root
-    return Request("POST", f"{(settings.server or '').rstrip('/')}/api/v4/posts", json=body, headers=_bearer(settings))
+    return Request("POST", f"{(settings.server or '').rstrip('/')}/api/v4/posts", json=body, headers=bearer(settings.token))
 
 
 def followups(settings: Settings, message: dict, sending: Sending) -> list[Request]:
@@ -107,12 +107,7 @@ def followups(settings: Settings, message: dict, sending: Sending) -> list[Reque
         return []
     text, attachments = post(card_of(message, None, sending.allow_mentions, item=True), MENTIONS if sending.allow_mentions else None)
     url = f"{(settings.server or '').rstrip('/')}/api/v4/posts/{quote(sending.root, safe='')}/patch"
-    return [Request("PUT", url, json={"message": text, "props": {"attachments": attachments}}, headers=_bearer(settings))]
-
-
-def _bearer(settings: Settings) -> dict:
-    assert settings.token is not None
-    return {"Authorization": f"Bearer {settings.token.get_secret_value()}"}
+    return [Request("PUT", url, json={"message": text, "props": {"attachments": attachments}}, headers=bearer(settings.token))]
 
 
 def answer(response: requests.Response, duration_ms: float, secrets: list[str]) -> Outcome:

@@ -14,7 +14,7 @@ import requests
 from pydantic import model_validator
 
 from bridge.config_base import Secret, TargetSettings
-from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
+from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import escape_mrkdwn, fit, from_html, from_text, unslack
 
@@ -129,7 +129,9 @@ def build(settings: Settings, message: dict, sending: Sending) -> Request:
         return Request("POST", settings.url.get_secret_value(), json=body)
     assert settings.token is not None  # the validator gives a token where there is no url
     extra = {"thread_ts": sending.root} if sending.root else {}
-    return Request("POST", f"{settings.api_url.rstrip('/')}/chat.postMessage", json={**body, "channel": settings.channel, **extra}, headers=_bearer(settings))
+    return Request(
+        "POST", f"{settings.api_url.rstrip('/')}/chat.postMessage", json={**body, "channel": settings.channel, **extra}, headers=bearer(settings.token)
+    )
 
 
 def followups(settings: Settings, message: dict, sending: Sending) -> list[Request]:
@@ -138,12 +140,7 @@ def followups(settings: Settings, message: dict, sending: Sending) -> list[Reque
         return []
     body = payload(card_of(message, None, sending.allow_mentions, item=True), MENTIONS if sending.allow_mentions else None)
     update = {**body, "channel": settings.channel, "ts": sending.root}
-    return [Request("POST", f"{settings.api_url.rstrip('/')}/chat.update", json=update, headers=_bearer(settings))]
-
-
-def _bearer(settings: Settings) -> dict:
-    assert settings.token is not None
-    return {"Authorization": f"Bearer {settings.token.get_secret_value()}"}
+    return [Request("POST", f"{settings.api_url.rstrip('/')}/chat.update", json=update, headers=bearer(settings.token))]
 
 
 def answer(response: requests.Response, duration_ms: float, secrets: list[str]) -> Outcome:

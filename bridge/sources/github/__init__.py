@@ -5,11 +5,10 @@ Each event family (code, pulls, issues, ci, repo, security) is a module with an 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 
 from bridge import builds
+from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.common import EventSpec, decide, items, obj, text
 from bridge.sources.github import ci, code, issues, pulls, repo, security
@@ -25,16 +24,13 @@ LABELLED_ITEMS = ("pull_request", "issue", "discussion")
 
 def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
     """Check the HMAC-SHA256 of the raw body in constant time; fail closed either way round."""
-    secret, raw, signature = credentials.get("secret"), inbound.body, inbound.headers.get(SIGNATURE_HEADER)
-    if not secret:
-        raise Rejected(401, "this route has no secret, so it accepts no GitHub deliveries")
+    secret, signature = auth.require(credentials, "secret", "GitHub"), inbound.headers.get(SIGNATURE_HEADER)
     if not signature:
         raise Rejected(401, f"missing {SIGNATURE_HEADER} header; set the webhook's secret in GitHub")
     algorithm, _, digest = signature.partition("=")
     if algorithm != "sha256" or not digest:
         raise Rejected(401, f"{SIGNATURE_HEADER} must look like sha256=<hex digest>")
-    expected = hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode("ascii"), digest.encode("utf-8", "replace")):
+    if not auth.same(digest, auth.hmac_hex(secret, inbound.body)):
         raise Rejected(401, f"{SIGNATURE_HEADER} does not match the body; check that GitHub and the route share the same secret")
 
 

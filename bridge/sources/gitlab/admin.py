@@ -33,7 +33,9 @@ def member(payload: dict) -> dict:
     return {
         "who": text(payload.get("user_username")) or text(payload.get("user_name")),
         "name": text(payload.get("user_name")) if payload.get("user_name") != payload.get("user_username") else "",
-        "where": f"group {group}" if group else f"project {project}" if project else "",
+        # The template names the place ("group x" or "project y"; admin.place): a group's member events carry no project.
+        "member_group": group,
+        "member_project": "" if group else project,
         "role": text(payload.get("group_access")) or text(payload.get("access_level")),
         "until": text(payload.get("expires_at"))[:10],
     }
