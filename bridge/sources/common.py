@@ -18,7 +18,7 @@ class EventSpec:
     shown: frozenset[str] | None = None
     # Actions rendered only when a route's `events` names them ("pull_request.labeled").
     hidden: frozenset[str] = frozenset()
-    # The Flowdock thread the event belongs to (flow-token targets), or None.
+    # The thread the event belongs to (for chats that thread: an item's thread or topic), or None.
     thread: Callable[[dict], str | None] | None = None
     # Variables the template receives beyond what the source gives every template.
     context: Callable[[dict], dict] = field(default=lambda payload: {})
