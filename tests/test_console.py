@@ -117,7 +117,15 @@ def test_pages_need_sign_in_and_the_cookie_is_httponly_and_samesite(app):
     assert right.headers["Location"] == "/console/events"
     cookie = right.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/console" in cookie and "admin-secret" not in cookie
+    assert "Secure" not in cookie  # plain http://127.0.0.1 keeps working
     assert client.get("/console/events").status_code == 200
+
+
+def test_over_https_the_cookie_is_marked_secure(app):
+    client = app.test_client()
+    page = client.get("/console/sign-in", base_url="https://hookdock.example").get_data(as_text=True)
+    right = client.post("/console/sign-in", data={"token": "admin-secret", "csrf": csrf(page)}, base_url="https://hookdock.example")
+    assert right.status_code == 302 and "Secure" in right.headers["Set-Cookie"]
 
 
 @pytest.mark.parametrize("path", ["/console/sign-out", "/console/replay/e3", "/console/preview", "/console/sign-in"])

@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from pydantic import SecretStr
 
 from bridge.config import RateLimit
@@ -27,9 +28,19 @@ def session_key(admin_token: SecretStr) -> bytes:
     return hmac.new(admin_token.get_secret_value().encode(), b"hookdock console session v1", hashlib.sha256).digest()
 
 
+class SessionOverTLS(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        # Plain http://127.0.0.1 must keep working, so Secure follows the request's scheme
+        # (gunicorn takes it from X-Forwarded-Proto when a proxy on this host terminates TLS).
+        return bool(super().get_cookie_secure(app)) or request.is_secure
+
+
 def configure_session(app: Flask, admin_token: SecretStr | None) -> None:
     """Signed, HttpOnly, SameSite=Lax cookie limited to /console; no key at all while the console is off."""
     app.secret_key = session_key(admin_token) if admin_token is not None else None
+    app.session_interface = SessionOverTLS()
     app.config.update(
         SESSION_COOKIE_NAME="hookdock_console",
         SESSION_COOKIE_HTTPONLY=True,
