@@ -1,4 +1,7 @@
-"""The web side: /hooks/<route> accepts, verifies, dedupes, stores and queues; health probes and /metrics."""
+"""The web side: /hooks/<route> accepts, verifies, dedupes, stores and queues; health probes and /metrics.
+
+Nothing here loads Celery or kombu: the accept script queues the task message bridge/broker.py builds.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,9 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from bridge import metrics, sequence
+from bridge import broker, metrics, sequence
 from bridge.sources import Inbound, Rejected, source_for
-from bridge.store import Event, new_event_id
-from bridge.tasks import PROCESS_EVENT
+from bridge.store import Event, NotQueued, new_event_id
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
@@ -57,20 +59,17 @@ def receive(route_name: str):
         raw,
     )
     try:
-        accepted = services.store.accept(event)
+        accepted = services.store.accept(event, broker.task_message(broker.PROCESS_EVENT, [event.id], sequence.HEADER))
+    except NotQueued:
+        log.exception("could not queue event %s", event.id)
+        return error(503, "the event could not be queued; please retry")
     except redis.RedisError:
         log.exception("could not reach Redis for event %s", event.id)
         return error(503, "the event could not be stored; please retry")
     g.webhook["counted"] = True  # by the accept script, in the same round trip
     if accepted.earlier is not None:
         return jsonify({"duplicate": True, "event": accepted.earlier}), 200
-    try:
-        current_app.extensions["celery"].send_task(PROCESS_EVENT, args=[event.id], headers={sequence.HEADER: accepted.seq})
-    except Exception:
-        # Nothing was promised yet: forget the event so the sender's retry is accepted.
-        log.exception("could not queue event %s", event.id)
-        _forget(services.store, event)
-        return error(503, "the event could not be queued; please retry")
+    # Stored and queued in that one round trip: there is no window in which a task could be missing.
     return jsonify({"event": event.id}), 202
 
 
@@ -82,14 +81,6 @@ def count_refusal(response):
         labels = {k: v for k, v in labels.items() if k != "counted"}
         metrics.count(current_app.extensions["hookdock"].store.redis, metrics.RECEIVED, status=response.status_code, **labels)
     return response
-
-
-def _forget(store, event: Event) -> None:
-    """Forget an event if Redis lets us; if not, it stays stored for an operator to replay."""
-    try:
-        store.forget(event)
-    except redis.RedisError:
-        log.error("event %s is stored but not queued; `python -m bridge replay %s` queues it", event.id, event.id)
 
 
 class UnreadableBody(BadRequest):
