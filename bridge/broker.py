@@ -61,7 +61,7 @@ def task_message(task: str, args: list, header: str, kwargs: dict | None = None)
     kwargs = kwargs or {}
     task_id = str(uuid.uuid4())
     body = json.dumps([args, kwargs, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}])
-    headers = {
+    headers: dict[str, object] = {
         "lang": "py",
         "task": task,
         "id": task_id,
