@@ -86,11 +86,17 @@ def nesting_depth(value, stop_after: int = MAX_DEPTH) -> int:
 
     Counting stops once it passes stop_after: that is all a caller needs to know.
     """
+    if type(value) is not dict and type(value) is not list:
+        return 0
     deepest, pending = 0, [(value, 1)]
-    while pending and deepest <= stop_after:
+    # On every webhook's path: only containers are queued, and json.loads makes exact dicts and lists.
+    while pending:
         item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is not None:
-            deepest = max(deepest, depth)
-            pending.extend((child, depth + 1) for child in children)
+        if depth > deepest:
+            deepest = depth
+            if deepest > stop_after:
+                break
+        for child in item.values() if type(item) is dict else item:
+            if type(child) is dict or type(child) is list:
+                pending.append((child, depth + 1))
     return deepest
