@@ -17,7 +17,6 @@ from bridge.pipeline import Services
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer
 from bridge.store import Store
-from bridge.tasks import make_celery
 
 __version__ = "0.13.0"
 
@@ -67,8 +66,29 @@ def renderers(config: Config) -> dict[str, Renderer]:
     return found
 
 
+class Extensions(dict):
+    """app.extensions, making an entry the first time it is asked for: the web queues without Celery and loads it only to replay."""
+
+    def __init__(self, existing: dict, **factories):
+        super().__init__(existing)
+        self.factories = factories
+
+    def __missing__(self, key: str):
+        if key not in self.factories:
+            raise KeyError(key)
+        made = self[key] = self.factories[key]()
+        return made
+
+
+def celery_for(services: Services, redis_url: str):
+    """The Celery app (bridge/tasks.py), imported only here: a web worker is ~20 MB smaller without it."""
+    from bridge.tasks import make_celery
+
+    return make_celery(services, redis_url)
+
+
 def create_app(config: Config | None = None, redis_url: str | None = None) -> Flask:
-    """The Flask app, with the Celery app beside it in app.extensions['celery']."""
+    """The Flask app, with the Celery app beside it in app.extensions['celery'], made when first asked for."""
     from bridge import api, console, web
 
     config = config or load_config()
@@ -79,7 +99,7 @@ def create_app(config: Config | None = None, redis_url: str | None = None) -> Fl
     app.logger.addFilter(SCRUB)  # Flask's own lines, such as an unhandled exception's
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["hookdock"] = services
-    app.extensions["celery"] = make_celery(services, redis_url)
+    app.extensions = Extensions(app.extensions, celery=lambda: celery_for(services, redis_url))
     app.register_blueprint(web.bp)
     app.register_blueprint(api.bp)
     console.install(app)

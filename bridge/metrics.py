@@ -17,6 +17,8 @@ import redis
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bridge.broker import QUEUE
+
 KEY = "hookdock:metrics"
 # Unit separator: never in a metric name, and JSON escapes it inside label values.
 SEP = "\x1f"
@@ -57,7 +59,7 @@ SPECS: dict[str, Spec] = {
 }
 # Read from Redis at scrape time: (name, help, what to ask Redis).
 GAUGES = (
-    ("hookdock_queue_depth", "Tasks waiting in the Celery queue", lambda r: r.llen("celery")),
+    ("hookdock_queue_depth", "Tasks waiting in the Celery queue", lambda r: r.llen(QUEUE)),
     ("hookdock_dead_letters_kept", "Dead letters kept now (within the retention window)", lambda r: r.zcard("hookdock:failed")),
     ("hookdock_failed_events", "Failed events kept now (within the retention window)", lambda r: r.zcard("hookdock:failed-events")),
 )

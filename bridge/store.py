@@ -5,26 +5,36 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import NamedTuple
 
 import redis
 
 from bridge import metrics, sequence
+from bridge.broker import QUEUE, Message
 
 PREFIX = "hookdock:"
 # Records fetched per round trip when listing; a long scan grows its chunks up to MAX_CHUNK.
 PAGE = 200
 MAX_CHUNK = 2000
-# Dedupe and store an event in one round trip, since it is on every webhook's path. An earlier
+# Dedupe, store and queue an event in one round trip, since it is on every webhook's path. An earlier
 # event only counts if it was stored, so a claim whose event was lost never blocks a retry. A new
-# event is numbered for the queue here (bridge/sequence.py), so one whose publish never happened is found too,
-# and counted for /metrics here (bridge/metrics.py), so the hot path takes no second round trip for it.
+# event is numbered for the queue here (bridge/sequence.py) and its task message (bridge/broker.py),
+# given as two halves, is pushed with that number written between them: stored and queued happen
+# together or not at all. The push comes first, so a queue Redis refuses leaves nothing stored.
+# Counted for /metrics here too (bridge/metrics.py), so the hot path takes no second round trip for it.
 ACCEPT = """
 local earlier = redis.call('GET', KEYS[1])
 if earlier and redis.call('EXISTS', ARGV[6] .. earlier) == 1 then
   redis.call('HINCRBY', KEYS[7], ARGV[8], 1)
   return {earlier, false}
+end
+local seq = redis.call('INCR', KEYS[5])
+if KEYS[11] then
+  local pushed = redis.pcall('LPUSH', KEYS[11], ARGV[9] .. string.format('%d', seq) .. ARGV[10])
+  if type(pushed) == 'table' and pushed.err then
+    return redis.error_reply('NOTQUEUED ' .. pushed.err)
+  end
 end
 redis.call('HINCRBY', KEYS[7], ARGV[7], 1)
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -37,7 +47,6 @@ for i = 8, 10 do
   redis.call('ZADD', KEYS[i], ARGV[5], ARGV[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
 end
-local seq = redis.call('INCR', KEYS[5])
 redis.call('ZADD', KEYS[6], seq, ARGV[1])
 return {false, seq}
 """
@@ -89,6 +98,10 @@ def delivery_id_for(event_id: str, target: str) -> str:
     return f"{event_id}.{target}"
 
 
+class NotQueued(redis.ResponseError):
+    """Redis refused the queue's push (the queue's key holds something else): nothing was stored."""
+
+
 class Accepted(NamedTuple):
     """What accept() did: the earlier event's id for a duplicate, else the new event's number in the queue."""
 
@@ -110,6 +123,10 @@ class Event:
     received_at: float = field(default_factory=time.time)
     status: str = "queued"
     reason: str = ""
+
+
+# What an event's meta holds, in the order asdict() gave before: all of Event's fields but its body and fate.
+META_FIELDS = tuple(f.name for f in fields(Event) if f.name not in ("body", "status", "reason"))
 
 
 @dataclass
@@ -146,8 +163,11 @@ class Store:
         self.accept_script = client.register_script(ACCEPT)
         self.end_run_script = client.register_script(END_RUN)
 
-    def accept(self, event: Event) -> Accepted:
-        """Store and number a new event under its sender's delivery id, in one round trip; or name the earlier event."""
+    def accept(self, event: Event, message: Message | None = None) -> Accepted:
+        """Store, number and queue (as message) a new event under its sender's delivery id, in one round trip; or name the earlier event.
+
+        Without a message the event is stored and numbered only, as if its task had been lost.
+        """
         meta = self._meta(event)
         keys = [
             self._seen_key(event),
@@ -162,7 +182,15 @@ class Store:
         labels = {"route": event.route, "source": event.source, "event": event.name}
         args = [event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"]
         args += [metrics.field(metrics.RECEIVED, {**labels, "status": 202}), metrics.field(metrics.RECEIVED, {**labels, "status": 200})]
-        earlier, seq = self.accept_script(keys=keys, args=args)
+        if message is not None:
+            keys.append(message.queue)
+            args += [message.head, message.tail]
+        try:
+            earlier, seq = self.accept_script(keys=keys, args=args)
+        except redis.ResponseError as exc:
+            if str(exc).startswith("NOTQUEUED"):
+                raise NotQueued(str(exc)) from None
+            raise
         return Accepted(earlier.decode() if earlier else None, seq)
 
     def forget(self, event: Event) -> None:
@@ -344,7 +372,7 @@ class Store:
 
     def queue_depth(self) -> int:
         """Tasks waiting in the Celery queue (the default queue, a Redis list)."""
-        return int(self.redis.llen("celery"))
+        return int(self.redis.llen(QUEUE))
 
     def remember_thread(self, target: str, thread_id: str, arrived_at: float, state: dict) -> dict:
         """Keep state if its event is the newest seen for this thread; return the newest state."""
@@ -418,8 +446,8 @@ class Store:
 
     @staticmethod
     def _meta(event: Event) -> str:
-        """Everything about an event but its body and fate, as JSON."""
-        return json.dumps({k: v for k, v in asdict(event).items() if k not in ("body", "status", "reason")})
+        """Everything about an event but its body and fate, as JSON (named field by field: asdict would deep-copy the body too)."""
+        return json.dumps({name: getattr(event, name) for name in META_FIELDS})
 
     def _seen_key(self, event: Event) -> str:
         return f"{PREFIX}seen:{event.route}:{event.sender_delivery_id}"

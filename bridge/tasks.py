@@ -12,11 +12,12 @@ from celery.exceptions import Retry
 from celery.signals import task_received, worker_init, worker_ready
 from kombu.exceptions import OperationalError
 
-from bridge import liveness, pipeline, sequence, workerlog  # noqa: F401  (workerlog: the worker's log setup, by Celery signals)
+from bridge import broker, liveness, pipeline, sequence, workerlog  # noqa: F401  (workerlog: the worker's log setup, by Celery signals)
 
 log = logging.getLogger(__name__)
-PROCESS_EVENT = "hookdock.process_event"
-DELIVER = "hookdock.deliver"
+# Named in bridge/broker.py, which the web queues process_event with, without loading Celery.
+PROCESS_EVENT = broker.PROCESS_EVENT
+DELIVER = broker.DELIVER
 KINDS = {PROCESS_EVENT: "events", DELIVER: "deliveries"}
 # Redis being away or busy is worth waiting for; any other error (a refused encoding, a script
 # error, a bug) would fail the same way again, so it fails the item at once.
@@ -65,6 +66,8 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
+        # The web queues process_event here itself (bridge/broker.py): one name for both sides.
+        task_default_queue=broker.QUEUE,
     )
 
     # Not shared: each app (one per test, too) keeps tasks that close over its own services.

@@ -1,18 +1,22 @@
-"""The web side: /hooks/<route> accepts, verifies, dedupes, stores and queues; health probes and /metrics."""
+"""The web side: /hooks/<route> accepts, verifies, dedupes, stores and queues; health probes and /metrics.
+
+Nothing here loads Celery or kombu: the accept script queues the task message bridge/broker.py builds.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any, NamedTuple
 
 import redis
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from bridge import metrics, sequence
+from bridge import broker, metrics, sequence
+from bridge.config import Route
 from bridge.sources import Inbound, Rejected, source_for
-from bridge.store import Event, new_event_id
-from bridge.tasks import PROCESS_EVENT
+from bridge.store import Event, NotQueued, new_event_id
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
@@ -24,53 +28,70 @@ def error(status: int, message: str, **extra):
     return jsonify({"error": message, "status": status, **extra}), status
 
 
+class Hook(NamedTuple):
+    """What receiving on one route needs, worked out once per app rather than on every webhook."""
+
+    route: Route
+    source: Any
+    methods: tuple[str, ...]
+    credentials: dict[str, str]
+
+
+@bp.record_once
+def _hooks(state) -> None:
+    """One Hook per configured route, made when the app takes this blueprint (its config is fixed by then)."""
+    routes = state.app.extensions["hookdock"].config.routes
+    # Some senders may be set to PUT (Grafana's contact point); a source says so with METHODS.
+    hooks = {}
+    for name, route in routes.items():
+        source = source_for(name, route)
+        hooks[name] = Hook(route, source, tuple(getattr(source, "METHODS", ("POST",))), route.credentials())
+    state.app.extensions["hookdock.hooks"] = hooks
+
+
 @bp.route("/hooks/<route_name>", methods=ANY_METHOD)
 def receive(route_name: str):
     """Accept one webhook: answer in milliseconds, do the work in the worker."""
-    services = current_app.extensions["hookdock"]
-    route = services.config.routes.get(route_name)
-    if route is None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup rather than one per use
+    hook = app.extensions["hookdock.hooks"].get(route_name)
+    if hook is None:
         return error(404, f"no route named {route_name!r}")
+    route, source, methods = hook.route, hook.source, hook.methods
     # An unknown route's name and an unverified event's name stay out of the labels: a stranger would choose them.
-    g.webhook = {"route": route_name, "source": route.source}
-    source = source_for(route_name, route)
-    # Some senders may be set to PUT (Grafana's contact point); a source says so with METHODS.
-    methods = getattr(source, "METHODS", ("POST",))
+    g.webhook = labels = {"route": route_name, "source": route.source}
     if request.method not in methods:
         response, status = error(405, f"webhooks are delivered with {' or '.join(methods)}")
         response.headers["Allow"] = ", ".join(methods)
         return response, status
     raw = read_body()
+    headers = request.headers
     try:
-        source.verify(Inbound(request.headers, raw, request.args), route.credentials())
-        name, _ = source.parse(request.headers, raw)
+        source.verify(Inbound(headers, raw, request.args), hook.credentials)
+        name, _ = source.parse(headers, raw)
     except Rejected as exc:
         return error(exc.status, exc.message)
-    g.webhook["event"] = name
+    labels["event"] = name
     event = Event(
         new_event_id(),
         route_name,
         route.source,
         name,
-        source.delivery_id(request.headers, raw),
-        {h: request.headers[h] for h in source.KEPT_HEADERS if h in request.headers},
+        source.delivery_id(headers, raw),
+        {h: value for h in source.KEPT_HEADERS if (value := headers.get(h)) is not None},
         raw,
     )
     try:
-        accepted = services.store.accept(event)
+        accepted = app.extensions["hookdock"].store.accept(event, broker.task_message(broker.PROCESS_EVENT, [event.id], sequence.HEADER))
+    except NotQueued:
+        log.exception("could not queue event %s", event.id)
+        return error(503, "the event could not be queued; please retry")
     except redis.RedisError:
         log.exception("could not reach Redis for event %s", event.id)
         return error(503, "the event could not be stored; please retry")
-    g.webhook["counted"] = True  # by the accept script, in the same round trip
+    labels["counted"] = True  # by the accept script, in the same round trip
     if accepted.earlier is not None:
         return jsonify({"duplicate": True, "event": accepted.earlier}), 200
-    try:
-        current_app.extensions["celery"].send_task(PROCESS_EVENT, args=[event.id], headers={sequence.HEADER: accepted.seq})
-    except Exception:
-        # Nothing was promised yet: forget the event so the sender's retry is accepted.
-        log.exception("could not queue event %s", event.id)
-        _forget(services.store, event)
-        return error(503, "the event could not be queued; please retry")
+    # Stored and queued in that one round trip: there is no window in which a task could be missing.
     return jsonify({"event": event.id}), 202
 
 
@@ -82,14 +103,6 @@ def count_refusal(response):
         labels = {k: v for k, v in labels.items() if k != "counted"}
         metrics.count(current_app.extensions["hookdock"].store.redis, metrics.RECEIVED, status=response.status_code, **labels)
     return response
-
-
-def _forget(store, event: Event) -> None:
-    """Forget an event if Redis lets us; if not, it stays stored for an operator to replay."""
-    try:
-        store.forget(event)
-    except redis.RedisError:
-        log.error("event %s is stored but not queued; `python -m bridge replay %s` queues it", event.id, event.id)
 
 
 class UnreadableBody(BadRequest):

@@ -12,15 +12,15 @@ import base64
 import binascii
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bridge import builds
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.common import id_part, items, obj, text
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 SIGNATURE_HEADER = "Signature"
 AUTH_KEYS = ("public_key",)
@@ -60,6 +60,10 @@ KEY_FIX = "fix: paste the PEM from config.notifications.webhook.public_key of ht
 @lru_cache(maxsize=32)
 def public_key(pem: str) -> rsa.RSAPublicKey:
     """The RSA public key of a PEM text; ValueError for anything else."""
+    # cryptography is imported by the first Travis route only: it is about 9 MB of every web worker's memory.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = serialization.load_pem_public_key(pem.strip().encode("ascii", "replace"))
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("not an RSA key")
@@ -96,6 +100,10 @@ def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
     signed = payload_field(inbound.body)
     if signed is None:
         raise Rejected(401, "the body has no payload= form field, so there is nothing the signature could cover")
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     try:
         public_key(pem).verify(signature, signed.encode("utf-8"), padding.PKCS1v15(), hashes.SHA1())  # noqa: S303  (Travis signs with SHA1)
     except ValueError:
