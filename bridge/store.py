@@ -241,18 +241,27 @@ class Store:
         deliveries = self.redis.zrangebyscore(f"{PREFIX}failed", since, "+inf")
         return [e.decode() for e in events], [d.decode() for d in deliveries]
 
-    def save_delivery(self, delivery: Delivery) -> None:
-        """Write a delivery record whole; failed ones are also indexed as dead letters."""
+    def save_delivery(self, delivery: Delivery, tally: metrics.Tally | None = None, held_by: str | None = None) -> None:
+        """Write a delivery record whole, in one round trip with the metrics of the work on it and who holds it now; dead letters are indexed too."""
         delivery.updated_at = time.time()
         pipe = self.redis.pipeline()
-        pipe.set(f"{PREFIX}delivery:{delivery.id}", json.dumps(asdict(delivery)), ex=self.ttl)
+        # vars, not asdict: json.dumps walks the message itself, asdict would deep-copy it first.
+        pipe.set(f"{PREFIX}delivery:{delivery.id}", json.dumps(vars(delivery)), ex=self.ttl)
         self._index(pipe, "deliveries", delivery.id, delivery.created_at)
         if delivery.status == "failed":
             self._index(pipe, "failed", delivery.id, delivery.updated_at)
         else:
             pipe.zrem(f"{PREFIX}failed", delivery.id)
         self._unsettled(pipe, "deliveries", delivery.id, delivery.status in ("pending", "retrying"))
-        pipe.execute()
+        if held_by is not None:
+            pipe.hset(f"{PREFIX}held:deliveries", delivery.id, json.dumps({"worker": held_by, "due": time.time()}))
+        own = len(pipe)
+        if tally is not None:
+            tally.queue(pipe)
+        # Metrics never fail the work they describe: only the record's own writes may raise.
+        for result in pipe.execute(raise_on_error=False)[:own]:
+            if isinstance(result, Exception):
+                raise result
 
     def load_delivery(self, delivery_id: str) -> Delivery | None:
         """The stored delivery, or None."""
