@@ -50,6 +50,7 @@ class Stack:
         self.client = redis.Redis.from_url(self.redis.url)
         program, url = devflow(self.work)
         self.programs.append(program)
+        self.devflow_pid = program.pid
         self.devflow = Devflow(url)
         config = self.work / "bench.yml"
         config.write_text(CONFIG.format(api_url=url, route=ROUTE, secret=SECRET))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import resource
+
+import psutil
+
 from bench.ingest import ROUNDS, best, light_latency, say
 from bench.payload import ROUTE
 from bench.stack import dump, used_memory, wait_until
@@ -34,11 +38,46 @@ def drained(stack) -> bool:
     return stack.client.llen("celery") == 0 and stack.client.hlen("unacked") == 0
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process and its descendants have used so far."""
+    root = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+
+
+def redis_usage(client) -> tuple[float, int]:
+    """Redis's own CPU seconds and the commands it has run so far."""
+    cpu = client.info("cpu")
+    return cpu["used_cpu_sys"] + cpu["used_cpu_user"], sum(v["calls"] for v in client.info("commandstats").values())
+
+
+def cpu_per_message(before: dict, after: dict, count: int) -> dict:
+    """Milliseconds of CPU per message by each part, and Redis commands per message.
+
+    On a shared machine these swing far less than rates do. devflow's share includes answering the
+    bench's own polls (every 0.5 s until all messages are in), so a longer run is charged a little more.
+    """
+    return {k: round((after[k] - before[k]) / count * (1 if k == "redis_commands" else 1000), 2) for k in before}
+
+
+def usage(stack, sender: float) -> dict:
+    """CPU used so far by the sender (a process tree's or waited children's), Redis and devflow; Redis's command count."""
+    redis_cpu, commands = redis_usage(stack.client)
+    return {"sender": sender, "redis": redis_cpu, "devflow": tree_cpu(stack.devflow_pid), "redis_commands": commands}
+
+
+def waited_children_cpu() -> float:
+    """CPU seconds of this process's children that have ended and been waited for (the raw loop's processes)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def hookdock_run(stack, web_url: str, concurrency: int, latency: bool = False) -> dict:
     """Queue EVENTS, start a worker, time it from the first event rendered to the last message stored."""
     out = enqueue(stack, web_url)
     worker = stack.worker(f"worker{concurrency}", concurrency)
     try:
+        # From ready to drained: the start-up's CPU is not the messages'.
+        before = usage(stack, tree_cpu(worker.pid))
         times = stored_times(stack, EVENTS)
         # The queue is FIFO: every event is rendered before the first post, so the
         # first message stored would start the clock too late; the first delivery record does not.
@@ -56,6 +95,7 @@ def hookdock_run(stack, web_url: str, concurrency: int, latency: bool = False) -
             rate=round(EVENTS / ((times[-1] - began_ms) / 1000), 1),
         )
         wait_until(lambda: drained(stack), 30, "the queue to drain", 0.2)
+        out["per_message"] = cpu_per_message(before, usage(stack, tree_cpu(worker.pid)), EVENTS)
         out["used_memory_retained"] = used_memory(stack.client)
         out["bodies"] = stack.devflow.posted_bodies()[:EVENTS]
         if latency:
@@ -70,10 +110,12 @@ def raw_run(stack, bodies: list[dict], processes: int) -> dict:
     """The same bodies posted by plain requests loops in as many processes; first to last message stored."""
     stack.devflow.reset()
     path = dump(stack.work / "bodies.json", bodies)
+    before = usage(stack, waited_children_cpu())
     client = stack.run_json("rawpost", ["-m", "bench.rawpost", stack.devflow.url, str(path), "--processes", str(processes)], timeout=300, watch=True)
     times = stored_times(stack, len(bodies))
     span = (times[-1] - times[0]) / 1000
     return {
+        "per_message": cpu_per_message(before, usage(stack, waited_children_cpu()), len(bodies)),
         "client": client,
         "processes": processes,
         "messages": len(times),

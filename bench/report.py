@@ -21,6 +21,24 @@ def _mb(value: float) -> str:
     return f"{value / MB:.0f}"
 
 
+def _cpu(run: dict) -> str:
+    """Sender / Redis / devflow milliseconds of CPU per message (results from before they were measured have none)."""
+    used = run.get("per_message")
+    return " / ".join(f"{used[k]:.2f}" for k in ("sender", "redis", "devflow")) if used else "—"
+
+
+def _cpu_total(run: dict) -> float | None:
+    """Every part's CPU per message: on a machine that runs them all, this is what bounds the rate."""
+    used = run.get("per_message")
+    return used["sender"] + used["redis"] + used["devflow"] if used else None
+
+
+def _commands(run: dict) -> str:
+    """Redis commands per message."""
+    used = run.get("per_message")
+    return f"{used['redis_commands']:.1f}" if used else "—"
+
+
 def _per_process(peak: dict) -> float:
     """The largest single process of a tree: the master or any child."""
     return max(peak["root"], peak["children"])
@@ -102,6 +120,14 @@ def table(results: dict) -> str:
             _ratio(c2["rate"], raw["rate"]),
             aim("delivery_vs_raw"),
         ),
+        (
+            "Delivery CPU per message: sender / Redis / devflow (ms)",
+            _cpu(c2),
+            f"raw loop: {_cpu(raw)}",
+            _ratio(_cpu_total(c2), _cpu_total(raw)),
+            "",
+        ),
+        ("Delivery, Redis commands per message", _commands(c2), f"raw loop: {_commands(raw)}", "—", ""),
         (
             f"Webhook → message at {light['rate']:g}/s, p50 / p99 (ms)",
             _ms(light, "p50_ms", "p99_ms"),

@@ -37,6 +37,11 @@ ODD_LINE_END = re.compile(r"\r(?!\n)|[\u2028\u2029]")
 # Half of a UTF-16 pair cannot be encoded: it would break every JSON encoder and store downstream.
 SURROGATE = re.compile(r"[\ud800-\udfff]")
 UNSAFE = re.compile("|".join(pattern.pattern for pattern in (ANSI, CONTROL, BIDI, SURROGATE, ODD_LINE_END)))
+# Every UNSAFE match starts with one of these characters. One character class is searched several times
+# faster than UNSAFE's alternation, and every string of every payload is checked, so clean text is told by it alone.
+UNSAFE_START = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff\u2060-\u2064\U000e0000-\U000e007f\ud800-\udfff\u2028\u2029]"
+)
 SIGN = re.compile("[@#\uff20\uff03]")
 ZERO_WIDTH_SPACE = "\u200b"
 AGO_UNITS = ((86400 * 365, "year"), (86400 * 30, "month"), (86400 * 7, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
@@ -85,10 +90,15 @@ def quiet(value: str) -> str:
     return MENTION_OR_TAG.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, value)
 
 
+def unsafe(text: str) -> bool:
+    """True when text holds something chat() removes or rewrites."""
+    return UNSAFE_START.search(text) is not None and UNSAFE.search(text) is not None
+
+
 def chat(value: str) -> str:
     """Payload text made safe for chat: no terminal escapes, control characters or bidi overrides (mentions: allow_mentions)."""
     text = str(value or "")
-    if not UNSAFE.search(text):
+    if not unsafe(text):
         return text
     text = ODD_LINE_END.sub("\n", SURROGATE.sub("\ufffd", text))
     return BIDI.sub("", CONTROL.sub("", ANSI.sub("", text)))

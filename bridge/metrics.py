@@ -79,13 +79,39 @@ def count(client, name: str, n: int = 1, **labels) -> None:
 
 def observe(client, name: str, seconds: float, **labels) -> None:
     """Record one observation of a histogram in one round trip (its count is the +Inf bucket's)."""
-    buckets = SPECS[name].buckets
-    index = next((i for i, bound in enumerate(buckets) if seconds <= bound), len(buckets))
+    tally = Tally()
+    tally.observe(name, seconds, **labels)
     with suppress(redis.RedisError):
         pipe = client.pipeline(transaction=False)
-        pipe.hincrby(KEY, field(name, labels, f"b{index}"), 1)
-        pipe.hincrbyfloat(KEY, field(name, labels, "sum"), max(0.0, seconds))
+        tally.queue(pipe)
         pipe.execute()
+
+
+class Tally:
+    """Metric writes gathered while an item is worked on, queued on the pipeline that records the item: no round trip of their own."""
+
+    def __init__(self) -> None:
+        self.counts: list[tuple[str, int]] = []
+        self.sums: list[tuple[str, float]] = []
+
+    def count(self, name: str, n: int = 1, **labels) -> None:
+        """Add n to a counter."""
+        self.counts.append((field(name, labels), n))
+
+    def observe(self, name: str, seconds: float, **labels) -> None:
+        """One observation of a histogram (its count is the +Inf bucket's)."""
+        buckets = SPECS[name].buckets
+        index = next((i for i, bound in enumerate(buckets) if seconds <= bound), len(buckets))
+        self.counts.append((field(name, labels, f"b{index}"), 1))
+        self.sums.append((field(name, labels, "sum"), max(0.0, seconds)))
+
+    def queue(self, pipe) -> int:
+        """Queue the writes on pipe; return how many commands were queued."""
+        for key, n in self.counts:
+            pipe.hincrby(KEY, key, n)
+        for key, seconds in self.sums:
+            pipe.hincrbyfloat(KEY, key, seconds)
+        return len(self.counts) + len(self.sums)
 
 
 def ignore_kind(reason: str) -> str:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import cast
 
-from bridge.filters import UNSAFE, chat, quiet
+from bridge.filters import chat, quiet, unsafe
 
 # Longer than any message (Flowdock takes 8096 characters of chat), short enough that a template that
 # prints one such string a few times, escaped and JSON-encoded, stays far below the render limit.
@@ -63,7 +63,7 @@ def cut(text: str, limit: int = MAX_TEXT) -> str:
 
 def clean_text(text: str) -> str:
     """One payload string, cleaned and cut (cut first, so a huge string costs no more than a short one)."""
-    if len(text) <= MAX_TEXT and not UNSAFE.search(text):
+    if len(text) <= MAX_TEXT and not unsafe(text):
         return text
     return cut(chat(text[: MAX_TEXT * 2]))
 

@@ -45,8 +45,13 @@ class Services:
         return self.renderers.get(route) or self.renderers[""]
 
 
-def process_event(services: Services, event_id: str, only_target: str | None = None, holder: str | None = None) -> list[str]:
-    """Render an event for each of its route's targets (or one); return the deliveries to send, held by holder."""
+def process_event(
+    services: Services, event_id: str, only_target: str | None = None, holder: str | None = None, saved: dict[str, Delivery] | None = None
+) -> list[str]:
+    """Render an event for each of its route's targets (or one); return the deliveries to send, held by holder.
+
+    saved: filled with those deliveries' records as just written, for a first attempt that need not read them back.
+    """
     store = services.store
     event = store.load_event(event_id)
     if event is None:
@@ -86,12 +91,12 @@ def process_event(services: Services, event_id: str, only_target: str | None = N
             continue  # Jenkins' FINALIZED after COMPLETED: the same card again would be all a chat shows
         if "thread" in message:
             store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
-        delivery = upsert_delivery(store, event, target, message)
+        # Held before the event is settled, so a worker dying now leaves a trail to follow.
+        delivery = upsert_delivery(store, event, target, message, holder)
         if delivery is not None:
-            if holder:
-                # Held before the event is settled, so a worker dying now leaves a trail to follow.
-                store.hold("deliveries", delivery.id, holder, time.time())
             pending.append(delivery.id)
+            if saved is not None:
+                saved[delivery.id] = delivery
     if not pending and decision.repeat:
         store.mark_event(event_id, "ignored", f"{decision.reason}, and every thread still shows it")
         return []
@@ -132,8 +137,8 @@ def failure_reason(exc: Exception) -> str:
     return f"could not process the payload: {type(exc).__name__}: {exc}"
 
 
-def upsert_delivery(store: Store, event, target: str, message: dict) -> Delivery | None:
-    """Create the delivery, or refresh one not yet delivered; None when it already arrived."""
+def upsert_delivery(store: Store, event, target: str, message: dict, holder: str | None = None) -> Delivery | None:
+    """Create the delivery, or refresh one not yet delivered, held by holder; None when it already arrived."""
     delivery = store.load_delivery(delivery_id_for(event.id, target))
     if delivery is None:
         delivery = Delivery(delivery_id_for(event.id, target), event.id, event.route, target, message, received_at=event.received_at)
@@ -144,21 +149,25 @@ def upsert_delivery(store: Store, event, target: str, message: dict) -> Delivery
         delivery.message = message
         if delivery.status == "failed":
             delivery.status, delivery.round_start = "pending", len(delivery.attempts)
-    store.save_delivery(delivery)
+    store.save_delivery(delivery, held_by=holder or None)
     # A redelivered task may queue a delivery twice; the message uuid keeps the post single.
     return delivery
 
 
-def attempt(services: Services, delivery_id: str) -> float | None:
-    """Try one delivery once; return seconds to wait before the next try, or None when it is settled."""
+def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None) -> float | None:
+    """Try one delivery once; return seconds to wait before the next try, or None when it is settled.
+
+    fresh: the record as this worker saved it a moment ago (render_event's), so it is not read back.
+    """
     store, config = services.store, services.config
-    delivery = store.load_delivery(delivery_id)
+    delivery = fresh if fresh is not None else store.load_delivery(delivery_id)
     if delivery is None or delivery.status in ("delivered", "failed"):
         return None
     target = config.targets.get(delivery.target)
     if target is None:
         settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured")
         return None
+    tally = metrics.Tally()
     pause = services.limiter.reserve(delivery.target, target.rate_limit, MAX_PACING_SLEEP)
     if pause > MAX_PACING_SLEEP:
         # Not an attempt: the target's pace says later (never later than a retry may wait).
@@ -183,25 +192,26 @@ def attempt(services: Services, delivery_id: str) -> float | None:
             "retry_after": outcome.retry_after,
         }
     )
-    metrics.count(store.redis, metrics.ATTEMPTS, target=delivery.target, outcome=outcome.kind)
-    metrics.observe(store.redis, metrics.ATTEMPT_DURATION, outcome.duration_ms / 1000, target=delivery.target)
+    # Written with the delivery's record below, in its round trip.
+    tally.count(metrics.ATTEMPTS, target=delivery.target, outcome=outcome.kind)
+    tally.observe(metrics.ATTEMPT_DURATION, outcome.duration_ms / 1000, target=delivery.target)
     delivery.last_status, delivery.last_error = outcome.status, outcome.error
     if outcome.kind == "delivered":
         delivery.flowdock_user, delivery.message_id = outcome.flowdock_user, outcome.message_id
         if thread and outcome.message_id is not None:
             # The item's first message becomes its thread's root; later changes reply under it.
             store.remember_root(delivery.target, thread, str(outcome.message_id))
-        settle(store, delivery, "delivered")
+        settle(store, delivery, "delivered", tally=tally)
         return None
     if outcome.kind == "permanent":
-        settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent")
+        settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent", tally)
         return None
     tries = len(delivery.attempts) - delivery.round_start
     if tries >= config.delivery.max_attempts:
-        settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts")
+        settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts", tally)
         return None
     delivery.status = "retrying"
-    store.save_delivery(delivery)
+    store.save_delivery(delivery, tally)
     wait = backoff(tries, outcome.retry_after, config.delivery)
     log.info("delivery %s: %s, retrying in %.1fs", delivery_id, outcome.status or outcome.error.split(":")[0], wait)
     return wait
@@ -215,24 +225,25 @@ def newest_thread_state(store: Store, delivery: Delivery) -> dict:
     return {**message, "thread": store.latest_thread(delivery.target, message["external_thread_id"]) or message["thread"]}
 
 
-def settle(store: Store, delivery: Delivery, status: str, why: str = "") -> None:
-    """Record a delivery's final state and log it."""
+def settle(store: Store, delivery: Delivery, status: str, why: str = "", tally: metrics.Tally | None = None) -> None:
+    """Record a delivery's final state, with its metrics in the same round trip, and log it."""
     delivery.status = status
     if why:
         delivery.last_error = f"{why}; {delivery.last_error}" if delivery.last_error else why
-    store.save_delivery(delivery)
-    count_settled(store, delivery)
+    tally = tally or metrics.Tally()
+    count_settled(tally, delivery)
+    store.save_delivery(delivery, tally)
     (log.info if status == "delivered" else log.error)("delivery %s %s %s", delivery.id, status, why)
     return None
 
 
-def count_settled(store: Store, delivery: Delivery) -> None:
+def count_settled(tally: metrics.Tally, delivery: Delivery) -> None:
     """The metrics of a delivery that just settled; latency only for a first round, since a replay's would measure the operator."""
-    metrics.count(store.redis, metrics.DELIVERIES, target=delivery.target, outcome=delivery.status)
+    tally.count(metrics.DELIVERIES, target=delivery.target, outcome=delivery.status)
     if delivery.status == "failed":
-        metrics.count(store.redis, metrics.DEAD_LETTERS, route=delivery.route, target=delivery.target)
+        tally.count(metrics.DEAD_LETTERS, route=delivery.route, target=delivery.target)
     elif delivery.received_at is not None and delivery.round_start == 0:
-        metrics.observe(store.redis, metrics.LATENCY, time.time() - delivery.received_at, target=delivery.target)
+        tally.observe(metrics.LATENCY, time.time() - delivery.received_at, target=delivery.target)
 
 
 def backoff(attempts: int, retry_after: float | None, policy: DeliveryPolicy) -> float:

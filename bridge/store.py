@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 import redis
@@ -58,6 +58,35 @@ if (not stored) or tonumber(stored) <= tonumber(ARGV[1]) then
 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return redis.call('HGET', KEYS[1], 'state')
+"""
+
+# What became of an event, in one round trip since every event ends here: nothing is written for one that
+# expired (that would leave a record without its body and TTL); failed and ignored ones are indexed (the
+# console lists them without reading every event); a settled one no longer waits or is held.
+MARK_EVENT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local status, id, now = ARGV[1], ARGV[3], ARGV[4]
+local horizon = tonumber(now) - tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'status', status, 'reason', ARGV[2])
+for i, kind in ipairs({'failed', 'ignored'}) do
+  if status == kind then
+    redis.call('ZADD', KEYS[1 + i], now, id)
+    redis.call('ZREMRANGEBYSCORE', KEYS[1 + i], '-inf', horizon)
+  else
+    redis.call('ZREM', KEYS[1 + i], id)
+  end
+end
+if status == 'queued' then
+  redis.call('ZADD', KEYS[4], now, id)
+else
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
+  redis.call('ZREM', KEYS[6], id)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', horizon)
+return 1
 """
 
 # One run fewer; a count back at zero is deleted, so finished items leave no key behind.
@@ -162,6 +191,7 @@ class Store:
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
         self.accept_script = client.register_script(ACCEPT)
         self.end_run_script = client.register_script(END_RUN)
+        self.mark_event_script = client.register_script(MARK_EVENT)
 
     def accept(self, event: Event, message: Message | None = None) -> Accepted:
         """Store, number and queue (as message) a new event under its sender's delivery id, in one round trip; or name the earlier event.
@@ -221,19 +251,10 @@ class Store:
         return Event(**meta, body=data[b"body"], status=data[b"status"].decode(), reason=data[b"reason"].decode())
 
     def mark_event(self, event_id: str, status: str, reason: str = "") -> None:
-        """Record what became of an event: processed, ignored or failed, and why."""
-        if not self.redis.exists(f"{PREFIX}event:{event_id}"):
-            return  # expired: writing now would leave a record without its body and TTL
-        pipe = self.redis.pipeline()
-        pipe.hset(f"{PREFIX}event:{event_id}", mapping={"status": status, "reason": printable(reason)})
-        # Failed and ignored events are indexed too: the console lists them without reading every event.
-        for kind in ("failed", "ignored"):
-            if status == kind:
-                self._index(pipe, f"{kind}-events", event_id, time.time())
-            else:
-                pipe.zrem(f"{PREFIX}{kind}-events", event_id)
-        self._unsettled(pipe, "events", event_id, status == "queued")
-        pipe.execute()
+        """Record what became of an event: processed, ignored or failed, and why (nothing once it has expired)."""
+        keys = [f"{PREFIX}event:{event_id}", f"{PREFIX}failed-events", f"{PREFIX}ignored-events"]
+        keys += [f"{PREFIX}unsettled:events", f"{PREFIX}held:events", sequence.waiting_key("events")]
+        self.mark_event_script(keys=keys, args=[status, printable(reason), event_id, repr(time.time()), self.ttl])
 
     def failed_since(self, since: float) -> tuple[list[str], list[str]]:
         """Ids of events and of deliveries that failed at or after since, oldest first."""
@@ -241,18 +262,27 @@ class Store:
         deliveries = self.redis.zrangebyscore(f"{PREFIX}failed", since, "+inf")
         return [e.decode() for e in events], [d.decode() for d in deliveries]
 
-    def save_delivery(self, delivery: Delivery) -> None:
-        """Write a delivery record whole; failed ones are also indexed as dead letters."""
+    def save_delivery(self, delivery: Delivery, tally: metrics.Tally | None = None, held_by: str | None = None) -> None:
+        """Write a delivery record whole, in one round trip with the metrics of the work on it and who holds it now; dead letters are indexed too."""
         delivery.updated_at = time.time()
         pipe = self.redis.pipeline()
-        pipe.set(f"{PREFIX}delivery:{delivery.id}", json.dumps(asdict(delivery)), ex=self.ttl)
+        # vars, not asdict: json.dumps walks the message itself, asdict would deep-copy it first.
+        pipe.set(f"{PREFIX}delivery:{delivery.id}", json.dumps(vars(delivery)), ex=self.ttl)
         self._index(pipe, "deliveries", delivery.id, delivery.created_at)
         if delivery.status == "failed":
             self._index(pipe, "failed", delivery.id, delivery.updated_at)
         else:
             pipe.zrem(f"{PREFIX}failed", delivery.id)
         self._unsettled(pipe, "deliveries", delivery.id, delivery.status in ("pending", "retrying"))
-        pipe.execute()
+        if held_by is not None:
+            pipe.hset(f"{PREFIX}held:deliveries", delivery.id, json.dumps({"worker": held_by, "due": time.time()}))
+        own = len(pipe)
+        if tally is not None:
+            tally.queue(pipe)
+        # Metrics never fail the work they describe: only the record's own writes may raise.
+        for result in pipe.execute(raise_on_error=False)[:own]:
+            if isinstance(result, Exception):
+                raise result
 
     def load_delivery(self, delivery_id: str) -> Delivery | None:
         """The stored delivery, or None."""

@@ -78,8 +78,10 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         def work() -> None:
             # Attempting here rather than in a task of its own halves the tasks per message, the
             # worker's largest cost; a redelivered process_event skips what was delivered.
-            for delivery_id in pipeline.process_event(services, event_id, only_target, liveness.identity()):
-                wait = guarded(self, "deliveries", delivery_id, lambda d=delivery_id: pipeline.attempt(services, d), troubles, inline=True)
+            saved: dict[str, pipeline.Delivery] = {}
+            for delivery_id in pipeline.process_event(services, event_id, only_target, liveness.identity(), saved):
+                fresh = saved.get(delivery_id)
+                wait = guarded(self, "deliveries", delivery_id, lambda d=delivery_id, f=fresh: pipeline.attempt(services, d, f), troubles, inline=True)
                 if wait is not None:
                     deliver.apply_async(args=[delivery_id], countdown=wait, headers=numbered("deliveries", delivery_id))
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge import filters
 from bridge.filters import ago, chat, first_line, html, is_web_url, link, pluralize, quiet, short_sha
 from tests.flowdock_text import mentions
 
@@ -130,3 +131,11 @@ def test_hush_breaks_every_mention_and_tag_a_template_and_payload_make_together(
 
     assert hush(text) == expected
     assert mentions(hush(text)) == []
+
+
+def test_the_quick_unsafe_check_misses_no_character_that_starts_an_unsafe_match():
+    # unsafe() trusts UNSAFE_START to rule text out: it must hold the first character of every UNSAFE match.
+    every = "".join(map(chr, range(0x110000)))
+    starts = {every[m.start()] for m in filters.UNSAFE.finditer(every)} | {m.group()[0] for m in filters.UNSAFE.finditer("\x1b[0m \x9b1m \x1b]0;t\x07 \x1bc")}
+    assert starts and all(filters.UNSAFE_START.fullmatch(c) for c in starts)
+    assert filters.unsafe("tidy\x1b[31m") and filters.unsafe("a\rb") and not filters.unsafe("a\r\nb") and not filters.unsafe("plain @text #1")

@@ -129,3 +129,14 @@ def test_ignored_and_failed_events_have_their_own_index(redis_url):
     store.mark_event("e1", "failed", "template error")
     assert (store.ignored_events(), store.failed_since(0)[0]) == (set(), ["e1"])
     assert [e.id for e in store.events_among({"e1", "gone"}, float("inf"), 0)] == ["e1"]
+
+
+def test_settling_an_event_lets_go_of_its_wait_and_hold_and_keeps_its_ttl(redis_url):
+    store, client = store_for(redis_url), redis.Redis.from_url(redis_url)
+    store.accept(Event("e1", "widgets", "github", "push", "d-1", {}, b"{}"))
+    store.hold("events", "e1", "w1", time.time())
+    store.mark_event("e1", "processed")
+    assert store.unsettled_events() == set() and store.holdings("events") == {}
+    assert client.zscore(sequence.waiting_key("events"), "e1") is None and 0 < client.ttl("hookdock:event:e1") <= 3600
+    store.mark_event("e1", "queued")  # a replay waits again
+    assert store.unsettled_events() == {"e1"} and store.load_event("e1").status == "queued"
