@@ -97,6 +97,15 @@ end
 """
 
 
+def packed(command: tuple) -> bytes:
+    """A command in Redis' wire protocol (RESP), its arguments (str, bytes or numbers) encoded as redis-py encodes them."""
+    parts = [b"*%d\r\n" % len(command)]
+    for arg in command:
+        data = arg if type(arg) is bytes else arg.encode() if type(arg) is str else repr(arg).encode()
+        parts += (b"$%d\r\n" % len(data), data, b"\r\n")
+    return b"".join(parts)
+
+
 def printable(text: str) -> str:
     """Text Redis can store: a lone surrogate from a payload becomes its escape rather than an error."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -198,7 +207,23 @@ class Store:
 
         Without a message the event is stored and numbered only, as if its task had been lost.
         """
-        meta = self._meta(event)
+        [outcome] = self.accept_many([(event, message)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def accept_many(self, items: list[tuple[Event, Message | None]]) -> list[Accepted | redis.ResponseError]:
+        """accept() for each item, all in one write and one read: each item's outcome, or the error Redis gave it (NotQueued).
+
+        Each accept is its own atomic script call, so one item's refusal leaves the others as they would be alone.
+        A lost connection raises for the whole batch; any item's script may or may not have run, as with a lone call.
+        """
+        commands = [self._accept_command(event, message) for event, message in items]
+        replies = self._evalsha_all(commands)
+        return [self._accepted(reply) for reply in replies]
+
+    def _accept_command(self, event: Event, message: Message | None) -> tuple:
+        """The EVALSHA of ACCEPT for one event."""
         keys = [
             self._seen_key(event),
             f"{PREFIX}event:{event.id}",
@@ -210,18 +235,54 @@ class Store:
             *(facet_index(facet, value) for facet, value in facets(event)),
         ]
         labels = {"route": event.route, "source": event.source, "event": event.name}
-        args = [event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"]
+        args = [event.id, self.ttl, self._meta(event), event.body, repr(event.received_at), f"{PREFIX}event:"]
         args += [metrics.field(metrics.RECEIVED, {**labels, "status": 202}), metrics.field(metrics.RECEIVED, {**labels, "status": 200})]
         if message is not None:
             keys.append(message.queue)
             args += [message.head, message.tail]
-        try:
-            earlier, seq = self.accept_script(keys=keys, args=args)
-        except redis.ResponseError as exc:
-            if str(exc).startswith("NOTQUEUED"):
-                raise NotQueued(str(exc)) from None
-            raise
+        return ("EVALSHA", self.accept_script.sha, len(keys), *keys, *args)
+
+    @staticmethod
+    def _accepted(reply) -> Accepted | redis.ResponseError:
+        if isinstance(reply, redis.ResponseError):
+            return NotQueued(str(reply)) if str(reply).startswith("NOTQUEUED") else reply
+        earlier, seq = reply
         return Accepted(earlier.decode() if earlier else None, seq)
+
+    def _evalsha_all(self, commands: list[tuple]) -> list:
+        """Each command's reply (an error reply as its ResponseError); a Redis that lost its scripts gets ACCEPT again first."""
+        replies = self._exchange(commands)
+        # After a restart or SCRIPT FLUSH no command ran: loading the script and sending them again is safe.
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
+        if missing:
+            self.redis.script_load(ACCEPT)
+            for i, reply in zip(missing, self._exchange([commands[i] for i in missing]), strict=True):
+                replies[i] = reply
+        return replies
+
+    def _exchange(self, commands: list[tuple]) -> list:
+        """Send commands in one write and read their replies, retried on a lost connection as redis-py retries one command."""
+        pool = self.redis.connection_pool
+        conn = pool.get_connection()
+        try:
+            return conn.retry.call_with_retry(lambda: self._send_and_read(conn, commands), lambda _error: conn.disconnect())
+        except BaseException:
+            conn.disconnect()  # replies may still be on their way: the next user must not read them as its own
+            raise
+        finally:
+            pool.release(conn)
+
+    @staticmethod
+    def _send_and_read(conn, commands: list[tuple]) -> list:
+        # One send: redis-py would give a body past its 6000-byte cutoff its own sendall, and each one wakes Redis.
+        conn.send_packed_command([b"".join(map(packed, commands))])
+        replies = []
+        for _ in commands:
+            try:
+                replies.append(conn.read_response())
+            except redis.ResponseError as exc:
+                replies.append(exc)
+        return replies
 
     def forget(self, event: Event) -> None:
         """Undo accept() for an event that could not be queued, so the sender's retry is accepted."""
