@@ -8,7 +8,6 @@ ever holds an item back. threading's primitives are gevent's under the gunicorn 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -67,9 +66,6 @@ class GroupCommit(Generic[Item, Result]):
 
     def _lead(self) -> None:
         """Flush everyone queued now, hand each their outcome, then pass the lead to the first who queued meanwhile."""
-        # One yield first (gevent's, in the web): requests already read run up to their own submit and join this
-        # flush. It is no timer: with nothing else ready it returns at once.
-        time.sleep(0)
         with self._lock:
             batch, self._queue = self._queue, []
         try:
