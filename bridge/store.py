@@ -220,15 +220,23 @@ class Store:
             raise outcome
         return outcome
 
-    def accept_many(self, items: list[tuple[Event, Message | None]]) -> list[Accepted | redis.ResponseError]:
-        """accept() for each item, all in one write and one read: each item's outcome, or the error Redis gave it (NotQueued).
+    def accept_many(self, items: list[tuple[Event, Message | None]]) -> list[Accepted | Exception]:
+        """accept() for each item, all in one write and one read: each item's outcome, or its own error (NotQueued, say).
 
         Each accept is its own atomic script call, so one item's refusal leaves the others as they would be alone.
         A lost connection raises for the whole batch; any item's script may or may not have run, as with a lone call.
         """
-        commands = [self._accept_command(event, message) for event, message in items]
-        replies = self._evalsha_all(commands)
-        return [self._accepted(reply) for reply in replies]
+        outcomes: list = []
+        for event, message in items:
+            try:
+                outcomes.append(packed(self._accept_command(event, message)))
+            except Exception as exc:  # what this event alone would have raised, kept from its neighbours
+                outcomes.append(exc)
+        sent = [i for i, outcome in enumerate(outcomes) if type(outcome) is bytes]
+        if sent:
+            for i, reply in zip(sent, self._evalsha_all([outcomes[i] for i in sent]), strict=True):
+                outcomes[i] = self._accepted(reply)
+        return outcomes
 
     def _accept_command(self, event: Event, message: Message | None) -> tuple:
         """The EVALSHA of ACCEPT for one event."""
@@ -257,8 +265,8 @@ class Store:
         earlier, seq = reply
         return Accepted(earlier.decode() if earlier else None, seq)
 
-    def _evalsha_all(self, commands: list[tuple]) -> list:
-        """Each command's reply (an error reply as its ResponseError); a Redis that lost its scripts gets ACCEPT again first."""
+    def _evalsha_all(self, commands: list[bytes]) -> list:
+        """Each packed command's reply (an error reply as its ResponseError); a Redis that lost its scripts gets ACCEPT again first."""
         replies = self._exchange(commands)
         # After a restart or SCRIPT FLUSH no command ran: loading the script and sending them again is safe.
         missing = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
@@ -268,7 +276,7 @@ class Store:
                 replies[i] = reply
         return replies
 
-    def _exchange(self, commands: list[tuple]) -> list:
+    def _exchange(self, commands: list[bytes]) -> list:
         """Send commands in one write and read their replies, retried on a lost connection as redis-py retries one command."""
         pool = self.redis.connection_pool
         conn = pool.get_connection()
@@ -281,9 +289,9 @@ class Store:
             pool.release(conn)
 
     @staticmethod
-    def _send_and_read(conn, commands: list[tuple]) -> list:
+    def _send_and_read(conn, commands: list[bytes]) -> list:
         # One send: redis-py would give a body past its 6000-byte cutoff its own sendall, and each one wakes Redis.
-        conn.send_packed_command([b"".join(map(packed, commands))])
+        conn.send_packed_command([b"".join(commands)])
         replies = []
         for _ in commands:
             try:

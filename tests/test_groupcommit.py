@@ -185,6 +185,14 @@ def test_a_refused_push_in_a_batch_refuses_that_event_only(store):
     assert store.load_event(first.id) is None and store.load_event(second.id) is not None
 
 
+def test_an_event_whose_call_cannot_be_built_fails_alone(store):
+    unwritable = Event(new_event_id(), "widgets", "github", "push\ud800", "d-1", {}, PING)
+    fine = event("d-2")
+    outcomes = store.accept_many([(unwritable, message(unwritable)), (fine, message(fine))])
+    assert isinstance(outcomes[0], UnicodeEncodeError) and outcomes[1].earlier is None
+    assert queued_event_ids(store.redis) == [fine.id]
+
+
 def test_a_batch_after_redis_lost_its_scripts_is_accepted(store):
     store.redis.script_flush()
     e = event("d-1")
