@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+# Items per flush at most: in an overload hundreds may queue, and a flush holds a packed copy of each at once.
+MOST = 32
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -40,8 +42,9 @@ class _Waiter(Generic[Item, Result]):
 class GroupCommit(Generic[Item, Result]):
     """Runs flush(items) -> one result per item, for every caller waiting; a result that is an exception is raised to its caller only."""
 
-    def __init__(self, flush: Callable[[list[Item]], list[Result | Exception]]):
+    def __init__(self, flush: Callable[[list[Item]], list[Result | Exception]], most: int = MOST):
         self._flush = flush
+        self._most = most
         self._lock = threading.Lock()
         self._queue: list[_Waiter[Item, Result]] = []
         self._busy = False
@@ -65,9 +68,9 @@ class GroupCommit(Generic[Item, Result]):
         return waiter.outcome()
 
     def _lead(self) -> None:
-        """Flush everyone queued now, hand each their outcome, then pass the lead to the first who queued meanwhile."""
+        """Flush the first MOST queued, hand each their outcome, then pass the lead to the first still queued."""
         with self._lock:
-            batch, self._queue = self._queue, []
+            batch, self._queue = self._queue[: self._most], self._queue[self._most :]
         try:
             results = self._flush([w.item for w in batch])
             if len(results) != len(batch):

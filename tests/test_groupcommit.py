@@ -81,6 +81,13 @@ def test_callers_arriving_during_a_flush_go_out_together_each_with_its_own_resul
     assert commit.submit(9) == "done 9" and commit.queued == 0
 
 
+def test_a_flush_takes_at_most_most_items_and_the_rest_go_in_the_next():
+    held = HeldFlush(lambda items: items)
+    commit = GroupCommit(held, most=3)
+    assert submit_all(commit, held, list(range(8))) == list(range(8))
+    assert held.batches == [[0], [1, 2, 3], [4, 5, 6], [7]]
+
+
 def test_an_item_refused_by_the_flush_fails_only_its_own_caller():
     held = HeldFlush(lambda items: [ValueError(f"no {item}") if item % 2 else item for item in items])
     outcomes = submit_all(GroupCommit(held), held, list(range(5)))
