@@ -1,7 +1,7 @@
 """Group commit: what concurrent callers hand in at once is flushed together, one round trip for the lot.
 
 A caller that finds no flush in flight flushes at once (a lone request waits for nothing); callers that
-arrive meanwhile queue, and the first of them leads the next flush with everyone queued by then. No timer
+arrive meanwhile queue, and the first of them leads the next flush with those queued by then (MOST at most). No timer
 ever holds an item back. threading's primitives are gevent's under the gunicorn worker (it patches them).
 """
 
