@@ -17,12 +17,16 @@ PREFIX = "hookdock:"
 # Records fetched per round trip when listing; a long scan grows its chunks up to MAX_CHUNK.
 PAGE = 200
 MAX_CHUNK = 2000
+# The accept script trims the time indexes on one event in this many (by queue number).
+TRIM_EVERY = 16
 # Dedupe, store and queue an event in one round trip, since it is on every webhook's path. An earlier
 # event only counts if it was stored, so a claim whose event was lost never blocks a retry. A new
 # event is numbered for the queue here (bridge/sequence.py) and its task message (bridge/broker.py),
 # given as two halves, is pushed with that number written between them: stored and queued happen
 # together or not at all. The push comes first, so a queue Redis refuses leaves nothing stored.
 # Counted for /metrics here too (bridge/metrics.py), so the hot path takes no second round trip for it.
+# The time indexes are trimmed of what left the retention window on every TRIM_EVERY-th event only: four
+# ZREMRANGEBYSCOREs were a fifth of the script's cost, and readers already skip an entry whose event expired.
 ACCEPT = """
 local earlier = redis.call('GET', KEYS[1])
 if earlier and redis.call('EXISTS', ARGV[6] .. earlier) == 1 then
@@ -41,15 +45,19 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('HSET', KEYS[2], 'meta', ARGV[3], 'body', ARGV[4], 'status', 'queued', 'reason', '')
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
 for i = 8, 10 do
   redis.call('ZADD', KEYS[i], ARGV[5], ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', tonumber(ARGV[5]) - tonumber(ARGV[2]))
+end
+if seq % TRIM_EVERY == 0 then
+  local oldest = tonumber(ARGV[5]) - tonumber(ARGV[2])
+  for _, i in ipairs({3, 8, 9, 10}) do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', oldest)
+  end
 end
 redis.call('ZADD', KEYS[6], seq, ARGV[1])
 return {false, seq}
-"""
+""".replace("TRIM_EVERY", str(TRIM_EVERY))
 # Keep a thread's state only if it comes from an event that arrived later than the one stored.
 NEWER_THREAD_STATE = """
 local stored = redis.call('HGET', KEYS[1], 'at')
@@ -95,6 +103,15 @@ if redis.call('DECR', KEYS[1]) <= 0 then
   redis.call('DEL', KEYS[1])
 end
 """
+
+
+def packed(command: tuple) -> bytes:
+    """A command in Redis' wire protocol (RESP), its arguments (str, bytes or numbers) encoded as redis-py encodes them."""
+    parts = [b"*%d\r\n" % len(command)]
+    for arg in command:
+        data = arg if type(arg) is bytes else arg.encode() if type(arg) is str else repr(arg).encode()
+        parts += (b"$%d\r\n" % len(data), data, b"\r\n")
+    return b"".join(parts)
 
 
 def printable(text: str) -> str:
@@ -198,7 +215,31 @@ class Store:
 
         Without a message the event is stored and numbered only, as if its task had been lost.
         """
-        meta = self._meta(event)
+        [outcome] = self.accept_many([(event, message)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def accept_many(self, items: list[tuple[Event, Message | None]]) -> list[Accepted | Exception]:
+        """accept() for each item, all in one write and one read: each item's outcome, or its own error (NotQueued, say).
+
+        Each accept is its own atomic script call, so one item's refusal leaves the others as they would be alone.
+        A lost connection raises for the whole batch; any item's script may or may not have run, as with a lone call.
+        """
+        outcomes: list = []
+        for event, message in items:
+            try:
+                outcomes.append(packed(self._accept_command(event, message)))
+            except Exception as exc:  # what this event alone would have raised, kept from its neighbours
+                outcomes.append(exc)
+        sent = [i for i, outcome in enumerate(outcomes) if type(outcome) is bytes]
+        if sent:
+            for i, reply in zip(sent, self._evalsha_all([outcomes[i] for i in sent]), strict=True):
+                outcomes[i] = self._accepted(reply)
+        return outcomes
+
+    def _accept_command(self, event: Event, message: Message | None) -> tuple:
+        """The EVALSHA of ACCEPT for one event."""
         keys = [
             self._seen_key(event),
             f"{PREFIX}event:{event.id}",
@@ -210,18 +251,54 @@ class Store:
             *(facet_index(facet, value) for facet, value in facets(event)),
         ]
         labels = {"route": event.route, "source": event.source, "event": event.name}
-        args = [event.id, self.ttl, meta, event.body, repr(event.received_at), f"{PREFIX}event:"]
+        args = [event.id, self.ttl, self._meta(event), event.body, repr(event.received_at), f"{PREFIX}event:"]
         args += [metrics.field(metrics.RECEIVED, {**labels, "status": 202}), metrics.field(metrics.RECEIVED, {**labels, "status": 200})]
         if message is not None:
             keys.append(message.queue)
             args += [message.head, message.tail]
-        try:
-            earlier, seq = self.accept_script(keys=keys, args=args)
-        except redis.ResponseError as exc:
-            if str(exc).startswith("NOTQUEUED"):
-                raise NotQueued(str(exc)) from None
-            raise
+        return ("EVALSHA", self.accept_script.sha, len(keys), *keys, *args)
+
+    @staticmethod
+    def _accepted(reply) -> Accepted | redis.ResponseError:
+        if isinstance(reply, redis.ResponseError):
+            return NotQueued(str(reply)) if str(reply).startswith("NOTQUEUED") else reply
+        earlier, seq = reply
         return Accepted(earlier.decode() if earlier else None, seq)
+
+    def _evalsha_all(self, commands: list[bytes]) -> list:
+        """Each packed command's reply (an error reply as its ResponseError); a Redis that lost its scripts gets ACCEPT again first."""
+        replies = self._exchange(commands)
+        # After a restart or SCRIPT FLUSH no command ran: loading the script and sending them again is safe.
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
+        if missing:
+            self.redis.script_load(ACCEPT)
+            for i, reply in zip(missing, self._exchange([commands[i] for i in missing]), strict=True):
+                replies[i] = reply
+        return replies
+
+    def _exchange(self, commands: list[bytes]) -> list:
+        """Send commands in one write and read their replies, retried on a lost connection as redis-py retries one command."""
+        pool = self.redis.connection_pool
+        conn = pool.get_connection()
+        try:
+            return conn.retry.call_with_retry(lambda: self._send_and_read(conn, commands), lambda _error: conn.disconnect())
+        except BaseException:
+            conn.disconnect()  # replies may still be on their way: the next user must not read them as its own
+            raise
+        finally:
+            pool.release(conn)
+
+    @staticmethod
+    def _send_and_read(conn, commands: list[bytes]) -> list:
+        # One send: redis-py would give a body past its 6000-byte cutoff its own sendall, and each one wakes Redis.
+        conn.send_packed_command([b"".join(commands)])
+        replies = []
+        for _ in commands:
+            try:
+                replies.append(conn.read_response())
+            except redis.ResponseError as exc:
+                replies.append(exc)
+        return replies
 
     def forget(self, event: Event) -> None:
         """Undo accept() for an event that could not be queued, so the sender's retry is accepted."""

@@ -15,6 +15,7 @@ from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, R
 
 from bridge import broker, metrics, sequence
 from bridge.config import Route
+from bridge.groupcommit import GroupCommit, Interrupted
 from bridge.sources import Inbound, Rejected, source_for
 from bridge.store import Event, NotQueued, new_event_id
 
@@ -47,6 +48,8 @@ def _hooks(state) -> None:
         source = source_for(name, route)
         hooks[name] = Hook(route, source, tuple(getattr(source, "METHODS", ("POST",))), route.credentials())
     state.app.extensions["hookdock.hooks"] = hooks
+    # Webhooks arriving together are stored and queued in one round trip (bridge/groupcommit.py), each by its own script call.
+    state.app.extensions["hookdock.accepts"] = GroupCommit(state.app.extensions["hookdock"].store.accept_many)
 
 
 @bp.route("/hooks/<route_name>", methods=ANY_METHOD)
@@ -81,11 +84,11 @@ def receive(route_name: str):
         raw,
     )
     try:
-        accepted = app.extensions["hookdock"].store.accept(event, broker.task_message(broker.PROCESS_EVENT, [event.id], sequence.HEADER))
+        accepted = app.extensions["hookdock.accepts"].submit((event, broker.task_message(broker.PROCESS_EVENT, [event.id], sequence.HEADER)))
     except NotQueued:
         log.exception("could not queue event %s", event.id)
         return error(503, "the event could not be queued; please retry")
-    except redis.RedisError:
+    except (redis.RedisError, Interrupted):
         log.exception("could not reach Redis for event %s", event.id)
         return error(503, "the event could not be stored; please retry")
     labels["counted"] = True  # by the accept script, in the same round trip
