@@ -14,7 +14,7 @@ import redis
 from bridge import broker, create_app, sequence
 from bridge.config import parse_config
 from bridge.groupcommit import GroupCommit, Interrupted
-from bridge.store import ACCEPT, Event, NotQueued, Store, new_event_id, packed
+from bridge.store import ACCEPT, Event, NotQueued, Store, new_event_id
 from tests.support import github_headers
 from tests.test_web import CONFIG, PING
 
@@ -198,12 +198,6 @@ def test_an_event_whose_call_cannot_be_built_fails_alone(store):
     outcomes = store.accept_many([(unwritable, message(unwritable)), (fine, message(fine))])
     assert isinstance(outcomes[0], UnicodeEncodeError) and outcomes[1].earlier is None
     assert queued_event_ids(store.redis) == [fine.id]
-
-
-def test_a_command_is_packed_as_redis_py_packs_it():
-    # The batch is written as one buffer; each command in it must be what redis-py itself would have sent.
-    command = ("EVALSHA", "ab12", 3, "hookdock:seen:w\u00e9:d-1", b"\x00\xff" * 4000, 86400, "1.5", "")
-    assert packed(command) == b"".join(redis.Connection().pack_commands([command]))
 
 
 def test_a_batch_after_redis_lost_its_scripts_is_accepted(store):
