@@ -19,7 +19,7 @@ import redis
 from bench import delivery, ingest, report
 from bench.memory import PeakRSS
 from bench.payload import ROUTE, SECRET
-from bench.stack import PROJECT, Devflow, Program, celery_worker, clear_redis, devflow, free_port, gunicorn, python
+from bench.stack import PROJECT, Devflow, Program, Workers, celery_worker, clear_redis, devflow, free_port, gunicorn, python
 from bridge.embedded import EmbeddedRedis
 
 RESULTS = PROJECT / "bench" / "results" / "latest.json"
@@ -39,7 +39,7 @@ class Stack:
 
     def __init__(self, work: Path):
         self.work = work
-        self.programs: list[Program] = []
+        self.programs: list[Program | Workers] = []
         self.rss = PeakRSS().start()
         self.redis = EmbeddedRedis(work / "redis", port=free_port())
 
@@ -61,16 +61,20 @@ class Stack:
         program, url = gunicorn(name, app, self.work, env, ready)
         return self._track(name, program), url
 
-    def worker(self, name: str, concurrency: int) -> Program:
-        """hookdock's Celery worker, watched for memory."""
-        return self._track(name, celery_worker(name, concurrency, self.work, self.env))
+    def worker(self, name: str, processes: int) -> Workers:
+        """hookdock's worker (solo Celery processes), watched for memory as one."""
+        workers = celery_worker(name, processes, self.work, self.env)
+        self.programs.append(workers)
+        for pid in workers.pids:
+            self.rss.watch(name, pid)
+        return workers
 
     def _track(self, name: str, program: Program) -> Program:
         self.programs.append(program)
         self.rss.watch(name, program.pid)
         return program
 
-    def stop(self, program: Program) -> None:
+    def stop(self, program: Program | Workers) -> None:
         self.rss.forget(program.name)
         program.stop()
         self.programs.remove(program)

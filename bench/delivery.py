@@ -13,7 +13,7 @@ from bench.stack import dump, used_memory, wait_until
 EVENTS = 1000
 # hookdock's store indexes deliveries by creation time; the first one marks when the worker began.
 DELIVERIES_INDEX = "hookdock:deliveries"
-LABELS = {"c2": "hookdock worker --concurrency 2", "raw": "raw requests loop in 2 processes", "c1": "hookdock worker --concurrency 1"}
+LABELS = {"c2": "hookdock worker, 2 solo processes", "raw": "raw requests loop in 2 processes", "c1": "hookdock worker, 1 solo process"}
 
 
 def enqueue(stack, web_url: str) -> dict:
@@ -38,10 +38,10 @@ def drained(stack) -> bool:
     return stack.client.llen("celery") == 0 and stack.client.hlen("unacked") == 0
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a live process and its descendants have used so far."""
-    root = psutil.Process(pid)
-    return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+def tree_cpu(*pids: int) -> float:
+    """CPU seconds (user + system) live processes and their descendants have used so far."""
+    roots = [psutil.Process(pid) for pid in pids]
+    return sum(sum(p.cpu_times()[:2]) for root in roots for p in [root, *root.children(recursive=True)])
 
 
 def redis_usage(client) -> tuple[float, int]:
@@ -72,12 +72,12 @@ def waited_children_cpu() -> float:
 
 
 def hookdock_run(stack, web_url: str, concurrency: int, latency: bool = False) -> dict:
-    """Queue EVENTS, start a worker, time it from the first event rendered to the last message stored."""
+    """Queue EVENTS, start a worker of concurrency solo processes, time it from the first event rendered to the last message stored."""
     out = enqueue(stack, web_url)
     worker = stack.worker(f"worker{concurrency}", concurrency)
     try:
         # From ready to drained: the start-up's CPU is not the messages'.
-        before = usage(stack, tree_cpu(worker.pid))
+        before = usage(stack, tree_cpu(*worker.pids))
         times = stored_times(stack, EVENTS)
         # The queue is FIFO: every event is rendered before the first post, so the
         # first message stored would start the clock too late; the first delivery record does not.
@@ -95,7 +95,7 @@ def hookdock_run(stack, web_url: str, concurrency: int, latency: bool = False) -
             rate=round(EVENTS / ((times[-1] - began_ms) / 1000), 1),
         )
         wait_until(lambda: drained(stack), 30, "the queue to drain", 0.2)
-        out["per_message"] = cpu_per_message(before, usage(stack, tree_cpu(worker.pid)), EVENTS)
+        out["per_message"] = cpu_per_message(before, usage(stack, tree_cpu(*worker.pids)), EVENTS)
         out["used_memory_retained"] = used_memory(stack.client)
         out["bodies"] = stack.devflow.posted_bodies()[:EVENTS]
         if latency:

@@ -10,7 +10,7 @@ INTERVAL = 0.2
 
 
 class PeakRSS:
-    """Track, per named process tree, the peak RSS of each process and of the tree's sum."""
+    """Track, per name (one process tree or several), the peak RSS of each process and of their sum."""
 
     def __init__(self):
         self.roots: dict[str, int] = {}
@@ -44,24 +44,31 @@ class PeakRSS:
         while not self._stop.wait(INTERVAL):
             with self._lock:
                 roots = dict(self.roots)
+            trees: dict[str, list[int]] = {}
             for key, pid in roots.items():
-                self._sample(key.split("#")[0], pid)
+                trees.setdefault(key.split("#")[0], []).append(pid)
+            for name, pids in trees.items():
+                self._sample(name, pids)
 
-    def _sample(self, name: str, pid: int) -> None:
-        try:
-            root = psutil.Process(pid)
-            children = root.children(recursive=True)
-            root_rss = root.memory_info().rss
-        except psutil.Error:
-            return
-        child_rss = []
-        for child in children:
+    def _sample(self, name: str, pids: list[int]) -> None:
+        """One sample of every tree watched under name: a sum across them all (several solo workers are one worker)."""
+        roots, children = [], []
+        for pid in pids:
             try:
-                child_rss.append(child.memory_info().rss)
+                root = psutil.Process(pid)
+                descendants = root.children(recursive=True)
+                roots.append(root.memory_info().rss)
             except psutil.Error:
-                pass  # a child that just exited
+                continue  # a process that just exited
+            for child in descendants:
+                try:
+                    children.append(child.memory_info().rss)
+                except psutil.Error:
+                    pass  # a child that just exited
+        if not roots:
+            return
         peak = self.peaks[name]
-        peak["root"] = max(peak["root"], root_rss)
-        peak["children"] = max([peak["children"], *child_rss])
-        peak["sum"] = max(peak["sum"], root_rss + sum(child_rss))
-        peak["processes"] = max(peak["processes"], 1 + len(child_rss))
+        peak["root"] = max([peak["root"], *roots])
+        peak["children"] = max([peak["children"], *children])
+        peak["sum"] = max(peak["sum"], sum(roots) + sum(children))
+        peak["processes"] = max(peak["processes"], len(roots) + len(children))

@@ -135,7 +135,7 @@ def table(results: dict) -> str:
             _ratio(light["p50_ms"], naive_light["p50_ms"]),
             f"p50 {aim('light_p50_ms')}; p99 {aim('light_p99_ms')}",
         ),
-        ("Scaling: worker --concurrency 2 vs 1 (msg/s)", f"{c2['rate']:.0f}", f"concurrency 1: {c1['rate']:.0f}", _ratio(c2["rate"], c1["rate"]), ""),
+        ("Scaling: worker, 2 solo processes vs 1 (msg/s)", f"{c2['rate']:.0f}", f"1 process: {c1['rate']:.0f}", _ratio(c2["rate"], c1["rate"]), ""),
         (
             "Web RSS per gunicorn worker (MB)",
             _mb(rss["web"]["children"]),
@@ -152,7 +152,7 @@ def table(results: dict) -> str:
             aim("worker_rss_mb_per_process"),
         ),
         (
-            "Worker RSS, master + 2 pool processes (MB)",
+            "Worker RSS, 2 solo processes (MB)",
             _mb(rss["worker2"]["sum"]),
             f"raw loop, 3 processes: {_mb(rss['rawpost']['sum'])}",
             _ratio(rss["worker2"]["sum"], rss["rawpost"]["sum"]),

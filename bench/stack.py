@@ -1,4 +1,4 @@
-"""Start and stop the processes a bench needs: Redis, devflow, gunicorn apps, Celery workers, helpers."""
+"""Start and stop the processes a bench needs: Redis, devflow, gunicorn apps, Celery worker processes, helpers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import redis
 import requests
+
+from bridge.supervisor import worker_command
 
 PROJECT = Path(__file__).resolve().parents[1]
 # The same gunicorn settings for every web under test, as the Dockerfile runs it (minus the access log).
@@ -120,12 +122,43 @@ def devflow(log_dir: Path) -> tuple[Program, str]:
     return program, wait_until(listening, 30, "devflow to listen")
 
 
-def celery_worker(name: str, concurrency: int, log_dir: Path, env: dict) -> Program:
-    """hookdock's Celery worker with the given pool size, ready to consume."""
-    argv = python("-m", "celery", "-A", "app.celery_app", "worker", "--hostname", f"{name}@%h", "--concurrency", str(concurrency), "--loglevel", "INFO")
-    program = Program(name, argv, log_dir, env)
-    wait_until(lambda: program.check_alive() or " ready." in program.output(), 60, f"{name} to be ready", 0.1)
-    return program
+class Workers:
+    """hookdock's worker as serve runs it: solo Celery processes, each in its own session, handled together."""
+
+    def __init__(self, name: str, programs: list[Program]):
+        self.name = name
+        self.programs = programs
+        self.pids = [program.pid for program in programs]
+
+    def output(self) -> str:
+        return "".join(program.output() for program in self.programs)
+
+    def check_alive(self) -> None:
+        for program in self.programs:
+            program.check_alive()
+
+    def kill(self) -> None:
+        """SIGKILL every process, as the OOM killer or a lost host would, and reap them."""
+        for program in self.programs:
+            os.killpg(program.pid, signal.SIGKILL)
+        self.stop()
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM every process at once (each finishes the task in hand), then as Program.stop does."""
+        for program in self.programs:
+            if program.process.poll() is None:
+                program.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for program in self.programs:
+            program.stop(max(0.0, deadline - time.monotonic()))
+
+
+def celery_worker(name: str, processes: int, log_dir: Path, env: dict) -> Workers:
+    """hookdock's worker in as many solo processes (bridge/supervisor.py's command), each ready to consume."""
+    programs = [Program(f"{name}-{n}", worker_command(f"{name}-{n}"), log_dir, env) for n in range(1, processes + 1)]
+    for program in programs:
+        wait_until(lambda p=program: p.check_alive() or " ready." in p.output(), 60, f"{program.name} to be ready", 0.1)
+    return Workers(name, programs)
 
 
 def clear_redis(client: redis.Redis) -> None:

@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--web-workers", type=int, default=2)
-    serve.add_argument("--concurrency", type=int, default=2, help="delivery worker processes")
+    serve.add_argument("--concurrency", type=int, default=2, help="delivery worker processes (solo Celery processes, one task at a time each)")
     serve.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="where the embedded Redis keeps its data")
     serve.add_argument("--with-devflow", action="store_true", help="also run devflow, the development chat server")
     serve.add_argument("--devflow-port", type=int, default=5050)

@@ -1,4 +1,4 @@
-"""`python -m bridge serve`: start Redis, gunicorn, a Celery worker (and devflow) and stop them together."""
+"""`python -m bridge serve`: start Redis, gunicorn, Celery worker processes (and devflow) and stop them together."""
 
 from __future__ import annotations
 
@@ -28,11 +28,19 @@ def child_commands(args) -> list[tuple[str, list[str]]]:
     children = []
     if args.with_devflow:
         children.append(("devflow", [py, "-m", "bridge", "devflow", "--port", str(args.devflow_port)]))
-    children.append(("worker", [py, "-m", "celery", "-A", "app.celery_app", "worker", "--concurrency", str(args.concurrency), "--loglevel", "INFO"]))
+    # One solo worker per process, each restarted on its own: a dead one costs only the task it held.
+    for number in range(1, args.concurrency + 1):
+        name = "worker" if args.concurrency == 1 else f"worker{number}"
+        children.append((name, worker_command(name)))
     # gunicorn.conf.py holds every other web setting, the same for the Dockerfile and docker-compose.
     web = [py, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "app:app", "--bind", f"{args.host}:{args.port}", "--workers", str(args.web_workers)]
     children.append(("web", web))
     return children
+
+
+def worker_command(name: str) -> list[str]:
+    """One delivery worker process: Celery's solo pool runs each task on the main thread (render's time limit needs it), with no pool to feed."""
+    return [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker", "--pool", "solo", "--hostname", f"{name}@%h", "--loglevel", "INFO"]
 
 
 def serve(args) -> int:

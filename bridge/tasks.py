@@ -12,7 +12,7 @@ from celery.exceptions import Retry
 from celery.signals import task_received, worker_init, worker_ready
 from kombu.exceptions import OperationalError
 
-from bridge import broker, liveness, pipeline, sequence, workerlog  # noqa: F401  (workerlog: the worker's log setup, by Celery signals)
+from bridge import broker, kombu_redis, liveness, pipeline, sequence, workerlog  # noqa: F401  (workerlog: the worker's log setup, by Celery signals)
 
 log = logging.getLogger(__name__)
 # Named in bridge/broker.py, which the web queues process_event with, without loading Celery.
@@ -30,9 +30,11 @@ MAX_CUT_SHORT = 5
 
 
 def broker_url(redis_url: str) -> str:
-    """Kombu spells a unix-socket Redis as redis+socket://; redis-py as unix://."""
+    """The URL kombu takes for redis-py's: unix:// is kombu's redis+socket://, and both go through bridge/kombu_redis.py's transport."""
     if redis_url.startswith("unix://"):
-        return "redis+socket://" + redis_url[len("unix://") :]
+        return f"{kombu_redis.SCHEME}+socket://" + redis_url[len("unix://") :]
+    if redis_url.startswith("redis://"):
+        return f"{kombu_redis.SCHEME}://" + redis_url[len("redis://") :]
     return redis_url
 
 

@@ -56,3 +56,23 @@ def test_the_gunicorn_configuration_guards_against_slow_clients():
     assert settings["keepalive"] > 0  # the gevent worker's header-read timeout; 0 would turn it off
     assert "%(q)s" not in settings["access_log_format"] and "%(r)s" not in settings["access_log_format"] and "%(u)s" not in settings["access_log_format"]
     assert "gevent==" in (PROJECT / "requirements.txt").read_text()
+
+
+def test_every_way_of_running_the_worker_runs_solo_processes_one_task_each():
+    """serve runs --concurrency solo workers under names of their own; docker-compose runs solo replicas; the bench, the soak and the e2e tests use serve's command."""
+    import argparse
+
+    from bridge.supervisor import child_commands, worker_command
+
+    args = argparse.Namespace(host="127.0.0.1", port=8000, web_workers=2, concurrency=3, with_devflow=False, devflow_port=0)
+    workers = {name: argv for name, argv in child_commands(args) if name.startswith("worker")}
+    assert list(workers) == ["worker1", "worker2", "worker3"]
+    for name, argv in workers.items():
+        assert argv == worker_command(name)
+        assert argv[argv.index("--pool") + 1] == "solo" and argv[argv.index("--hostname") + 1] == f"{name}@%h"
+    assert [name for name, _ in child_commands(argparse.Namespace(**{**vars(args), "concurrency": 1}))] == ["worker", "web"]
+    compose = COMPOSE["services"]["worker"]
+    assert compose["command"][compose["command"].index("--pool") + 1] == "solo" and "--concurrency" not in compose["command"]
+    assert compose["deploy"]["replicas"] == 2
+    for harness in ("bench/stack.py", "tests/e2e/processes.py"):
+        assert "worker_command(" in (PROJECT / harness).read_text()

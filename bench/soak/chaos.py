@@ -1,10 +1,8 @@
-"""The soak's processes (Redis with AOF, devflow, gunicorn, a Celery worker) and the harm done to them."""
+"""The soak's processes (Redis with AOF, devflow, gunicorn, the Celery worker processes) and the harm done to them."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import time
 from collections import Counter
 from pathlib import Path
@@ -13,12 +11,12 @@ import redis
 import requests
 
 from bench.payload import SECRET
-from bench.stack import Program, celery_worker, devflow, free_port, gunicorn
+from bench.stack import Program, Workers, celery_worker, devflow, free_port, gunicorn
 from bridge.embedded import EmbeddedRedis
 
 CONFIG = Path(__file__).with_name("soak.yml")
 ROUTE = "soak"
-WORKER_CONCURRENCY = 2  # as docker-compose runs it
+WORKER_PROCESSES = 2  # as serve and docker-compose run it
 # Celery's own line for every task a worker takes, whoever queued it (the web, a retry, a recovery sweep).
 RECEIVED = re.compile(r"Task (hookdock\.\w+)\[[^\]]+\] received")
 
@@ -29,8 +27,8 @@ class SoakStack:
     def __init__(self, work: Path):
         self.work = work
         self.redis = EmbeddedRedis(work / "redis", port=free_port())
-        self.programs: list[Program] = []
-        self.worker: Program | None = None
+        self.programs: list[Program | Workers] = []
+        self.worker: Workers | None = None
         self.workers_started = 0
         self.started = time.time()
         self.timeline: list[dict] = []
@@ -58,13 +56,12 @@ class SoakStack:
     def start_worker(self) -> None:
         """A fresh worker under a new name, so each one's log is kept."""
         self.workers_started += 1
-        self.worker = celery_worker(f"worker{self.workers_started}", WORKER_CONCURRENCY, self.work, self.env)
+        self.worker = celery_worker(f"worker{self.workers_started}", WORKER_PROCESSES, self.work, self.env)
         self.programs.append(self.worker)
 
     def kill_worker(self) -> None:
-        """SIGKILL the worker's whole process group, as the OOM killer would, then start another."""
-        os.killpg(self.worker.pid, signal.SIGKILL)
-        self.worker.stop()  # reaps it and closes its log
+        """SIGKILL every worker process at once, as a lost host would, then start another worker."""
+        self.worker.kill()  # reaps them and closes their logs
         self.note(f"SIGKILL {self.worker.name}")
         self.start_worker()
         self.note(f"{self.worker.name} ready")

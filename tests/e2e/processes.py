@@ -6,10 +6,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
 
+from bridge.supervisor import worker_command
 from tests.support import free_port, wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -92,12 +94,44 @@ def start_web(tmp_path: Path, env: dict, name: str = "web") -> tuple[Program, st
     return program, f"http://127.0.0.1:{port}"
 
 
-def start_worker(tmp_path: Path, env: dict, name: str = "worker", concurrency: int = 2) -> Program:
-    """A Celery worker consuming the queue, ready."""
-    argv = python("-m", "celery", "-A", "app.celery_app", "worker", "--hostname", f"{name}@%h", "--concurrency", str(concurrency), "--loglevel", "INFO")
-    program = Program(name, argv, tmp_path, env)
-    wait_until(lambda: " ready." in program.output() or _died(program), 60, what=f"{name} to be ready")
-    return program
+class Workers:
+    """The worker's solo processes, started, killed and stopped together, their output read as one."""
+
+    def __init__(self, name: str, programs: list[Program]):
+        self.name = name
+        self.programs = programs
+
+    def output(self) -> str:
+        """Everything the processes printed so far, one after the other."""
+        return "".join(program.output() for program in self.programs)
+
+    def kill(self) -> None:
+        """SIGKILL every process, as a crash of the whole host or the OOM killer would."""
+        for program in self.programs:
+            program.kill()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Signal every process first (each finishes the task in hand), then wait for each; the first non-zero exit code, or 0."""
+        for program in self.programs:
+            if program.process.poll() is None:
+                program.process.send_signal(sig)
+        deadline = time.monotonic() + timeout
+        for program in self.programs:
+            try:
+                program.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        # Signalled once: a second SIGTERM could turn Celery's warm shutdown cold.
+        codes = [program.stop(signal.SIGKILL, 0) for program in self.programs]
+        return next((code for code in codes if code), 0)
+
+
+def start_worker(tmp_path: Path, env: dict, name: str = "worker", concurrency: int = 2) -> Workers:
+    """The worker as serve runs it: concurrency solo Celery processes consuming the queue, each ready."""
+    programs = [Program(f"{name}-{n}", worker_command(f"{name}-{n}"), tmp_path, env) for n in range(1, concurrency + 1)]
+    for program in programs:
+        wait_until(lambda p=program: " ready." in p.output() or _died(p), 60, what=f"{program.name} to be ready")
+    return Workers(name, programs)
 
 
 def _died(program: Program) -> bool:

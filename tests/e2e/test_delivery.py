@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -11,7 +12,7 @@ import redis
 import requests
 
 from bridge.embedded import EmbeddedRedis
-from tests.e2e.processes import PROJECT, Program, python, start_web, start_worker, wait_for_line
+from tests.e2e.processes import PROJECT, Program, Workers, python, start_web, start_worker, wait_for_line
 from tests.support import free_port, github_headers, wait_until
 
 CONFIG = """\
@@ -49,7 +50,7 @@ class Bridge:
         config = tmp_path / "bridge.yml"
         config.write_text(config_text.format(api_url=self.chat, token=token))
         self.env = {"REDIS_URL": self.redis.url, "HOOKDOCK_CONFIG": str(config)}
-        self.programs: list[Program] = [self.devflow]
+        self.programs: list[Program | Workers] = [self.devflow]
         self.webs: list[str] = []
 
     def web(self, name="web") -> str:
@@ -58,7 +59,7 @@ class Bridge:
         self.webs.append(url)
         return url
 
-    def worker(self, name="worker", concurrency=2) -> Program:
+    def worker(self, name="worker", concurrency=2) -> Workers:
         program = start_worker(self.tmp, self.env, name, concurrency)
         self.programs.append(program)
         return program
@@ -159,6 +160,36 @@ def test_worker_killed_mid_burst_loses_nothing_and_posts_nothing_twice(bridge):
     broker = redis.Redis.from_url(bridge.redis.url)
     wait_until(lambda: broker.hlen("unacked") == 0 and broker.llen("celery") == 0, 60, 0.2, "every task acknowledged")
     assert_each_once(bridge.stored()["messages"], 200)
+
+
+def test_one_of_two_worker_processes_sigkilled_mid_burst_the_other_finishes_everything_once(bridge):
+    bridge.web()
+    workers = bridge.worker()
+    bridge.fault(delay=0.02, times=200)
+    for i in range(200):
+        bridge.send(i)
+    wait_until(lambda: len(bridge.stored()["messages"]) >= 40, 60, 0.1, "the burst to be under way")
+    workers.programs[0].kill()  # its heartbeat stops: the survivor's sweep or kombu brings back what it held
+    assert len(bridge.stored()["messages"]) < 200
+    bridge.wait_for_messages(200, timeout=120)
+    broker = redis.Redis.from_url(bridge.redis.url)
+    wait_until(lambda: broker.hlen("unacked") == 0 and broker.llen("celery") == 0, 60, 0.2, "every task acknowledged")
+    assert_each_once(bridge.stored()["messages"], 200)
+
+
+def test_sigterm_lets_a_worker_finish_the_delivery_in_hand(bridge):
+    bridge.web()
+    workers = bridge.worker(concurrency=1)
+    bridge.fault(delay=1.2, times=1)  # under the 2 s timeout: the post is in flight when the signal comes
+    event_id = bridge.send(0).json()["event"]
+    wait_until(lambda: bridge.posts(), 30, 0.05, "the post to reach the chat")
+    assert workers.stop(signal.SIGTERM) == 0
+    [message] = bridge.stored()["messages"]
+    assert "change number 0" in message["content"]
+    broker = redis.Redis.from_url(bridge.redis.url)
+    assert (broker.hlen("unacked"), broker.llen("celery")) == (0, 0)
+    delivery = json.loads(bridge.cli("deliveries", "--json").stdout)[0]
+    assert (delivery["id"], delivery["status"], [a["status"] for a in delivery["attempts"]]) == (f"{event_id}.team-chat", "delivered", [202])
 
 
 def test_redis_restart_with_100_events_queued_loses_none(bridge):
