@@ -300,14 +300,6 @@ class Store:
                 replies.append(exc)
         return replies
 
-    def forget(self, event: Event) -> None:
-        """Undo accept() for an event that could not be queued, so the sender's retry is accepted."""
-        pipe = self.redis.pipeline()
-        pipe.delete(self._seen_key(event), f"{PREFIX}event:{event.id}")
-        pipe.zrem(f"{PREFIX}unsettled:events", event.id)
-        pipe.zrem(sequence.waiting_key("events"), event.id)
-        pipe.execute()
-
     def save_event(self, event: Event) -> None:
         """Store an event and index it by arrival time (no dedupe: accept() is the webhook's way in)."""
         key = f"{PREFIX}event:{event.id}"
