@@ -7,11 +7,15 @@ import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
+import gevent
+import gevent.event
+import gevent.thread
 import pytest
 import redis
 
-from bridge import broker, create_app, sequence
+from bridge import broker, create_app, groupcommit, sequence
 from bridge.config import parse_config
 from bridge.groupcommit import GroupCommit, Interrupted
 from bridge.store import ACCEPT, Event, NotQueued, Store, new_event_id
@@ -140,6 +144,38 @@ def test_a_leader_stopped_mid_flush_leaves_no_caller_waiting():
     assert outcomes[0] == 0
     assert {type(outcomes[1]), type(outcomes[2])} == {Stopped, Interrupted}
     assert commit.submit(5) == 5
+
+
+@pytest.mark.parametrize("handed_the_lead", [False, True])
+def test_a_caller_stopped_while_it_waits_leaves_no_one_behind_it_waiting(monkeypatch, handed_the_lead):
+    # As under gunicorn's gevent worker, whose patched threading gives greenlet locks and events:
+    # a request greenlet may be killed (a shutdown past its grace) while it waits, even just as the lead reaches it.
+    monkeypatch.setattr(groupcommit, "threading", SimpleNamespace(Lock=gevent.thread.allocate_lock, Event=gevent.event.Event))
+    release = gevent.event.Event()
+    batches: list[list] = []
+    callers: dict[int, gevent.Greenlet] = {}
+
+    def flush(items: list) -> list:
+        batches.append(list(items))
+        if len(batches) == 1:
+            release.wait()
+            if handed_the_lead:
+                # Runs after this flush hands the lead to caller 1, before caller 1 wakes to take it.
+                callers[1].kill(block=False)
+        return items
+
+    commit = GroupCommit(flush)
+    for i in range(3):
+        callers[i] = gevent.spawn(commit.submit, i)
+    gevent.idle()  # every caller has run until it waits
+    assert batches == [[0]] and commit.queued == 2
+    if not handed_the_lead:
+        callers[1].kill()
+    release.set()
+    assert callers[2].get(timeout=WAIT) == 2, "the caller behind the stopped one was left waiting"
+    assert callers[0].get(timeout=WAIT) == 0 and isinstance(callers[1].value, gevent.GreenletExit)
+    assert batches == [[0], [2]], "the stopped caller's item went out after all"
+    assert commit.submit(3) == 3 and commit.queued == 0
 
 
 @pytest.fixture
