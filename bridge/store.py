@@ -211,21 +211,16 @@ class Store:
         self.mark_event_script = client.register_script(MARK_EVENT)
 
     def accept(self, event: Event, message: Message | None = None) -> Accepted:
-        """Store, number and queue (as message) a new event under its sender's delivery id, in one round trip; or name the earlier event.
-
-        Without a message the event is stored and numbered only, as if its task had been lost.
-        """
+        """Store, number and queue (as message; without one, as if its task were lost) a new event in one round trip; or name the earlier event."""
         [outcome] = self.accept_many([(event, message)])
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
     def accept_many(self, items: list[tuple[Event, Message | None]]) -> list[Accepted | Exception]:
-        """accept() for each item, all in one write and one read: each item's outcome, or its own error (NotQueued, say).
-
-        Each accept is its own atomic script call, so one item's refusal leaves the others as they would be alone.
-        A lost connection raises for the whole batch; any item's script may or may not have run, as with a lone call.
-        """
+        """accept() for each item, all in one write and one read: each item's outcome, or its own error (NotQueued, say)."""
+        # Each accept is its own atomic script call, so one item's refusal leaves the others as they would be alone.
+        # A lost connection raises for the whole batch; any item's script may or may not have run, as with a lone call.
         outcomes: list = []
         for event, message in items:
             try:
