@@ -114,6 +114,11 @@ def packed(command: tuple) -> bytes:
     return b"".join(_PACKER.pack_command(*command))
 
 
+def holding(worker: str, due: float) -> str:
+    """A hold's record: which worker holds an item and when it works on it."""
+    return json.dumps({"worker": worker, "due": due})
+
+
 def printable(text: str) -> str:
     """Text Redis can store: a lone surrogate from a payload becomes its escape rather than an error."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -339,7 +344,7 @@ class Store:
             pipe.zrem(f"{PREFIX}failed", delivery.id)
         self._unsettled(pipe, "deliveries", delivery.id, delivery.status in ("pending", "retrying"))
         if held_by is not None:
-            pipe.hset(f"{PREFIX}held:deliveries", delivery.id, json.dumps({"worker": held_by, "due": time.time()}))
+            pipe.hset(f"{PREFIX}held:deliveries", delivery.id, holding(held_by, time.time()))
         own = len(pipe)
         if tally is not None:
             tally.queue(pipe)
@@ -493,7 +498,7 @@ class Store:
 
     def hold(self, kind: str, item_id: str, worker: str, due: float) -> None:
         """Note that a worker holds an item and will work on it at due (now, or when its retry is due)."""
-        self.redis.hset(f"{PREFIX}held:{kind}", item_id, json.dumps({"worker": worker, "due": due}))
+        self.redis.hset(f"{PREFIX}held:{kind}", item_id, holding(worker, due))
 
     def holdings(self, kind: str) -> dict[str, dict]:
         """Every item a worker holds, with the worker and when it is due; settled ones are let go here."""
