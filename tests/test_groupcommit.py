@@ -19,20 +19,10 @@ from bridge import broker, create_app, groupcommit, sequence
 from bridge.config import parse_config
 from bridge.groupcommit import GroupCommit, Interrupted
 from bridge.store import ACCEPT, Event, NotQueued, Store, new_event_id
-from tests.support import github_headers
+from tests.support import github_headers, wait_until
 from tests.test_web import CONFIG, PING
 
 WAIT = 10
-
-
-def wait_for(condition, what: str) -> None:
-    """Poll until condition holds, failing at the deadline."""
-    done = threading.Event()
-    for _ in range(WAIT * 200):
-        if condition():
-            return
-        done.wait(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class HeldFlush:
@@ -62,10 +52,10 @@ def submit_all(commit: GroupCommit, held: HeldFlush, items: list) -> list:
 
     with ThreadPoolExecutor(len(items)) as pool:
         pool.submit(run, 0)
-        wait_for(lambda: len(held.batches) == 1, "the first flush")
+        wait_until(lambda: len(held.batches) == 1, WAIT, 0.005, "the first flush")
         for i in range(1, len(items)):
             pool.submit(run, i)
-        wait_for(lambda: commit.queued == len(items) - 1, "the callers to queue")
+        wait_until(lambda: commit.queued == len(items) - 1, WAIT, 0.005, "the callers to queue")
         held.release.set()
     return outcomes
 
@@ -133,10 +123,10 @@ def test_a_leader_stopped_mid_flush_leaves_no_caller_waiting():
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
     threads[0].start()
-    wait_for(lambda: len(held.batches) == 1, "the first flush")
+    wait_until(lambda: len(held.batches) == 1, WAIT, 0.005, "the first flush")
     for thread in threads[1:]:
         thread.start()
-    wait_for(lambda: commit.queued == 2, "the callers to queue")
+    wait_until(lambda: commit.queued == 2, WAIT, 0.005, "the callers to queue")
     held.release.set()
     for thread in threads:
         thread.join(WAIT)
@@ -314,9 +304,9 @@ def test_redis_lost_mid_flush_answers_each_waiter_503_and_leaves_nothing_stored_
 
         with ThreadPoolExecutor(len(deliveries)) as pool:
             first = pool.submit(post, deliveries[0])
-            wait_for(lambda: proxy.accept_writes == 1, "the first accept to reach the proxy")
+            wait_until(lambda: proxy.accept_writes == 1, WAIT, 0.005, "the first accept to reach the proxy")
             rest = [pool.submit(post, d) for d in deliveries[1:]]
-            wait_for(lambda: commit.queued == len(rest), "the other webhooks to queue behind it")
+            wait_until(lambda: commit.queued == len(rest), WAIT, 0.005, "the other webhooks to queue behind it")
             proxy.release.set()
             answers = [first.result(WAIT)] + [f.result(WAIT) for f in rest]
     finally:
