@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bodies = json.load(open(args.bodies))
     url = f"{args.chat_url}/flows/acme/main/messages"
-    # Processes, not threads: hookdock's worker runs as as many solo processes.
+    # Processes, not threads: hookdock's worker is that many solo Celery processes.
     shares = [bodies[i :: args.processes] for i in range(args.processes)]
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(args.processes) as pool:

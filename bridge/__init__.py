@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import redis
-from flask import Flask
+from flask import Flask, current_app
 
 from bridge.build_history import BuildHistory
 from bridge.config import Config, load_config
@@ -17,6 +18,9 @@ from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer
 from bridge.store import Store
 from bridge.targets import base
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 __version__ = "0.13.0"
 
@@ -85,6 +89,16 @@ def celery_for(services: Services, redis_url: str):
     from bridge.tasks import make_celery
 
     return make_celery(services, redis_url)
+
+
+def current_services() -> Services:
+    """The current app's services: all that reading needs."""
+    return current_app.extensions["hookdock"]
+
+
+def current_services_and_celery() -> tuple[Services, Celery]:
+    """The current app's services and Celery app, for replays only: asking for Celery loads it into the web worker (~20 MB)."""
+    return current_app.extensions["hookdock"], current_app.extensions["celery"]
 
 
 def create_app(config: Config | None = None, redis_url: str | None = None) -> Flask:

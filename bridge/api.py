@@ -6,7 +6,7 @@ import hmac
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bridge import admin
+from bridge import admin, current_services, current_services_and_celery
 from bridge.pipeline import failure_reason
 from bridge.preview import preview, route_for_source
 from bridge.sources.base import Rejected, parse_json_body
@@ -44,14 +44,10 @@ def bad_value(exc: ValueError):
     return error(400, str(exc))
 
 
-def services_and_celery():
-    return current_app.extensions["hookdock"], current_app.extensions["celery"]
-
-
 @bp.get("/deliveries")
 def list_deliveries():
     """Recent deliveries, newest first: ?failed=1, ?route=R, ?limit=N."""
-    services, _ = services_and_celery()
+    services = current_services()
     found = services.store.list_deliveries(
         failed=request.args.get("failed") in ("1", "true"), route=request.args.get("route"), limit=request.args.get("limit", 100, type=int)
     )
@@ -61,27 +57,27 @@ def list_deliveries():
 @bp.get("/deliveries/<delivery_id>")
 def show_delivery(delivery_id: str):
     """One delivery with every attempt."""
-    return jsonify(admin.delivery_view(services_and_celery()[0], delivery_id))
+    return jsonify(admin.delivery_view(current_services(), delivery_id))
 
 
 @bp.get("/events/<event_id>")
 def show_event(event_id: str):
     """One event's record (without its body) and its deliveries."""
-    return jsonify(admin.event_view(services_and_celery()[0], event_id))
+    return jsonify(admin.event_view(current_services(), event_id))
 
 
 @bp.get("/events")
 def list_events():
     """Recent events, newest first, with what became of each: ?failed=1, ?route=R, ?limit=N."""
     failed = request.args.get("failed") in ("1", "true")
-    found = admin.events_view(services_and_celery()[0], failed, request.args.get("route"), request.args.get("limit", 100, type=int))
+    found = admin.events_view(current_services(), failed, request.args.get("route"), request.args.get("limit", 100, type=int))
     return jsonify({"events": found})
 
 
 @bp.post("/replay/<item_id>")
 def replay_one(item_id: str):
     """Queue an event or one delivery again, rendered with today's templates."""
-    return jsonify(admin.replay(*services_and_celery(), item_id)), 202
+    return jsonify(admin.replay(*current_services_and_celery(), item_id)), 202
 
 
 @bp.post("/replay")
@@ -89,14 +85,14 @@ def replay_failed():
     """Queue every failure again: ?failed=1 (required), ?since=2h or an ISO time."""
     if request.args.get("failed") not in ("1", "true"):
         return error(400, "say which items to replay: POST /api/replay?failed=1[&since=2h], or POST /api/replay/<id>")
-    queued = admin.replay_failed(*services_and_celery(), admin.parse_since(request.args.get("since")))
+    queued = admin.replay_failed(*current_services_and_celery(), admin.parse_since(request.args.get("since")))
     return jsonify({"replayed": queued}), 202
 
 
 @bp.post("/preview")
 def preview_payload():
     """The requests a pasted payload would cause: ?source=github&event=push[&route=R]; sends nothing."""
-    services, _ = services_and_celery()
+    services = current_services()
     source, event = request.args.get("source", ""), request.args.get("event", "")
     if not (source and event):
         return error(400, "give ?source=<source>&event=<event name> and the payload as the JSON body")

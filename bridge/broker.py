@@ -40,10 +40,6 @@ class Message(NamedTuple):
     head: str
     tail: str
 
-    def with_seq(self, seq: int) -> str:
-        """The text Redis holds once seq is written in, as the accept script writes it."""
-        return f"{self.head}{seq}{self.tail}"
-
 
 @cache
 def _reply_to() -> str:

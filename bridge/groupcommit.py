@@ -61,11 +61,26 @@ class GroupCommit(Generic[Item, Result]):
             self._queue.append(waiter)
             leads, self._busy = not self._busy, True
         if not leads:
-            waiter.ready.wait()
+            try:
+                waiter.ready.wait()
+            except BaseException:
+                self._withdraw(waiter)
+                raise
             if not waiter.leads:
                 return waiter.outcome()
         self._lead()
         return waiter.outcome()
+
+    def _withdraw(self, waiter: _Waiter[Item, Result]) -> None:
+        """Take a caller stopped while waiting out of the queue, passing on the lead if it had just been handed it."""
+        with self._lock:
+            # Still queued means no flush took its item: dropping it loses nothing (its caller answers no one).
+            if waiter in self._queue:
+                self._queue.remove(waiter)
+            handed = waiter.leads
+        if handed:
+            # Otherwise no one would lead again: every later caller would queue behind a flush that never comes.
+            self._hand_over([])
 
     def _lead(self) -> None:
         """Flush the first MOST queued, hand each their outcome, then pass the lead to the first still queued."""

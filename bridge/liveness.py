@@ -29,7 +29,7 @@ def identity() -> str:
     """This worker's name for its holds: unique per start, so a restarted worker never inherits a dead one's."""
     global _identity
     if _identity is None:
-        # Set in the main process before the pool forks, so every pool process shares it.
+        # Once per worker process (serve's solo ones each have their own); a prefork pool's children inherit it.
         _identity = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     return _identity
 

@@ -48,10 +48,8 @@ class Services:
 def process_event(
     services: Services, event_id: str, only_target: str | None = None, holder: str | None = None, saved: dict[str, Delivery] | None = None
 ) -> list[str]:
-    """Render an event for each of its route's targets (or one); return the deliveries to send, held by holder.
-
-    saved: filled with those deliveries' records as just written, for a first attempt that need not read them back.
-    """
+    """Render an event for each of its route's targets (or one); return the deliveries to send, held by holder, their records put in saved."""
+    # saved spares the first attempt reading back the record it has just been handed.
     store = services.store
     event = store.load_event(event_id)
     if event is None:
@@ -155,10 +153,7 @@ def upsert_delivery(store: Store, event, target: str, message: dict, holder: str
 
 
 def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None) -> float | None:
-    """Try one delivery once; return seconds to wait before the next try, or None when it is settled.
-
-    fresh: the record as this worker saved it a moment ago (render_event's), so it is not read back.
-    """
+    """Try one delivery once (fresh: its record as this worker just saved it); seconds to wait before the next try, or None once settled."""
     store, config = services.store, services.config
     delivery = fresh if fresh is not None else store.load_delivery(delivery_id)
     if delivery is None or delivery.status in ("delivered", "failed"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 
 from celery import Celery
 
@@ -27,6 +28,18 @@ log = logging.getLogger(__name__)
 LOCK = "hookdock:recovery-lock"
 # Seconds between sweeps: with the heartbeat's 15 s, a dead worker's work is back within about 20 s.
 SWEEP_SECONDS = 5.0
+# How long the lock outlives a sweeper that died mid-sweep: no longer than a dead worker's heartbeat takes to expire anyway.
+LOCK_MOST_SECONDS = 20.0
+# Let go of a sweep's lock, only if it is still this sweeper's: kept until SWEEP_SECONDS after the sweep began.
+RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if tonumber(ARGV[2]) > 0 then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('DEL', KEYS[1])
+"""
 TASKS = {"events": PROCESS_EVENT, "deliveries": DELIVER}
 
 
@@ -39,11 +52,17 @@ def horizon(services: Services, now: float) -> float:
 def sweep(services: Services, celery: Celery, now: float | None = None) -> tuple[list[str], list[str]]:
     """Queue again what dead workers held and what was lost unheld; one sweeper at a time across workers."""
     store = services.store
-    if not store.redis.set(LOCK, "1", nx=True, px=int(SWEEP_SECONDS * 1000) - 100):
+    # Held for the whole sweep, however long: every worker process sweeps, and two sweeps at once would queue the same orphan twice.
+    token, began = uuid.uuid4().hex, time.monotonic()
+    if not store.redis.set(LOCK, token, nx=True, px=int(LOCK_MOST_SECONDS * 1000)):
         return [], []
-    now = time.time() if now is None else now
-    passed = sequence.advance(store.redis, celery.conf.task_default_queue, now)
-    found = {kind: recover(services, celery, kind, now, passed) for kind in TASKS}
+    try:
+        now = time.time() if now is None else now
+        passed = sequence.advance(store.redis, celery.conf.task_default_queue, now)
+        found = {kind: recover(services, celery, kind, now, passed) for kind in TASKS}
+    finally:
+        rest = int((SWEEP_SECONDS - (time.monotonic() - began)) * 1000) - 100
+        store.redis.eval(RELEASE, 1, LOCK, token, rest)
     if found["events"] or found["deliveries"]:
         log.warning("recovered %d event(s) and %d delivery(ies) whose task was lost", len(found["events"]), len(found["deliveries"]))
     return found["events"], found["deliveries"]

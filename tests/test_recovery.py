@@ -69,6 +69,28 @@ def test_one_sweeper_at_a_time(app):
     assert recovery.sweep(services, celery, LATER) == ([], [])
 
 
+def test_the_lock_lasts_the_whole_sweep_and_then_spaces_sweeps(app, monkeypatch):
+    services, celery = app.extensions["hookdock"], app.extensions["celery"]
+    client = services.store.redis
+    client.delete(recovery.LOCK)
+    during: list[int] = []
+    real = recovery.recover
+
+    def slow(*args):
+        # A sweep may outlast SWEEP_SECONDS (a long backlog); another worker process must not start one meanwhile.
+        during.append(client.pttl(recovery.LOCK))
+        return real(*args)
+
+    monkeypatch.setattr(recovery, "recover", slow)
+    recovery.sweep(services, celery, LATER)
+    assert during and min(during) > recovery.SWEEP_SECONDS * 1000, "the lock could expire while the sweep still runs"
+    assert 0 < client.pttl(recovery.LOCK) <= recovery.SWEEP_SECONDS * 1000
+    # Another sweeper's lock is never let go of by this one.
+    client.set(recovery.LOCK, "theirs", px=60_000)
+    client.eval(recovery.RELEASE, 1, recovery.LOCK, "mine", 0)
+    assert client.get(recovery.LOCK) == b"theirs"
+
+
 def test_work_held_by_a_dead_worker_is_queued_again_at_once_and_at_its_due_time(app, redis_url):
     store = app.extensions["hookdock"].store
     now = time.time()

@@ -35,15 +35,6 @@ def test_accept_stores_once_per_sender_delivery_id(redis_url):
     assert store.accept(Event("e3", "other-route", "github", "push", "d-1", {}, b"{}")) == (None, 2)
 
 
-def test_a_forgotten_event_does_not_block_the_senders_retry(redis_url):
-    store = store_for(redis_url)
-    event = Event("e1", "widgets", "github", "push", "d-1", {}, b"{}")
-    store.accept(event)
-    store.forget(event)
-    assert store.load_event("e1") is None
-    assert store.accept(Event("e2", "widgets", "github", "push", "d-1", {}, b"{}")).earlier is None
-
-
 def test_failed_deliveries_are_listed_as_dead_letters_until_they_succeed(redis_url):
     store = store_for(redis_url)
     ok = Delivery(delivery_id_for("e1", "chat"), "e1", "widgets", "chat", {"event": "message"}, status="delivered")

@@ -5,20 +5,15 @@ from __future__ import annotations
 import json
 import math
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
-from bridge import admin
+from bridge import admin, current_services, current_services_and_celery
 from bridge.console import bp
 from bridge.pipeline import failure_reason
 from bridge.preview import preview
 from bridge.sources import SOURCES, Rejected, source_for
 
 PAGE_SIZE = 50
-
-
-def services_and_celery():
-    """The app's services and its Celery client, which every page reads."""
-    return current_app.extensions["hookdock"], current_app.extensions["celery"]
 
 
 def refused(why: str, status: int):
@@ -46,7 +41,7 @@ def time_arg(name: str, default: float) -> float:
 @bp.get("/console/events")
 def events():
     """Events, newest first, filtered by route, source, event, outcome and time; 50 to a page."""
-    services, _ = services_and_celery()
+    services = current_services()
     try:
         wanted = admin.EventFilter(
             route=request.args.get("route", ""),
@@ -78,13 +73,13 @@ def events():
 @bp.get("/console/events/<event_id>")
 def event(event_id: str):
     """One event: masked headers, the payload, why it was ignored or failed, its messages and every attempt."""
-    return render_template("console/event.html", event=admin.event_page(services_and_celery()[0], event_id))
+    return render_template("console/event.html", event=admin.event_page(current_services(), event_id))
 
 
 @bp.route("/console/replay/<item_id>", methods=["GET", "POST"])
 def replay(item_id: str):
     """GET asks for confirmation; POST queues the event or delivery again through admin.replay."""
-    services, celery = services_and_celery()
+    services, celery = current_services_and_celery()
     event_id = item_id.partition(".")[0]
     if request.method == "GET":
         return render_template("console/confirm_replay.html", item_id=item_id, event=admin.event_page(services, event_id))
@@ -100,7 +95,7 @@ def replay(item_id: str):
 @bp.route("/console/replay-failed", methods=["GET", "POST"])
 def replay_failed():
     """GET lists what failed since a time and asks for confirmation; POST replays all of it through admin.replay_failed."""
-    services, celery = services_and_celery()
+    services, celery = current_services_and_celery()
     given = request.values.get("since", "1h")
     try:
         since = admin.parse_since(given)
@@ -117,7 +112,7 @@ def replay_failed():
 @bp.get("/console/health")
 def health():
     """Dead letters per route and target, the oldest failure, the queue, workers and each target's pace."""
-    return render_template("console/health.html", health=admin.health_view(services_and_celery()[0]))
+    return render_template("console/health.html", health=admin.health_view(current_services()))
 
 
 def preview_input(services) -> tuple[str, str, dict]:
@@ -145,7 +140,7 @@ def preview_input(services) -> tuple[str, str, dict]:
 @bp.route("/console/preview", methods=["GET", "POST"])
 def preview_page():
     """Paste a payload or pick a stored event, choose route and event, and see the exact requests and how they would look."""
-    services, _ = services_and_celery()
+    services = current_services()
     result, problem = None, None
     if request.method == "POST":
         try:

@@ -93,11 +93,10 @@ def bearer(token: SecretStr | None) -> dict:
 
 
 class Session(requests.Session):
-    """A requests session that reads the environment's proxy and CA settings once per chat origin, not on every request.
+    """A requests session that reads the environment's proxy and CA settings once per chat origin, not on every request."""
 
-    requests walks the whole environment for them on each call (about 0.2 ms, a sixth of a post's CPU); a
-    process's environment does not change, nor do this session's own settings, so the answer for an origin holds.
-    """
+    # requests walks the whole environment for them on each call (about 0.2 ms, a sixth of a post's CPU); a
+    # process's environment does not change, nor do this session's own settings, so the answer for an origin holds.
 
     def __init__(self) -> None:
         super().__init__()

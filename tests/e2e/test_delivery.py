@@ -144,37 +144,39 @@ def test_401_is_dead_lettered_after_one_attempt_and_listed(tmp_path):
         stack.close()
 
 
-def test_worker_killed_mid_burst_loses_nothing_and_posts_nothing_twice(bridge):
+def burst_under_way(bridge) -> Workers:
+    """A web and a worker, and 200 events being delivered: 40 or more shown, none of the last yet."""
     bridge.web()
-    worker = bridge.worker()
-    bridge.fault(delay=0.02, times=200)  # slow the chat a little so the kill lands mid-stream
+    workers = bridge.worker()
+    bridge.fault(delay=0.02, times=200)  # slow the chat a little so a kill lands mid-stream
     for i in range(200):
         bridge.send(i)
     wait_until(lambda: len(bridge.stored()["messages"]) >= 40, 60, 0.1, "the burst to be under way")
+    return workers
+
+
+def assert_burst_delivered_each_once(bridge) -> None:
+    """All 200 shown; once every task is acknowledged (a dead worker's come back and run again), none twice."""
+    bridge.wait_for_messages(200, timeout=120)
+    broker = redis.Redis.from_url(bridge.redis.url)
+    wait_until(lambda: broker.hlen("unacked") == 0 and broker.llen("celery") == 0, 60, 0.2, "every task acknowledged")
+    assert_each_once(bridge.stored()["messages"], 200)
+
+
+def test_worker_killed_mid_burst_loses_nothing_and_posts_nothing_twice(bridge):
+    worker = burst_under_way(bridge)
     worker.kill()
     assert len(bridge.stored()["messages"]) < 200
     bridge.worker("worker2")
-    bridge.wait_for_messages(200, timeout=120)
-    # Tasks the dead worker held come back after the visibility timeout (12 s here) and run
-    # again; wait until every task is acknowledged, then nothing may have been shown twice.
-    broker = redis.Redis.from_url(bridge.redis.url)
-    wait_until(lambda: broker.hlen("unacked") == 0 and broker.llen("celery") == 0, 60, 0.2, "every task acknowledged")
-    assert_each_once(bridge.stored()["messages"], 200)
+    # Tasks the dead worker held come back after the visibility timeout (12 s here) or the sweep.
+    assert_burst_delivered_each_once(bridge)
 
 
 def test_one_of_two_worker_processes_sigkilled_mid_burst_the_other_finishes_everything_once(bridge):
-    bridge.web()
-    workers = bridge.worker()
-    bridge.fault(delay=0.02, times=200)
-    for i in range(200):
-        bridge.send(i)
-    wait_until(lambda: len(bridge.stored()["messages"]) >= 40, 60, 0.1, "the burst to be under way")
+    workers = burst_under_way(bridge)
     workers.programs[0].kill()  # its heartbeat stops: the survivor's sweep or kombu brings back what it held
     assert len(bridge.stored()["messages"]) < 200
-    bridge.wait_for_messages(200, timeout=120)
-    broker = redis.Redis.from_url(bridge.redis.url)
-    wait_until(lambda: broker.hlen("unacked") == 0 and broker.llen("celery") == 0, 60, 0.2, "every task acknowledged")
-    assert_each_once(bridge.stored()["messages"], 200)
+    assert_burst_delivered_each_once(bridge)
 
 
 def test_sigterm_lets_a_worker_finish_the_delivery_in_hand(bridge):
