@@ -75,6 +75,22 @@ def gitlab_headers(event: str, body: bytes, delivery: str = "d-1", secret: str =
     }
 
 
+# One route per source with payload fixtures, each to a chat and a thread target, hearing every event.
+EVERY_SOURCE_CONFIG = """\
+targets:
+  chat: {org: acme, flow: main, token: t}
+  inbox: {flow_token: f}
+routes:
+  hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
+  alertmanager: {source: alertmanager, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  grafana: {source: grafana, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  sentry: {source: sentry, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+"""
+# The route of EVERY_SOURCE_CONFIG that hears each source.
+EVERY_SOURCE_ROUTES = {"github": "hooks", "gitlab": "gitlab", "alertmanager": "alertmanager", "grafana": "grafana", "sentry": "sentry"}
+
+
 def fixture_bytes(source: str, name: str) -> bytes:
     """The raw bytes of tests/fixtures/<source>/<name>.json."""
     return (FIXTURES / source / f"{name}.json").read_bytes()

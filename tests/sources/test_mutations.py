@@ -25,21 +25,11 @@ from bridge import offline_services
 from bridge.config import parse_config
 from bridge.devflow.validation import validate_message
 from bridge.messages import messages_for
+from tests.support import EVERY_SOURCE_CONFIG as CONFIG
+from tests.support import EVERY_SOURCE_ROUTES as ROUTES
 from tests.support import FIXTURES, fields
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = """\
-targets:
-  chat: {org: acme, flow: main, token: t}
-  inbox: {flow_token: f}
-routes:
-  hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
-  alertmanager: {source: alertmanager, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  grafana: {source: grafana, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  sentry: {source: sentry, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-"""
-ROUTES = {"github": "hooks", "gitlab": "gitlab", "alertmanager": "alertmanager", "grafana": "grafana", "sentry": "sentry"}
 SERVICES = offline_services(parse_config(CONFIG))
 FORBIDDEN = re.compile(r"None|Undefined|\{'|\[\{'|<bridge\.|<built-in|<function| object at 0x")
 CODE = "".join(p.read_text() for p in [*(ROOT / "templates").rglob("*.*"), *(ROOT / "bridge" / "sources").rglob("*.py")])

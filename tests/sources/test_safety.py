@@ -13,22 +13,11 @@ from bridge.config import parse_config
 from bridge.messages import messages_for
 from bridge.render import MAX_CONTENT
 from tests.flowdock_text import mentions
+from tests.support import EVERY_SOURCE_CONFIG as CONFIG
+from tests.support import EVERY_SOURCE_ROUTES as ROUTES
 from tests.support import FIXTURES, fixture_payload
 
-SERVICES = offline_services(
-    parse_config("""\
-targets:
-  chat: {org: acme, flow: main, token: t}
-  inbox: {flow_token: f}
-routes:
-  hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
-  alertmanager: {source: alertmanager, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  grafana: {source: grafana, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  sentry: {source: sentry, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-""")
-)
-ROUTES = {"github": "hooks", "gitlab": "gitlab", "alertmanager": "alertmanager", "grafana": "grafana", "sentry": "sentry"}
+SERVICES = offline_services(parse_config(CONFIG))
 
 
 def sent(event: str, payload: dict, source: str = "github") -> dict:
