@@ -12,6 +12,9 @@ from pathlib import Path
 
 import redis
 
+from bridge import offline_services
+from bridge.config import parse_config
+from bridge.messages import messages_for
 from bridge.sources.standard_webhooks import sign as sign_standard
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -99,6 +102,25 @@ def fixture_bytes(source: str, name: str) -> bytes:
 def fixture_payload(source: str, name: str) -> dict:
     """A fixture payload, parsed."""
     return json.loads(fixture_bytes(source, name))
+
+
+# One chat and one route "r" of a source, with more route keys in extra (", events: [push]").
+ONE_ROUTE = """\
+targets:
+  chat: {{org: acme, flow: main, token: t}}
+routes:
+  r: {{source: {source}, secret: s, targets: [chat]{extra}}}
+"""
+
+
+def routed(source: str, extra: str, fixture: str, change=None) -> str:
+    """A fixture's chat content through route "r" with `extra` keys, or the reason it dropped the event."""
+    payload = fixture_payload(source, fixture)
+    if change:
+        change(payload)
+    services = offline_services(parse_config(ONE_ROUTE.format(source=source, extra=extra)))
+    decision, sent, _ = messages_for(services, "r", fixture.split("__")[0], payload, "e", ["chat"])
+    return sent["chat"]["content"] if sent else decision.reason
 
 
 def queued(redis_url) -> list[tuple]:
