@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from bridge import offline_services
+from bridge import offline_services, pipeline
 from bridge.config import parse_config
 from bridge.messages import messages_for
 from bridge.sources.standard_webhooks import sign as sign_standard
@@ -121,6 +121,13 @@ def routed(source: str, extra: str, fixture: str, change=None) -> str:
     services = offline_services(parse_config(ONE_ROUTE.format(source=source, extra=extra)))
     decision, sent, _ = messages_for(services, "r", fixture.split("__")[0], payload, "e", ["chat"])
     return sent["chat"]["content"] if sent else decision.reason
+
+
+def worker_messages(app, event_id: str) -> dict[str, dict]:
+    """What each target would receive for an event, through the worker's logic (nothing is posted)."""
+    services = app.extensions["hookdock"]
+    deliveries = (services.store.load_delivery(d) for d in pipeline.process_event(services, event_id))
+    return {delivery.target: delivery.message for delivery in deliveries}
 
 
 def queued(redis_url) -> list[tuple]:
