@@ -11,7 +11,7 @@ from bridge import create_app
 from bridge.config import parse_config
 from bridge.sources.auth import hmac_hex
 from tests.sources.test_alerts import SECRET, basic
-from tests.support import FIXTURES, worker_messages
+from tests.support import fixture_bytes, fixture_payload, worker_messages
 
 CONFIG = f"""\
 api_url: http://127.0.0.1:9
@@ -25,9 +25,9 @@ routes:
   sentry: {{source: sentry, secret: {SECRET}, targets: [chat, inbox]}}
 """
 JSON = {"Content-Type": "application/json"}
-AM = (FIXTURES / "alertmanager" / "alert__firing.json").read_bytes()
-GF = (FIXTURES / "grafana" / "alert__firing.json").read_bytes()
-SE = (FIXTURES / "sentry" / "issue__created.json").read_bytes()
+AM = fixture_bytes("alertmanager", "alert__firing")
+GF = fixture_bytes("grafana", "alert__firing")
+SE = fixture_bytes("sentry", "issue__created")
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_a_group_firing_five_times_posts_once_and_resolves_in_the_same_thread(re
     assert told[4]["inbox"]["title"] == "Still firing: 5 alerts" and told[4]["inbox"]["thread"]["status"]["color"] == "red"
 
     restarted = create_app(parse_config(CONFIG), redis_url)  # a new worker: nothing but Redis carries the history
-    resolved = worker_messages(restarted, post(restarted, json.loads((FIXTURES / "alertmanager" / "alert__resolved.json").read_text())))
+    resolved = worker_messages(restarted, post(restarted, fixture_payload("alertmanager", "alert__resolved")))
     assert resolved["chat"]["content"].startswith("✅ [critical] BlackBox Probe Failure")
     assert resolved["inbox"]["external_thread_id"] == told[0]["inbox"]["external_thread_id"]
     assert resolved["inbox"]["thread"]["status"] == {"value": "resolved", "color": "green"}

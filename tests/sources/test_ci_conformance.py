@@ -10,7 +10,7 @@ import pytest
 from bridge import create_app, pipeline
 from bridge.config import parse_config
 from tests.sources.test_ci import PUBLIC_PEM, SECRET, buildkite_signature, travis_body, travis_signature
-from tests.support import FIXTURES, github_headers, worker_messages
+from tests.support import FIXTURES, fixture_bytes, fixture_payload, github_headers, worker_messages
 from tests.support import SECRET as GITHUB_SECRET
 
 CONFIG = f"""\
@@ -35,12 +35,8 @@ def app(redis_url):
     return create_app(parse_config(CONFIG), redis_url)
 
 
-def fixture(source: str, name: str) -> bytes:
-    return (FIXTURES / source / f"{name}.json").read_bytes()
-
-
 def jenkins_body(number: int, status: str, phase: str = "COMPLETED") -> bytes:
-    payload = json.loads(fixture("jenkins", "build__completed_success"))
+    payload = fixture_payload("jenkins", "build__completed_success")
     payload["build"].update(number=number, status=status, phase=phase, full_url=f"http://localhost:8080/job/asgard/{number}/")
     return json.dumps(payload).encode()
 
@@ -55,10 +51,10 @@ def buildkite_headers(body: bytes, **extra) -> dict:
     return {**JSON, "X-Buildkite-Event": "build.finished", **extra}
 
 
-CIRCLE = fixture("circleci", "workflow-completed__success")
-KITE = fixture("buildkite", "build.finished__failed")
-TRAVIS_BODY, TRAVIS_VALUE = travis_body(json.loads(fixture("travis", "build__failed")))
-JENKINS = fixture("jenkins", "build__completed_failure")
+CIRCLE = fixture_bytes("circleci", "workflow-completed__success")
+KITE = fixture_bytes("buildkite", "build.finished__failed")
+TRAVIS_BODY, TRAVIS_VALUE = travis_body(fixture_payload("travis", "build__failed"))
+JENKINS = fixture_bytes("jenkins", "build__completed_failure")
 CASES = [
     # (route, url query, headers, body, status, words in the answer)
     ("jenkins", f"?token={SECRET}", JSON, JENKINS, 202, ""),
@@ -161,8 +157,8 @@ def test_github_workflow_runs_share_the_build_history(redis_url):
     """workflow_run is a build too: the first run to pass after a failure on its branch is back to green."""
     worker = create_app(parse_config(CONFIG), redis_url)
     client = worker.test_client()
-    failed = json.loads((FIXTURES / "github" / "workflow_run__failure.json").read_text())
-    passed = json.loads((FIXTURES / "github" / "workflow_run__success.json").read_text())
+    failed = fixture_payload("github", "workflow_run__failure")
+    passed = fixture_payload("github", "workflow_run__success")
     passed["workflow_run"].update(id=289782452, run_number=passed["workflow_run"]["run_number"] + 1)
     sent = {}
     for name, payload in (("failed", failed), ("passed", passed)):
