@@ -104,13 +104,9 @@ def fixture_payload(source: str, name: str) -> dict:
     return json.loads(fixture_bytes(source, name))
 
 
-# One chat and one route "r" of a source, with more route keys in extra (", events: [push]").
-ONE_ROUTE = """\
-targets:
-  chat: {{org: acme, flow: main, token: t}}
-routes:
-  r: {{source: {source}, secret: s, targets: [chat]{extra}}}
-"""
+def one_route(route: str) -> str:
+    """Config text of one chat target and one route "r", the route given as a YAML flow mapping."""
+    return f"targets:\n  chat: {{org: acme, flow: main, token: t}}\nroutes:\n  r: {route}\n"
 
 
 def routed(source: str, extra: str, fixture: str, change=None) -> str:
@@ -118,7 +114,7 @@ def routed(source: str, extra: str, fixture: str, change=None) -> str:
     payload = fixture_payload(source, fixture)
     if change:
         change(payload)
-    services = offline_services(parse_config(ONE_ROUTE.format(source=source, extra=extra)))
+    services = offline_services(parse_config(one_route(f"{{source: {source}, secret: s, targets: [chat]{extra}}}")))
     decision, sent, _ = messages_for(services, "r", fixture.split("__")[0], payload, "e", ["chat"])
     return sent["chat"]["content"] if sent else decision.reason
 

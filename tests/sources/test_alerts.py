@@ -12,7 +12,7 @@ from bridge.messages import messages_for
 from bridge.preview import check_samples
 from bridge.sources import Inbound, Rejected, alertmanager, grafana, sentry
 from bridge.sources.auth import hmac_hex
-from tests.support import fixture_payload
+from tests.support import fixture_payload, one_route
 
 ALERTING = ("alertmanager", "grafana", "sentry")
 SECRET = "alert-secret-7c1d"
@@ -154,7 +154,7 @@ def test_sentry_dedupes_by_request_id():
     ],
 )
 def test_route_filters_apply_to_alert_groups(route, dropped):
-    services = offline_services(parse_config(f"targets:\n  chat: {{org: a, flow: b, token: t}}\nroutes:\n  r: {route}\n"))
+    services = offline_services(parse_config(one_route(route)))
     payload = fixture_payload("alertmanager", "alert__firing")
     decision, sent, _ = messages_for(services, "r", "alert", payload, "x", ["chat"])
     assert (decision.template is None) is dropped and bool(sent) is not dropped
@@ -172,7 +172,7 @@ def test_config_names_the_key_and_the_fix(route, message):
     from bridge.config_errors import ConfigError
 
     with pytest.raises(ConfigError) as error:
-        parse_config(f"targets:\n  chat: {{org: a, flow: b, token: t}}\nroutes:\n  r: {route}\n")
+        parse_config(one_route(route))
     assert message in str(error.value) and "fix:" in str(error.value)
 
 

@@ -18,7 +18,7 @@ from bridge.messages import messages_for
 from bridge.preview import check_samples
 from bridge.sources import SOURCES, Inbound, Rejected, buildkite, circleci, jenkins, travis
 from bridge.sources.auth import hmac_hex
-from tests.support import fixture_payload
+from tests.support import fixture_payload, one_route
 
 CI = ("jenkins", "circleci", "buildkite", "travis")
 SECRET = "ci-secret-3b9f"
@@ -286,12 +286,12 @@ def test_travis_refusals(signature, body_value, pem, reason):
 )
 def test_config_names_the_key_and_the_fix(route, message):
     with pytest.raises(ConfigError) as caught:
-        parse_config(f"targets:\n  chat: {{org: a, flow: b, token: t}}\nroutes:\n  r: {route}\n")
+        parse_config(one_route(route))
     assert message in str(caught.value) and "bridge.yml:" in str(caught.value)
 
 
 def test_buildkite_routes_choose_token_mode():
-    config = parse_config("targets:\n  chat: {org: a, flow: b, token: t}\nroutes:\n  r: {source: buildkite, secret: s, auth: token, targets: [chat]}\n")
+    config = parse_config(one_route("{source: buildkite, secret: s, auth: token, targets: [chat]}"))
     assert config.routes["r"].credentials() == {"secret": "s", "auth": "token"}
 
 
@@ -313,7 +313,7 @@ def test_a_route_that_names_passes_hears_them_in_chat():
     ],
 )
 def test_route_filters_apply_to_builds(route, dropped):
-    services = offline_services(parse_config(f"targets:\n  chat: {{org: a, flow: b, token: t}}\nroutes:\n  r: {route}\n"))
+    services = offline_services(parse_config(one_route(route)))
     payload = fixture_payload("jenkins", "build__completed_failure")
     decision, sent, _ = messages_for(services, "r", "build", payload, "e", ["chat"])
     assert sent == {} and decision.reason == dropped
