@@ -7,10 +7,9 @@ import redis
 import requests
 
 from tests.e2e.processes import start_devflow, start_web, start_worker
-from tests.support import fixture_bytes, github_headers, wait_until
+from tests.support import SECRET, fixture_bytes, github_headers, wait_until
 from tests.targets.conftest import NAMES, TARGETS
 
-SECRET = "It's a Secret to Everybody"
 # Where each target's arrival shows in devflow: the chat and its channel, room or stream.
 ARRIVES = {
     "slack": ("slack", "T0DEV/B0DEV"),
