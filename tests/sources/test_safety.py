@@ -72,8 +72,7 @@ def with_markup(value):
     return value + "<b>x</b>" if isinstance(value, str) and not value.startswith("http") else value
 
 
-SOURCES = ("github", "gitlab", "alertmanager", "grafana", "sentry")
-CASES = [p for source in SOURCES for p in sorted((FIXTURES / source).glob("*__*.json")) if p.with_suffix(".thread").exists()]
+CASES = [p for source in ROUTES for p in sorted((FIXTURES / source).glob("*__*.json")) if p.with_suffix(".thread").exists()]
 
 
 def source_of(path) -> str:
@@ -137,7 +136,7 @@ def shown_text(message: dict) -> list[str]:
     return texts + list(message.get("tags", []))
 
 
-ALL_CASES = [p for source in SOURCES for p in sorted((FIXTURES / source).glob("*__*.json"))]
+ALL_CASES = [p for source in ROUTES for p in sorted((FIXTURES / source).glob("*__*.json"))]
 
 
 @pytest.mark.parametrize("path", ALL_CASES, ids=case_id)
