@@ -12,6 +12,9 @@ from pathlib import Path
 
 import redis
 
+from bridge import offline_services, pipeline
+from bridge.config import parse_config
+from bridge.messages import messages_for
 from bridge.sources.standard_webhooks import sign as sign_standard
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -75,6 +78,22 @@ def gitlab_headers(event: str, body: bytes, delivery: str = "d-1", secret: str =
     }
 
 
+# One route per source with payload fixtures, each to a chat and a thread target, hearing every event.
+EVERY_SOURCE_CONFIG = """\
+targets:
+  chat: {org: acme, flow: main, token: t}
+  inbox: {flow_token: f}
+routes:
+  hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
+  alertmanager: {source: alertmanager, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  grafana: {source: grafana, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+  sentry: {source: sentry, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
+"""
+# The route of EVERY_SOURCE_CONFIG that hears each source.
+EVERY_SOURCE_ROUTES = {"github": "hooks", "gitlab": "gitlab", "alertmanager": "alertmanager", "grafana": "grafana", "sentry": "sentry"}
+
+
 def fixture_bytes(source: str, name: str) -> bytes:
     """The raw bytes of tests/fixtures/<source>/<name>.json."""
     return (FIXTURES / source / f"{name}.json").read_bytes()
@@ -83,6 +102,28 @@ def fixture_bytes(source: str, name: str) -> bytes:
 def fixture_payload(source: str, name: str) -> dict:
     """A fixture payload, parsed."""
     return json.loads(fixture_bytes(source, name))
+
+
+def one_route(route: str) -> str:
+    """Config text of one chat target and one route "r", the route given as a YAML flow mapping."""
+    return f"targets:\n  chat: {{org: acme, flow: main, token: t}}\nroutes:\n  r: {route}\n"
+
+
+def routed(source: str, extra: str, fixture: str, change=None) -> str:
+    """A fixture's chat content through route "r" with `extra` keys, or the reason it dropped the event."""
+    payload = fixture_payload(source, fixture)
+    if change:
+        change(payload)
+    services = offline_services(parse_config(one_route(f"{{source: {source}, secret: s, targets: [chat]{extra}}}")))
+    decision, sent, _ = messages_for(services, "r", fixture.split("__")[0], payload, "e", ["chat"])
+    return sent["chat"]["content"] if sent else decision.reason
+
+
+def worker_messages(app, event_id: str) -> dict[str, dict]:
+    """What each target would receive for an event, through the worker's logic (nothing is posted)."""
+    services = app.extensions["hookdock"]
+    deliveries = (services.store.load_delivery(d) for d in pipeline.process_event(services, event_id))
+    return {delivery.target: delivery.message for delivery in deliveries}
 
 
 def queued(redis_url) -> list[tuple]:

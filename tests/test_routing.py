@@ -4,26 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge import offline_services
-from bridge.config import parse_config
-from bridge.messages import messages_for
-from tests.support import fixture_payload
-
-BASE = """\
-targets:
-  chat: {{org: acme, flow: main, token: t}}
-routes:
-  r: {{source: github, secret: s, targets: [chat]{extra}}}
-"""
-
-
-def outcome(extra: str, fixture: str, change=None):
-    """The chat content, or the reason the route dropped the event."""
-    payload = fixture_payload("github", fixture)
-    if change:
-        change(payload)
-    decision, sent, _ = messages_for(offline_services(parse_config(BASE.format(extra=extra))), "r", fixture.split("__")[0], payload, "e", ["chat"])
-    return sent["chat"]["content"] if sent else decision.reason
+from tests.support import routed
 
 
 def set_private(payload):
@@ -60,7 +41,7 @@ def set_bot(payload):
     ],
 )
 def test_route_filters(extra, fixture, change, dropped_by):
-    result = outcome(extra, fixture, change)
+    result = routed("github", extra, fixture, change)
     if dropped_by is None:
         assert result.startswith("Codertocat ")
     else:
@@ -72,9 +53,9 @@ def mention_everyone(payload):
 
 
 def test_payload_text_cannot_ping_or_tag_unless_the_route_opts_in():
-    quiet = outcome("", "issues__opened", mention_everyone)
+    quiet = routed("github", "", "issues__opened", mention_everyone)
     assert "@\u200ball please look, see #\u200b42 and mail octocat@github.com" in quiet
-    loud = outcome(", allow_mentions: true", "issues__opened", mention_everyone)
+    loud = routed("github", ", allow_mentions: true", "issues__opened", mention_everyone)
     assert "@all please look, see #42" in loud
 
 
@@ -82,8 +63,8 @@ def test_allow_mentions_reaches_every_template():
     def ping_alice(payload):
         payload["comment"]["body"] = "ping @alice"
 
-    assert "ping @alice" in outcome(", allow_mentions: true", "commit_comment__created", ping_alice)
-    assert "ping @\u200balice" in outcome("", "commit_comment__created", ping_alice)
+    assert "ping @alice" in routed("github", ", allow_mentions: true", "commit_comment__created", ping_alice)
+    assert "ping @\u200balice" in routed("github", "", "commit_comment__created", ping_alice)
 
 
 @pytest.mark.parametrize(
@@ -91,5 +72,5 @@ def test_allow_mentions_reaches_every_template():
     [("[create]", True), ("['create.*']", True), ("['*.*']", True), ("['*']", False), ("['cr*']", False), (None, False)],
 )
 def test_an_event_hidden_by_default_needs_a_route_to_name_it(events, shown):
-    result = outcome(f", events: {events}" if events else "", "create__tag")
+    result = routed("github", f", events: {events}" if events else "", "create__tag")
     assert result.startswith("Codertocat created tag simple-tag") if shown else result == "create is shown only when a route's events names it"

@@ -84,6 +84,12 @@ def wait_for_line(program: Program, prefix: str, timeout: float = 30) -> str:
     return wait_until(found, timeout, what=f"{prefix!r} from {program.name}")
 
 
+def start_devflow(tmp_path: Path) -> tuple[Program, str]:
+    """devflow on a port of its choosing, listening; returns the program and its base URL."""
+    program = Program("devflow", python("-m", "bridge", "devflow", "--port", "0"), tmp_path)
+    return program, wait_for_line(program, "devflow listening on ")
+
+
 def start_web(tmp_path: Path, env: dict, name: str = "web") -> tuple[Program, str]:
     """gunicorn serving app:app with the shipped settings on a free port, ready; returns the program and its base URL."""
     port = free_port()

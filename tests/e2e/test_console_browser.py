@@ -16,7 +16,7 @@ import requests
 from playwright.sync_api import Page, expect, sync_playwright
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.processes import Program, python, start_web, start_worker, wait_for_line
+from tests.e2e.processes import start_devflow, start_web, start_worker
 from tests.support import fixture_bytes, github_headers, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,8 +39,7 @@ def stack(tmp_path_factory, redis_server):
     """devflow, gunicorn and a Celery worker on a flushed Redis, for the whole module."""
     tmp = tmp_path_factory.mktemp("console")
     redis.Redis.from_url(redis_server.url).flushall()
-    devflow = Program("devflow", python("-m", "bridge", "devflow", "--port", "0"), tmp)
-    chat = wait_for_line(devflow, "devflow listening on ")
+    devflow, chat = start_devflow(tmp)
     config = tmp / "bridge.yml"
     config.write_text(CONFIG.format(api_url=chat))
     env = {"REDIS_URL": redis_server.url, "HOOKDOCK_CONFIG": str(config), **SECRETS}

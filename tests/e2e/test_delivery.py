@@ -12,7 +12,7 @@ import redis
 import requests
 
 from bridge.embedded import EmbeddedRedis
-from tests.e2e.processes import PROJECT, Program, Workers, python, start_web, start_worker, wait_for_line
+from tests.e2e.processes import PROJECT, Program, Workers, python, start_devflow, start_web, start_worker
 from tests.support import free_port, github_headers, wait_until
 
 CONFIG = """\
@@ -45,8 +45,7 @@ class Bridge:
         self.tmp = tmp_path
         self.redis = EmbeddedRedis(tmp_path / "redis", port=free_port())
         self.redis.start()
-        self.devflow = Program("devflow", python("-m", "bridge", "devflow", "--port", "0"), tmp_path)
-        self.chat = wait_for_line(self.devflow, "devflow listening on ")
+        self.devflow, self.chat = start_devflow(tmp_path)
         config = tmp_path / "bridge.yml"
         config.write_text(config_text.format(api_url=self.chat, token=token))
         self.env = {"REDIS_URL": self.redis.url, "HOOKDOCK_CONFIG": str(config)}

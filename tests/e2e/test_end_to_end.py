@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from bridge.targets.flowdock import message_uuid
-from tests.e2e.processes import PROJECT, Program, python, start_web, start_worker, wait_for_http, wait_for_line
+from tests.e2e.processes import PROJECT, Program, python, start_devflow, start_web, start_worker, wait_for_http
 from tests.support import fixture_bytes, free_port, github_headers, wait_until
 
 CONFIG = """\
@@ -24,8 +24,7 @@ SECRETS = {"E2E_FLOWDOCK_TOKEN": "devflow-token", "E2E_GITHUB_SECRET": "It's a S
 
 @pytest.fixture
 def devflow(tmp_path):
-    program = Program("devflow", python("-m", "bridge", "devflow", "--port", "0"), tmp_path)
-    url = wait_for_line(program, "devflow listening on ")
+    program, url = start_devflow(tmp_path)
     yield url
     assert program.stop() == 0
 

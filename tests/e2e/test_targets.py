@@ -6,11 +6,10 @@ import pytest
 import redis
 import requests
 
-from tests.e2e.processes import Program, python, start_web, start_worker, wait_for_line
-from tests.support import fixture_bytes, github_headers, wait_until
+from tests.e2e.processes import start_devflow, start_web, start_worker
+from tests.support import SECRET, fixture_bytes, github_headers, wait_until
 from tests.targets.conftest import NAMES, TARGETS
 
-SECRET = "It's a Secret to Everybody"
 # Where each target's arrival shows in devflow: the chat and its channel, room or stream.
 ARRIVES = {
     "slack": ("slack", "T0DEV/B0DEV"),
@@ -30,8 +29,7 @@ def stack(tmp_path_factory, redis_server):
     """devflow, gunicorn and one worker, with a route per target; started once for every target type."""
     tmp = tmp_path_factory.mktemp("targets")
     redis.Redis.from_url(redis_server.url).flushall()
-    devflow = Program("devflow", python("-m", "bridge", "devflow", "--port", "0"), tmp)
-    url = wait_for_line(devflow, "devflow listening on ")
+    devflow, url = start_devflow(tmp)
     routes = "".join(f'  to-{name}: {{source: github, secret: "{SECRET}", targets: [{name}]}}\n' for name in NAMES)
     config = tmp / "bridge.yml"
     config.write_text(f"api_url: {url}\ntargets:\n{TARGETS.format(url=url)}routes:\n{routes}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 
@@ -13,7 +12,7 @@ from bridge.messages import messages_for
 from bridge.preview import check_samples
 from bridge.sources import Inbound, Rejected, alertmanager, grafana, sentry
 from bridge.sources.auth import hmac_hex
-from tests.support import FIXTURES
+from tests.support import fixture_payload, one_route
 
 ALERTING = ("alertmanager", "grafana", "sentry")
 SECRET = "alert-secret-7c1d"
@@ -28,7 +27,7 @@ def config_text(extra: str = "") -> str:
 
 
 def test_a_group_keeps_its_thread_from_firing_to_resolved_and_long_keys_stay_short():
-    firing, resolved = (json.loads((FIXTURES / "alertmanager" / f"alert__{name}.json").read_text()) for name in ("firing", "resolved"))
+    firing, resolved = (fixture_payload("alertmanager", f"alert__{name}") for name in ("firing", "resolved"))
     assert alertmanager.classify("alert", firing).thread == alertmanager.classify("alert", resolved).thread
     firing["groupKey"] = "{}:{" + ", ".join(f'label{i}="{"x" * 40}"' for i in range(40)) + "}"
     assert len(alertmanager.classify("alert", firing).thread) < 64
@@ -36,7 +35,7 @@ def test_a_group_keeps_its_thread_from_firing_to_resolved_and_long_keys_stay_sho
 
 def test_two_alertmanagers_with_the_same_group_key_keep_two_threads():
     """Staging and production configured alike send the same groupKey; in one flow their groups must not share a card."""
-    production = json.loads((FIXTURES / "alertmanager" / "alert__firing.json").read_text())
+    production = fixture_payload("alertmanager", "alert__firing")
     staging = {**production, "externalURL": "http://alertmanager.staging.example.org:9093"}
     assert alertmanager.classify("alert", production).thread != alertmanager.classify("alert", staging).thread
     assert alertmanager.classify("alert", staging).thread == alertmanager.classify("alert", {**staging, "status": "resolved"}).thread
@@ -54,7 +53,7 @@ def test_two_alertmanagers_with_the_same_group_key_keep_two_threads():
     ],
 )
 def test_a_group_reaches_chat_when_an_episode_starts_and_ends(previous, state, chat):
-    payload = json.loads((FIXTURES / "alertmanager" / f"alert__{state}.json").read_text())
+    payload = fixture_payload("alertmanager", f"alert__{state}")
     group = alertmanager.group("alert", payload)
     assert group is not None
     assert alerts.judge(alertmanager.classify("alert", payload), group, alerts.builds.Verdict(previous)).chat is chat
@@ -155,8 +154,8 @@ def test_sentry_dedupes_by_request_id():
     ],
 )
 def test_route_filters_apply_to_alert_groups(route, dropped):
-    services = offline_services(parse_config(f"targets:\n  chat: {{org: a, flow: b, token: t}}\nroutes:\n  r: {route}\n"))
-    payload = json.loads((FIXTURES / "alertmanager" / "alert__firing.json").read_text())
+    services = offline_services(parse_config(one_route(route)))
+    payload = fixture_payload("alertmanager", "alert__firing")
     decision, sent, _ = messages_for(services, "r", "alert", payload, "x", ["chat"])
     assert (decision.template is None) is dropped and bool(sent) is not dropped
 
@@ -173,7 +172,7 @@ def test_config_names_the_key_and_the_fix(route, message):
     from bridge.config_errors import ConfigError
 
     with pytest.raises(ConfigError) as error:
-        parse_config(f"targets:\n  chat: {{org: a, flow: b, token: t}}\nroutes:\n  r: {route}\n")
+        parse_config(one_route(route))
     assert message in str(error.value) and "fix:" in str(error.value)
 
 

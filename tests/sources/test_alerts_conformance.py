@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from bridge import create_app, pipeline
+from bridge import create_app
 from bridge.config import parse_config
 from bridge.sources.auth import hmac_hex
 from tests.sources.test_alerts import SECRET, basic
-from tests.support import FIXTURES
+from tests.support import fixture_bytes, fixture_payload, worker_messages
 
 CONFIG = f"""\
 api_url: http://127.0.0.1:9
@@ -25,9 +25,9 @@ routes:
   sentry: {{source: sentry, secret: {SECRET}, targets: [chat, inbox]}}
 """
 JSON = {"Content-Type": "application/json"}
-AM = (FIXTURES / "alertmanager" / "alert__firing.json").read_bytes()
-GF = (FIXTURES / "grafana" / "alert__firing.json").read_bytes()
-SE = (FIXTURES / "sentry" / "issue__created.json").read_bytes()
+AM = fixture_bytes("alertmanager", "alert__firing")
+GF = fixture_bytes("grafana", "alert__firing")
+SE = fixture_bytes("sentry", "issue__created")
 
 
 @pytest.fixture
@@ -84,12 +84,6 @@ def test_grafana_may_send_with_put_and_the_others_only_with_post(app):
     assert refused.status_code == 405 and refused.headers["Allow"] == "POST, PUT" and "POST or PUT" in refused.get_json()["error"]
 
 
-def messages(app, event_id: str) -> dict[str, dict]:
-    """What each target would receive for an event, through the worker's logic (nothing is posted)."""
-    services = app.extensions["hookdock"]
-    return {services.store.load_delivery(d).target: services.store.load_delivery(d).message for d in pipeline.process_event(services, event_id)}
-
-
 def post(app, payload: dict) -> str:
     answer = app.test_client().post("/hooks/alertmanager", data=json.dumps(payload).encode(), headers={**JSON, "Authorization": f"Bearer {SECRET}"})
     assert answer.status_code == 202, answer.get_json()
@@ -109,13 +103,13 @@ def test_a_group_firing_five_times_posts_once_and_resolves_in_the_same_thread(re
             alert["labels"]["instance"] = f"https://node{extra}.example.org"
             payload["alerts"].append(alert)
         ids.append(post(worker, payload))
-        told.append(messages(worker, ids[-1]))
+        told.append(worker_messages(worker, ids[-1]))
     assert ["chat" in sent for sent in told] == [True, False, False, False, False]
     assert {sent["inbox"]["external_thread_id"] for sent in told} == {told[0]["inbox"]["external_thread_id"]}
     assert told[4]["inbox"]["title"] == "Still firing: 5 alerts" and told[4]["inbox"]["thread"]["status"]["color"] == "red"
 
     restarted = create_app(parse_config(CONFIG), redis_url)  # a new worker: nothing but Redis carries the history
-    resolved = messages(restarted, post(restarted, json.loads((FIXTURES / "alertmanager" / "alert__resolved.json").read_text())))
+    resolved = worker_messages(restarted, post(restarted, fixture_payload("alertmanager", "alert__resolved")))
     assert resolved["chat"]["content"].startswith("✅ [critical] BlackBox Probe Failure")
     assert resolved["inbox"]["external_thread_id"] == told[0]["inbox"]["external_thread_id"]
     assert resolved["inbox"]["thread"]["status"] == {"value": "resolved", "color": "green"}
@@ -125,10 +119,10 @@ def test_a_group_firing_five_times_posts_once_and_resolves_in_the_same_thread(re
     services = restarted.extensions["hookdock"]
     for event_id, chat in ((ids[0], True), (ids[2], False)):
         services.store.mark_event(event_id, "queued")
-        assert ("chat" in messages(restarted, event_id)) is chat
+        assert ("chat" in worker_messages(restarted, event_id)) is chat
     again = json.loads(AM)
     again["alerts"][0]["startsAt"] = "2023-02-07T08:00:00.000Z"
-    assert "chat" in messages(restarted, post(restarted, again))
+    assert "chat" in worker_messages(restarted, post(restarted, again))
 
 
 def test_an_identical_repeat_is_a_duplicate_at_the_door(app):

@@ -10,7 +10,7 @@ from bridge import offline_services
 from bridge.config import parse_config
 from bridge.preview import preview
 from bridge.sources.base import MAX_DEPTH, Rejected, nesting_depth, parse_json_body
-from tests.support import FIXTURES, fixture_payload
+from tests.support import FIXTURES, fixture_payload, one_route
 
 TOO_DEEP = f"body nests objects and lists more than {MAX_DEPTH} levels deep"
 
@@ -53,7 +53,7 @@ def test_a_form_body_nested_too_deeply_is_refused_too():
 
 def test_the_limit_is_far_above_real_payloads_and_below_what_rendering_survives():
     """A real push with a branch of extra data as deep as the limit still renders: the worker would not fail on it."""
-    services = offline_services(parse_config("targets:\n  chat: {org: a, flow: b, token: t}\nroutes:\n  r: {source: github, secret: s, targets: [chat]}\n"))
+    services = offline_services(parse_config(one_route("{source: github, secret: s, targets: [chat]}")))
     payload = {**fixture_payload("github", "push__many_commits"), "extra": json.loads(nested(MAX_DEPTH - 1))}
     assert nesting_depth(payload) == MAX_DEPTH
     [request] = preview(services, "r", "push", payload)["requests"]

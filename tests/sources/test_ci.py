@@ -18,7 +18,7 @@ from bridge.messages import messages_for
 from bridge.preview import check_samples
 from bridge.sources import SOURCES, Inbound, Rejected, buildkite, circleci, jenkins, travis
 from bridge.sources.auth import hmac_hex
-from tests.support import FIXTURES
+from tests.support import fixture_payload, one_route
 
 CI = ("jenkins", "circleci", "buildkite", "travis")
 SECRET = "ci-secret-3b9f"
@@ -72,7 +72,7 @@ SERVICES = offline_services(parse_config(config_text()))
 )
 def test_each_source_threads_a_build_under_its_documented_id(path, thread):
     source, name = path.split("/")
-    payload = json.loads((FIXTURES / source / f"{name}.json").read_text())
+    payload = fixture_payload(source, name)
     assert SOURCES[source].classify(name.split("__")[0], payload).thread == thread
 
 
@@ -286,18 +286,18 @@ def test_travis_refusals(signature, body_value, pem, reason):
 )
 def test_config_names_the_key_and_the_fix(route, message):
     with pytest.raises(ConfigError) as caught:
-        parse_config(f"targets:\n  chat: {{org: a, flow: b, token: t}}\nroutes:\n  r: {route}\n")
+        parse_config(one_route(route))
     assert message in str(caught.value) and "bridge.yml:" in str(caught.value)
 
 
 def test_buildkite_routes_choose_token_mode():
-    config = parse_config("targets:\n  chat: {org: a, flow: b, token: t}\nroutes:\n  r: {source: buildkite, secret: s, auth: token, targets: [chat]}\n")
+    config = parse_config(one_route("{source: buildkite, secret: s, auth: token, targets: [chat]}"))
     assert config.routes["r"].credentials() == {"secret": "s", "auth": "token"}
 
 
 def test_a_route_that_names_passes_hears_them_in_chat():
     services = offline_services(parse_config(config_text('  passes: {source: jenkins, secret: s, targets: [chat], events: ["build.passed"]}\n')))
-    payload = json.loads((FIXTURES / "jenkins" / "build__completed_success.json").read_text())
+    payload = fixture_payload("jenkins", "build__completed_success")
     _, sent, _ = messages_for(services, "passes", "build", payload, "e", ["chat"])
     assert sent["chat"]["content"].startswith("✅ asgard #18 passed on master")
     _, sent, _ = messages_for(services, "jenkins", "build", payload, "e", ["chat"])
@@ -313,8 +313,8 @@ def test_a_route_that_names_passes_hears_them_in_chat():
     ],
 )
 def test_route_filters_apply_to_builds(route, dropped):
-    services = offline_services(parse_config(f"targets:\n  chat: {{org: a, flow: b, token: t}}\nroutes:\n  r: {route}\n"))
-    payload = json.loads((FIXTURES / "jenkins" / "build__completed_failure.json").read_text())
+    services = offline_services(parse_config(one_route(route)))
+    payload = fixture_payload("jenkins", "build__completed_failure")
     decision, sent, _ = messages_for(services, "r", "build", payload, "e", ["chat"])
     assert sent == {} and decision.reason == dropped
 

@@ -10,7 +10,7 @@ import pytest
 from bridge import create_app, pipeline
 from bridge.config import parse_config
 from tests.sources.test_ci import PUBLIC_PEM, SECRET, buildkite_signature, travis_body, travis_signature
-from tests.support import FIXTURES, github_headers
+from tests.support import FIXTURES, fixture_bytes, fixture_payload, github_headers, worker_messages
 from tests.support import SECRET as GITHUB_SECRET
 
 CONFIG = f"""\
@@ -35,12 +35,8 @@ def app(redis_url):
     return create_app(parse_config(CONFIG), redis_url)
 
 
-def fixture(source: str, name: str) -> bytes:
-    return (FIXTURES / source / f"{name}.json").read_bytes()
-
-
 def jenkins_body(number: int, status: str, phase: str = "COMPLETED") -> bytes:
-    payload = json.loads(fixture("jenkins", "build__completed_success"))
+    payload = fixture_payload("jenkins", "build__completed_success")
     payload["build"].update(number=number, status=status, phase=phase, full_url=f"http://localhost:8080/job/asgard/{number}/")
     return json.dumps(payload).encode()
 
@@ -55,10 +51,10 @@ def buildkite_headers(body: bytes, **extra) -> dict:
     return {**JSON, "X-Buildkite-Event": "build.finished", **extra}
 
 
-CIRCLE = fixture("circleci", "workflow-completed__success")
-KITE = fixture("buildkite", "build.finished__failed")
-TRAVIS_BODY, TRAVIS_VALUE = travis_body(json.loads(fixture("travis", "build__failed")))
-JENKINS = fixture("jenkins", "build__completed_failure")
+CIRCLE = fixture_bytes("circleci", "workflow-completed__success")
+KITE = fixture_bytes("buildkite", "build.finished__failed")
+TRAVIS_BODY, TRAVIS_VALUE = travis_body(fixture_payload("travis", "build__failed"))
+JENKINS = fixture_bytes("jenkins", "build__completed_failure")
 CASES = [
     # (route, url query, headers, body, status, words in the answer)
     ("jenkins", f"?token={SECRET}", JSON, JENKINS, 202, ""),
@@ -113,45 +109,39 @@ def post_jenkins(app, body: bytes) -> str:
     return answer.get_json()["event"]
 
 
-def messages(app, event_id: str) -> dict[str, dict]:
-    """What each target would receive for an event, through the worker's logic (nothing is posted)."""
-    services = app.extensions["hookdock"]
-    return {services.store.load_delivery(d).target: services.store.load_delivery(d).message for d in pipeline.process_event(services, event_id)}
-
-
 def test_back_to_green_across_a_worker_restart_told_once_per_build(redis_url):
     worker = create_app(parse_config(CONFIG), redis_url)
-    assert messages(worker, post_jenkins(worker, jenkins_body(30, "SUCCESS")))["inbox"]["thread"]["status"]["color"] == "green"
+    assert worker_messages(worker, post_jenkins(worker, jenkins_body(30, "SUCCESS")))["inbox"]["thread"]["status"]["color"] == "green"
     for number in (31, 32):
-        sent = messages(worker, post_jenkins(worker, jenkins_body(number, "FAILURE")))
+        sent = worker_messages(worker, post_jenkins(worker, jenkins_body(number, "FAILURE")))
         assert sent["chat"]["content"].splitlines()[0] == f"❌ asgard #{number} {'failed again on master (2 in a row)' if number == 32 else 'failed on master'}"
     # COMPLETED, then FINALIZED of the same build: the second tells nothing new, to chat or thread (a chat that
     # posts a card per change would show the same card twice).
-    completed = messages(worker, post_jenkins(worker, jenkins_body(33, "FAILURE")))
+    completed = worker_messages(worker, post_jenkins(worker, jenkins_body(33, "FAILURE")))
     twin = post_jenkins(worker, jenkins_body(33, "FAILURE", "FINALIZED"))
-    assert "(3 in a row)" in completed["chat"]["content"] and messages(worker, twin) == {}
+    assert "(3 in a row)" in completed["chat"]["content"] and worker_messages(worker, twin) == {}
     assert worker.extensions["hookdock"].store.load_event(twin).status == "ignored"
 
     restarted = create_app(parse_config(CONFIG), redis_url)  # a new worker: nothing but Redis carries the history
     green = post_jenkins(restarted, jenkins_body(34, "SUCCESS"))
-    sent = messages(restarted, green)
+    sent = worker_messages(restarted, green)
     assert sent["chat"]["content"].splitlines()[0] == "✅ asgard #34 is back to green on master after 3 failed builds"
     assert sent["inbox"]["title"] == "build #34 is back to green on master after 3 failed builds"
 
     # A replay of the same event tells the same; its FINALIZED twin and the next pass stay out of chat.
     services = restarted.extensions["hookdock"]
     services.store.mark_event(green, "queued")
-    assert messages(restarted, green)["chat"]["content"] == sent["chat"]["content"]
-    assert set(messages(restarted, post_jenkins(restarted, jenkins_body(34, "SUCCESS", "FINALIZED")))) == set()
-    assert set(messages(restarted, post_jenkins(restarted, jenkins_body(35, "SUCCESS")))) == {"inbox"}
+    assert worker_messages(restarted, green)["chat"]["content"] == sent["chat"]["content"]
+    assert set(worker_messages(restarted, post_jenkins(restarted, jenkins_body(34, "SUCCESS", "FINALIZED")))) == set()
+    assert set(worker_messages(restarted, post_jenkins(restarted, jenkins_body(35, "SUCCESS")))) == {"inbox"}
 
 
 def test_a_result_told_again_after_the_thread_moved_on_updates_the_thread(redis_url):
     """A build that runs again and ends as before (a restart) moves its thread back: only an unchanged thread hears nothing."""
     worker = create_app(parse_config(CONFIG), redis_url)
-    messages(worker, post_jenkins(worker, jenkins_body(50, "FAILURE")))
-    assert set(messages(worker, post_jenkins(worker, jenkins_body(50, "", "STARTED")))) == {"inbox"}
-    again = messages(worker, post_jenkins(worker, jenkins_body(50, "FAILURE", "FINALIZED")))
+    worker_messages(worker, post_jenkins(worker, jenkins_body(50, "FAILURE")))
+    assert set(worker_messages(worker, post_jenkins(worker, jenkins_body(50, "", "STARTED")))) == {"inbox"}
+    again = worker_messages(worker, post_jenkins(worker, jenkins_body(50, "FAILURE", "FINALIZED")))
     assert set(again) == {"inbox"} and again["inbox"]["thread"]["status"]["color"] == "red"
 
 
@@ -159,22 +149,22 @@ def test_histories_are_kept_per_branch(redis_url):
     worker = create_app(parse_config(CONFIG), redis_url)
     failing = json.loads(jenkins_body(40, "FAILURE"))
     failing["build"]["scm"]["branch"] = "origin/feature"
-    messages(worker, post_jenkins(worker, json.dumps(failing).encode()))
-    assert set(messages(worker, post_jenkins(worker, jenkins_body(41, "SUCCESS")))) == {"inbox"}  # master never failed
+    worker_messages(worker, post_jenkins(worker, json.dumps(failing).encode()))
+    assert set(worker_messages(worker, post_jenkins(worker, jenkins_body(41, "SUCCESS")))) == {"inbox"}  # master never failed
 
 
 def test_github_workflow_runs_share_the_build_history(redis_url):
     """workflow_run is a build too: the first run to pass after a failure on its branch is back to green."""
     worker = create_app(parse_config(CONFIG), redis_url)
     client = worker.test_client()
-    failed = json.loads((FIXTURES / "github" / "workflow_run__failure.json").read_text())
-    passed = json.loads((FIXTURES / "github" / "workflow_run__success.json").read_text())
+    failed = fixture_payload("github", "workflow_run__failure")
+    passed = fixture_payload("github", "workflow_run__success")
     passed["workflow_run"].update(id=289782452, run_number=passed["workflow_run"]["run_number"] + 1)
     sent = {}
     for name, payload in (("failed", failed), ("passed", passed)):
         body = json.dumps(payload).encode()
         answer = client.post("/hooks/github", data=body, headers=github_headers("workflow_run", body, f"run-{name}"))
-        sent[name] = messages(worker, answer.get_json()["event"])
+        sent[name] = worker_messages(worker, answer.get_json()["event"])
     assert sent["failed"]["chat"]["content"].startswith("❌")
     assert " is back to green on master after 1 failed run in octo-org/octo-repo" in sent["passed"]["chat"]["content"].splitlines()[0]
     assert sent["passed"]["inbox"]["title"].endswith("is back to green after 1 failed run")

@@ -20,7 +20,7 @@ from bridge import create_app, pipeline
 from bridge.config import parse_config
 from bridge.render import MAX_CONTENT
 from bridge.sources.auth import hmac_hex
-from tests.support import FIXTURES, SIGNING_KEY, github_headers, gitlab_headers
+from tests.support import FIXTURES, SECRET, SIGNING_KEY, github_headers, gitlab_headers
 
 OCTOKIT_EXAMPLES = FIXTURES / "octokit" / "webhooks-examples-7.6.1.json.gz"
 GITHUB = [
@@ -45,7 +45,6 @@ routes:
   grafana: {{source: grafana, secret: "It's a Secret to Everybody", auth: signature, targets: [chat, inbox]}}
   sentry: {{source: sentry, secret: "It's a Secret to Everybody", targets: [chat, inbox]}}
 """
-SECRET = "It's a Secret to Everybody"
 HEADERS = {
     "github": github_headers,
     "gitlab": gitlab_headers,

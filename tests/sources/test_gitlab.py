@@ -8,11 +8,8 @@ import time
 
 import pytest
 
-from bridge import offline_services
-from bridge.config import parse_config
-from bridge.messages import messages_for
 from bridge.sources import Inbound, Rejected, gitlab
-from tests.support import SECRET, SIGNING_KEY, fixture_payload, gitlab_headers
+from tests.support import SECRET, SIGNING_KEY, fixture_payload, gitlab_headers, routed
 
 BODY = b'{"object_kind": "push"}'
 BOTH = {"secret": SECRET, "signing_secret": SIGNING_KEY}
@@ -121,23 +118,6 @@ def test_delivery_id_prefers_the_signed_webhook_id_then_idempotency_key_then_eve
     assert gitlab.delivery_id({}, BODY) == gitlab.delivery_id({}, BODY) != gitlab.delivery_id({}, BODY + b" ")
 
 
-ROUTE = """\
-targets:
-  chat: {{org: acme, flow: main, token: t}}
-routes:
-  r: {{source: gitlab, secret: s, targets: [chat]{extra}}}
-"""
-
-
-def routed(extra: str, fixture: str, change=None) -> str:
-    """The chat content through a route with `extra` keys, or the reason it dropped the event."""
-    payload = fixture_payload("gitlab", fixture)
-    if change:
-        change(payload)
-    decision, sent, _ = messages_for(offline_services(parse_config(ROUTE.format(extra=extra))), "r", fixture.split("__")[0], payload, "e", ["chat"])
-    return sent["chat"]["content"] if sent else decision.reason
-
-
 def set_visibility(level: int):
     def change(payload):
         payload["project"]["visibility_level"] = level
@@ -186,7 +166,7 @@ def internal_note(payload):
     ],
 )  # fmt: skip
 def test_route_filters_read_gitlab_payloads(extra, fixture, change, dropped_by):
-    result = routed(extra, fixture, change)
+    result = routed("gitlab", extra, fixture, change)
     if dropped_by is None:
         assert result.split()[0] in ("root", "jsmith", "John"), result
     else:

@@ -25,21 +25,11 @@ from bridge import offline_services
 from bridge.config import parse_config
 from bridge.devflow.validation import validate_message
 from bridge.messages import messages_for
-from tests.support import FIXTURES, fields
+from tests.support import EVERY_SOURCE_CONFIG as CONFIG
+from tests.support import EVERY_SOURCE_ROUTES as ROUTES
+from tests.support import FIXTURES, fields, fixture_payload
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = """\
-targets:
-  chat: {org: acme, flow: main, token: t}
-  inbox: {flow_token: f}
-routes:
-  hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
-  alertmanager: {source: alertmanager, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  grafana: {source: grafana, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  sentry: {source: sentry, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-"""
-ROUTES = {"github": "hooks", "gitlab": "gitlab", "alertmanager": "alertmanager", "grafana": "grafana", "sentry": "sentry"}
 SERVICES = offline_services(parse_config(CONFIG))
 FORBIDDEN = re.compile(r"None|Undefined|\{'|\[\{'|<bridge\.|<built-in|<function| object at 0x")
 CODE = "".join(p.read_text() for p in [*(ROOT / "templates").rglob("*.*"), *(ROOT / "bridge" / "sources").rglob("*.py")])
@@ -110,7 +100,7 @@ def test_no_field_of_any_event_prints_none_undefined_or_a_repr(event):
 
 
 def test_a_null_repository_name_prints_no_none_and_makes_no_none_thread():
-    payload = json.loads((FIXTURES / "github" / "push__many_commits.json").read_text())
+    payload = fixture_payload("github", "push__many_commits")
     payload["repository"]["full_name"] = None
     _, messages, _ = messages_for(SERVICES, "hooks", "push", payload, "e", ["chat", "inbox"])
     assert "None" not in json.dumps(messages)
@@ -125,7 +115,7 @@ def test_a_thread_whose_title_came_out_blank_gets_one(tmp_path):
         '{"title": "opened", "author": {"name": "a"}, "thread": {"title": {{ issue.title | tojson }}, "status": {"value": "open", "color": "green"}}}'
     )
     services = offline_services(parse_config(f"templates_dir: {tmp_path}\n" + CONFIG))
-    payload = json.loads((FIXTURES / "github" / "issues__opened.json").read_text())
+    payload = fixture_payload("github", "issues__opened")
     payload["issue"]["title"] = None
     _, messages, _ = messages_for(services, "hooks", "issues", payload, "e", ["chat", "inbox"])
     assert messages["inbox"]["thread"]["title"] == "issues in Codertocat/Hello-World"

@@ -13,22 +13,11 @@ from bridge.config import parse_config
 from bridge.messages import messages_for
 from bridge.render import MAX_CONTENT
 from tests.flowdock_text import mentions
+from tests.support import EVERY_SOURCE_CONFIG as CONFIG
+from tests.support import EVERY_SOURCE_ROUTES as ROUTES
 from tests.support import FIXTURES, fixture_payload
 
-SERVICES = offline_services(
-    parse_config("""\
-targets:
-  chat: {org: acme, flow: main, token: t}
-  inbox: {flow_token: f}
-routes:
-  hooks: {source: github, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  gitlab: {source: gitlab, secret: s, targets: [chat, inbox], events: ["*", "*.*"], confidential: true}
-  alertmanager: {source: alertmanager, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  grafana: {source: grafana, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-  sentry: {source: sentry, secret: s, targets: [chat, inbox], events: ["*", "*.*"]}
-""")
-)
-ROUTES = {"github": "hooks", "gitlab": "gitlab", "alertmanager": "alertmanager", "grafana": "grafana", "sentry": "sentry"}
+SERVICES = offline_services(parse_config(CONFIG))
 
 
 def sent(event: str, payload: dict, source: str = "github") -> dict:
@@ -83,8 +72,7 @@ def with_markup(value):
     return value + "<b>x</b>" if isinstance(value, str) and not value.startswith("http") else value
 
 
-SOURCES = ("github", "gitlab", "alertmanager", "grafana", "sentry")
-CASES = [p for source in SOURCES for p in sorted((FIXTURES / source).glob("*__*.json")) if p.with_suffix(".thread").exists()]
+CASES = [p for source in ROUTES for p in sorted((FIXTURES / source).glob("*__*.json")) if p.with_suffix(".thread").exists()]
 
 
 def source_of(path) -> str:
@@ -148,7 +136,7 @@ def shown_text(message: dict) -> list[str]:
     return texts + list(message.get("tags", []))
 
 
-ALL_CASES = [p for source in SOURCES for p in sorted((FIXTURES / source).glob("*__*.json"))]
+ALL_CASES = [p for source in ROUTES for p in sorted((FIXTURES / source).glob("*__*.json"))]
 
 
 @pytest.mark.parametrize("path", ALL_CASES, ids=case_id)

@@ -22,12 +22,12 @@ NAMES = ["flowdock", "slack", "slack-bot", "mattermost", "mattermost-api", "team
 OTHERS = NAMES[1:]
 
 
-def config_for(url: str, allow_mentions: bool = False, extra: str = ""):
-    """Every target type, one route to all of them; extra is more top-level YAML."""
+def config_for(url: str, extra: str = "", route: str = ""):
+    """Every target type, one route to all of them; extra is more top-level YAML, route more keys of the route."""
     return parse_config(
         f"api_url: {url}\n{extra}targets:\n"
         + TARGETS.format(url=url)
-        + f"routes:\n  all: {{source: github, secret: s, allow_mentions: {str(allow_mentions).lower()}, targets: [{', '.join(NAMES)}]}}\n"
+        + f"routes:\n  all: {{source: github, secret: s, targets: [{', '.join(NAMES)}]{route}}}\n"
     )
 
 

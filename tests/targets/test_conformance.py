@@ -16,9 +16,7 @@ from tests.targets.test_shapes import problems
 
 CASES = sorted((FIXTURES / "github").glob("*__*.json"))
 # Every action named, so hidden ones are rendered too; both the whole card and a reply under a root.
-SERVICES = offline_services(config_for("http://127.0.0.1:9").model_copy(deep=True))
-ROUTE = SERVICES.config.routes["all"].model_copy(update={"events": ["*", "*.*"]})
-SERVICES.config = SERVICES.config.model_copy(update={"routes": {"all": ROUTE}})
+SERVICES = offline_services(config_for("http://127.0.0.1:9", route=', events: ["*", "*.*"]'))
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
