@@ -77,16 +77,6 @@ def count(client, name: str, n: int = 1, **labels) -> None:
         client.hincrby(KEY, field(name, labels), n)
 
 
-def observe(client, name: str, seconds: float, **labels) -> None:
-    """Record one observation of a histogram in one round trip (its count is the +Inf bucket's)."""
-    tally = Tally()
-    tally.observe(name, seconds, **labels)
-    with suppress(redis.RedisError):
-        pipe = client.pipeline(transaction=False)
-        tally.queue(pipe)
-        pipe.execute()
-
-
 class Tally:
     """Metric writes gathered while an item is worked on, queued on the pipeline that records the item: no round trip of their own."""
 

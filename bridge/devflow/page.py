@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from flask import g, render_template
@@ -37,5 +38,8 @@ def page():
     arrivals = list(reversed(state.arrivals()))[:PAGE_MESSAGES]
     for arrival in arrivals:
         arrival["when"] = _when(arrival["at"])
+        # Written out here, not with Jinja's tojson, which turns "<", "&" and every non-ASCII character into \u escapes:
+        # Slack's <url|text> links and the bullets would be unreadable. Autoescape makes it safe in the page.
+        arrival["shown"] = json.dumps(arrival["updates"][-1] if arrival["updates"] else arrival["json"], indent=2, ensure_ascii=False)
     # Titles, field values and bodies are HTML in the API: shown sanitised, not escaped a second time.
     return render_template("index.html", flows=flows, arrivals=arrivals, inline_html=inline_html, body_html=body_html)

@@ -76,28 +76,27 @@ def send(session: requests.Session, settings: Any, message: dict, sending: Sendi
     """Make one attempt to deliver message to a target of any type, then its best-effort follow-ups."""
     module = module_of(settings)
     secrets = secrets_of(settings)
-    request = module.build(settings, message, sending)
-    started = time.monotonic()
-    try:
-        response = execute(session, request, timeout)
-    except requests.RequestException as exc:
-        return failed(exc, started, secrets)
-    outcome: Outcome = module.answer(response, (time.monotonic() - started) * 1000, secrets)
+    outcome = attempt(session, module, module.build(settings, message, sending), timeout, secrets)
     if outcome.kind == "delivered":
         for extra in getattr(module, "followups", lambda *_: [])(settings, message, sending):
             follow_up(session, module, extra, timeout, secrets)
     return outcome
 
 
-def follow_up(session: requests.Session, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> None:
-    """A request whose failure costs only freshness (the root's status): logged, never retried."""
+def attempt(session: requests.Session, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> Outcome:
+    """One request and what the target's module makes of its answer (or of getting none)."""
     started = time.monotonic()
     try:
         response = execute(session, request, timeout)
     except requests.RequestException as exc:
-        outcome = failed(exc, started, secrets)
-    else:
-        outcome = module.answer(response, (time.monotonic() - started) * 1000, secrets)
+        return failed(exc, started, secrets)
+    outcome: Outcome = module.answer(response, (time.monotonic() - started) * 1000, secrets)
+    return outcome
+
+
+def follow_up(session: requests.Session, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> None:
+    """A request whose failure costs only freshness (the root's status): logged, never retried."""
+    outcome = attempt(session, module, request, timeout, secrets)
     if outcome.kind != "delivered":
         log.warning("could not update a thread's root message: HTTP %s %s", outcome.status, outcome.error[:300])
 

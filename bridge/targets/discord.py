@@ -14,7 +14,7 @@ import requests
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
-from bridge.targets.markup import fit, from_html, from_text
+from bridge.targets.markup import fit, from_html, from_text, markdown_actions
 
 # https://discord.com/developers/docs/resources/webhook#execute-webhook and .../message#embed-object-embed-limits:
 # content 2000; embed title 256, description 4096, 25 fields of name 256 and value 1024, footer 2048,
@@ -57,7 +57,7 @@ def embed_size(embed: dict) -> int:
 
 def embed(card: Card, keep: re.Pattern | None, description_limit: int = DESCRIPTION) -> dict:
     """One embed: author, the item as a linked title, what happened and the body, fields, the status as footer."""
-    links = " · ".join(f"[{from_text(plain(name, 100), 'markdown')}]({url})" for name, url in card.actions if " " not in url and ")" not in url)
+    links = markdown_actions(card.actions, lambda name: plain(name, 100))
     lines = [markdown(card.summary, keep, 500), markdown(card.body, keep, description_limit), links]
     found: dict = {"description": fit(lambda t: t, "\n\n".join(line for line in lines if line), description_limit)}
     if card.author:

@@ -115,6 +115,22 @@ def _markdown_link(text: str, href: str) -> str:
     return f"[{escape_markdown(text) or target}]({target})"
 
 
+def markdown_link(label: str, url: str | None) -> str:
+    """label (Markdown already) linked to url; label alone when there is none, or a space or ")" in it would end the link early."""
+    return f"[{label}]({url})" if url and linkable(url) else label
+
+
+def linkable(url: str) -> bool:
+    """True when url can stand as a Markdown link's target as it is."""
+    return " " not in url and ")" not in url
+
+
+def markdown_actions(actions: list[tuple[str, str]], name: Callable[[str], str] | None = None) -> str:
+    """A card's actions as Markdown links joined by " · "; name makes an action's HTML name plain text (default: all of it)."""
+    plain = name or (lambda markup: from_html(markup, "plain"))
+    return " · ".join(markdown_link(escape_markdown(plain(label)), url) for label, url in actions if linkable(url))
+
+
 def _html_link(text: str, href: str) -> str:
     return f'<a href="{html.escape(href, quote=True)}">{escape_html(text or href)}</a>'
 

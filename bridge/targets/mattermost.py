@@ -18,7 +18,7 @@ from pydantic import model_validator
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
-from bridge.targets.markup import fit, from_html, from_text, unslack
+from bridge.targets.markup import fit, from_html, from_text, markdown_actions, unslack
 
 # A post's message holds at most 16383 characters (https://developers.mattermost.com/integrate/webhooks/incoming/);
 # attachment text is kept well inside that, and fields short.
@@ -63,7 +63,7 @@ def plain(markup: str) -> str:
 
 def attachment(card: Card, keep: re.Pattern | None) -> dict:
     """The item in its status colour: title and link, body, fields, status; actions as links."""
-    links = " · ".join(f"[{from_text(from_html(name, 'plain'), 'markdown')}]({url})" for name, url in card.actions if " " not in url and ")" not in url)
+    links = markdown_actions(card.actions)
     text = "\n\n".join(part for part in (markdown(card.body, keep, ATTACHMENT_TEXT), "" if card.reply else links) if part)
     found: dict = {
         "fallback": fit(plain, f"{card.summary} {card.title}", 500),

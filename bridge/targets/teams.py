@@ -15,7 +15,7 @@ import requests
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, error_text, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
-from bridge.targets.markup import fit, from_html, from_text
+from bridge.targets.markup import fit, from_html, from_text, markdown_link
 
 # "The message size limit is 28 KB" (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook):
 # the whole request is kept under it, with room for what the workflow adds.
@@ -69,9 +69,7 @@ def body_of(card: Card, limit: int) -> tuple[list[dict], list[dict]]:
     blocks = [text_block(f"**{fit(lambda t: from_text(t, 'markdown'), card.author, 200)}** {markdown(card.summary, 500)}".strip())]
     if card.title:
         title = fit(lambda t: from_text(t, "markdown"), from_html(card.title, "plain"), 500)
-        blocks.append(
-            text_block(f"[{title}]({card.url})" if card.url and " " not in card.url and ")" not in card.url else title, weight="Bolder", size="Medium")
-        )
+        blocks.append(text_block(markdown_link(title, card.url), weight="Bolder", size="Medium"))
     if card.status:
         status = fit(lambda t: from_text(t, "markdown"), from_html(card.status, "plain"), 200)
         blocks.append(text_block(status, color=COLOURS.get(card.colour or "", "Default"), weight="Bolder"))

@@ -14,7 +14,7 @@ import requests
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
-from bridge.targets.markup import fit, from_html, from_text
+from bridge.targets.markup import fit, from_html, from_text, markdown_actions, markdown_link
 
 # https://zulip.com/api/send-message: a topic holds at most 60 characters, content at most 10000
 # (max_topic_length and max_message_length, counted in Unicode code points: https://zulip.com/api/register-queue).
@@ -54,10 +54,9 @@ def content_of(card: Card, keep: re.Pattern | None) -> str:
     lines = [f"**{from_text(card.author, 'markdown', keep)}** {from_html(card.summary, 'markdown', keep)}".strip()]
     if not card.reply:
         title = from_text(from_html(card.title, "plain"), "markdown", keep)
-        link = f"[{title}]({card.url})" if card.url and " " not in card.url and ")" not in card.url else title
-        lines.append(f"**{link}**" + (f" · {from_html(card.status, 'markdown', keep)}" if card.status else ""))
+        lines.append(f"**{markdown_link(title, card.url)}**" + (f" · {from_html(card.status, 'markdown', keep)}" if card.status else ""))
         lines += [f"- **{from_html(label, 'markdown', keep)}**: {from_html(value, 'markdown', keep)}" for label, value in card.fields]
-        links = " · ".join(f"[{from_text(from_html(name, 'plain'), 'markdown')}]({url})" for name, url in card.actions if " " not in url and ")" not in url)
+        links = markdown_actions(card.actions)
         lines += [links] if links else []
     elif card.status:
         lines.append(f"· {from_html(card.status, 'markdown', keep)}")

@@ -92,3 +92,12 @@ def test_the_page_shows_what_each_chat_received_escaped(chat):
     requests.post(f"{chat.url}/services/T0/B0/devflow-slack", json={"text": "<script>alert(1)</script> hello"}, timeout=5).raise_for_status()
     page = requests.get(f"{chat.url}/", timeout=5).text
     assert "slack" in page and "hello" in page and "<script>alert" not in page
+    # Escaped once, for HTML, and so still readable: not as JSON's \u003c.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; hello" in page
+
+
+def test_the_page_shows_slack_links_and_bullets_as_sent(chat):
+    text = "\u2022 <https://example.com/a|a & b>"
+    requests.post(f"{chat.url}/services/T0/B0/devflow-slack", json={"text": text}, timeout=5).raise_for_status()
+    page = requests.get(f"{chat.url}/", timeout=5).text
+    assert "\u2022 &lt;https://example.com/a|a &amp; b&gt;" in page

@@ -9,6 +9,7 @@ import pytest
 
 from bridge.devflow import chat_rules
 from bridge.targets import Sending, module_of
+from bridge.targets.markup import markdown_actions, markdown_link
 from tests.targets.conftest import OTHERS
 
 LONG = "x" * 20000
@@ -212,3 +213,10 @@ def test_the_root_is_redrawn_in_place_where_the_api_allows(offline):
 def test_the_status_colour_reaches_each_chat(offline, name, colour):
     sent = json.dumps(body_of(built(offline, name, CARD)))
     assert (str(colour) if isinstance(colour, int) else colour) in sent
+
+
+def test_markdown_links_fall_back_to_text_where_the_url_would_end_the_link_early():
+    assert markdown_link("t", "https://a.example/x") == "[t](https://a.example/x)"
+    assert markdown_link("t", "https://a.example/x)y") == "t" and markdown_link("t", None) == "t"
+    actions = [("<b>Open</b>", "https://a.example/1"), ("Skipped", "https://a.example/a b"), ("a_b", "https://a.example/2")]
+    assert markdown_actions(actions) == "[Open](https://a.example/1) · [a\\_b](https://a.example/2)"
