@@ -153,7 +153,10 @@ def _failed_line(event: Event, deliveries: list[Delivery]) -> str:
     if event.status == "failed":
         return f"failed: {event.reason}"
     dead = [d for d in deliveries if d.status == "failed"]
-    return f"dead letter for {', '.join(d.target for d in dead)}: {dead[0].last_error}" if dead else "failed"
+    if not dead:
+        return "failed"
+    # The line names the targets itself; a settled delivery's reason starts with its target too.
+    return f"dead letter for {', '.join(d.target for d in dead)}: {dead[0].last_error.removeprefix(f'{dead[0].target}: ')}"
 
 
 def _queued_line(event: Event, deliveries: list[Delivery]) -> str:

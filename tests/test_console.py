@@ -191,7 +191,7 @@ def test_event_list_filters(app, query, expected):
 
 def test_event_list_rows_say_what_happened(app):
     page = signed_in(app).get("/console/events").get_data(as_text=True)
-    assert "dead letter for team-chat: team-chat: HTTP 400 is permanent" in page
+    assert "dead letter for team-chat: HTTP 400 is permanent" in page
     assert "ignored: routes.widgets.events: ping matches none of push" in page and "delivered to team-chat" in page
 
 
