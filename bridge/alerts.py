@@ -11,6 +11,7 @@ says into the decision. Payload fields may be missing or of another type: every 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from types import ModuleType
 
@@ -154,18 +155,17 @@ def alert_of(raw: dict, group_labels: dict, extra: dict) -> Alert:
     )
 
 
-def group_of(source: str, payload: dict, extra: dict[str, dict] | None = None) -> Group | None:
+def group_of(source: str, payload: dict, extra: Callable[[dict], dict] = lambda raw: {}) -> Group | None:
     """The Group of an Alertmanager-shaped payload (v4, or Grafana's which extends it), or None without a groupKey.
 
-    extra: per alert index, fields only one sender has (Grafana's silence and dashboard links, values).
+    extra: the fields only one sender has (Grafana's silence and dashboard links, values), read from each raw alert.
     """
     key = text(payload.get("groupKey"))
     raw_alerts = [alert for alert in items(payload.get("alerts")) if isinstance(alert, dict)]
     if not key.strip() or not raw_alerts:
         return None
     common, annotations = obj(payload, "commonLabels"), obj(payload, "commonAnnotations")
-    extra = extra or {}
-    alerts = [alert_of(raw, common, extra.get(str(i), {})) for i, raw in enumerate(raw_alerts)]
+    alerts = [alert_of(raw, common, extra(raw)) for raw in raw_alerts]
     # A group's words come from what all its alerts share, else from its first alert.
     first = obj(raw_alerts[0], "annotations")
     states = [alert.state for alert in alerts]
