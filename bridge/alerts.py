@@ -129,7 +129,7 @@ def first_of(mapping: dict, keys: tuple[str, ...]) -> str:
 def values_text(values: object) -> str:
     """Grafana's values {"B": 44.2, "C": 1} as 'B=44.2, C=1' (numbers rounded for people)."""
     shown = []
-    for key, value in obj({"v": values}, "v").items():
+    for key, value in (values if isinstance(values, dict) else {}).items():
         if isinstance(value, float):
             shown.append(f"{key}={value:.4g}")
         elif isinstance(value, (int, str)) and not isinstance(value, bool):
