@@ -17,7 +17,7 @@ from types import ModuleType
 
 from bridge import builds
 from bridge.sources.base import Decision
-from bridge.sources.common import items, obj, text
+from bridge.sources.common import items, obj, route_facts, text
 
 STATES = ("firing", "resolved")
 # What a state counts as in the history: a firing group is a failure that a resolution ends.
@@ -222,6 +222,4 @@ def context(group: Group | None, verdict: builds.Verdict | None = None) -> dict:
 
 def facts(group: Group | None) -> dict:
     """What route filters read: the state as the action ("alert.firing"), and every alert's labels as name=value."""
-    if group is None:
-        return {"action": None, "repository": None, "private": False, "author": None, "branch": None, "labels": None}
-    return {"action": group.state, "repository": None, "private": False, "author": None, "branch": None, "labels": group.labels}
+    return route_facts() if group is None else route_facts(group.state, labels=group.labels)

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Protocol
 
 from bridge.sources.base import Decision
+from bridge.sources.common import route_facts
 
 # What the sources' states become: one word each, which templates and route filters use.
 STATES = ("queued", "running", "blocked", "failing", "passed", "failed", "canceled", "skipped")
@@ -170,15 +171,8 @@ def context(build: Build | None, verdict: Verdict | None = None) -> dict:
 def facts(build: Build | None) -> dict:
     """What route filters read: the state as the action ("build.failed"), the project, author and branch."""
     if build is None:
-        return {"action": None, "repository": None, "private": False, "author": None, "branch": None, "labels": None}
-    return {
-        "action": build.state,
-        "repository": build.project,
-        "private": False,
-        "author": build.author or None,
-        "branch": build.branch or None,
-        "labels": None,
-    }
+        return route_facts()
+    return route_facts(build.state, build.project, build.author or None, build.branch or None)
 
 
 def seconds(start: object, end: object) -> int | None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from bridge import builds
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.common import id_part, obj, text
+from bridge.sources.common import id_part, obj, route_facts, text
 
 SIGNATURE_HEADER = "circleci-signature"
 EVENT_HEADER = "circleci-event-type"
@@ -138,4 +138,4 @@ def facts(event: str, payload: dict) -> dict:
     commit = vcs(payload)
     state = STATES.get(text(obj(payload, "job").get("status")))
     project = text(obj(payload, "project").get("slug")) or None
-    return {"action": state, "repository": project, "private": False, "author": commit["author"] or None, "branch": commit["branch"] or None, "labels": None}
+    return route_facts(state, project, commit["author"] or None, commit["branch"] or None)

@@ -54,6 +54,13 @@ def actions(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def route_facts(
+    action: str | None = None, repository: str | None = None, author: str | None = None, branch: str | None = None, labels: list[str] | None = None
+) -> dict:
+    """What route filters read (bridge/routing.py) from a source whose events are not a repository's: never private; None where unknown."""
+    return {"action": action, "repository": repository, "private": False, "author": author, "branch": branch, "labels": labels}
+
+
 def text(value: object) -> str:
     """A payload string, or '' for anything else (a field may be null, missing or of another type)."""
     return value if isinstance(value, str) else ""

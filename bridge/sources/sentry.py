@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.common import EventSpec, actions, decide, id_part, obj, text
+from bridge.sources.common import EventSpec, actions, decide, id_part, obj, route_facts, text
 
 RESOURCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, ID_HEADER = "Sentry-Hook-Resource", "Sentry-Hook-Signature", "Sentry-Hook-Timestamp", "Request-ID"
 AUTH_KEYS = ("secret",)
@@ -141,11 +141,9 @@ def facts(event: str, payload: dict) -> dict:
     data = obj(payload, "data")
     level = text(obj(data, "issue").get("level")) or text((obj(data, "event") or obj(data, "error")).get("level"))
     actor = obj(payload, "actor")
-    return {
-        "action": text(payload.get("action")) or None,
-        "repository": project_of(event, data) or None,
-        "private": False,
-        "author": text(actor.get("name")) if text(actor.get("type")) == "user" else None,
-        "branch": None,
-        "labels": [f"level={level}"] if level else None,
-    }
+    return route_facts(
+        text(payload.get("action")) or None,
+        project_of(event, data) or None,
+        text(actor.get("name")) if text(actor.get("type")) == "user" else None,
+        labels=[f"level={level}"] if level else None,
+    )

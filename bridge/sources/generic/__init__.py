@@ -18,6 +18,7 @@ from typing import Any
 
 from bridge.sources import auth, standard_webhooks
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
+from bridge.sources.common import route_facts
 from bridge.sources.generic.settings import SECRET_KEY, GenericSettings, Where
 from bridge.sources.generic.signing import check_signature
 from bridge.sources.generic.threads import render_thread
@@ -119,8 +120,7 @@ class GenericSource:
 
     def facts(self, event: str, payload: dict) -> dict:
         """The payload's action, if it has one, for `events: [name.action]`; the other filters have nothing to read."""
-        action = as_name(payload.get("action"))
-        return {"action": action or None, "repository": None, "private": False, "author": None, "branch": None, "labels": None}
+        return route_facts(as_name(payload.get("action")) or None)
 
 
 def for_route(route_name: str, route: Any) -> GenericSource:
