@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from bridge import builds
 from bridge.sources import auth
-from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
 from bridge.sources.common import id_part, obj, text
 
 EVENT_HEADER, SIGNATURE_HEADER, TOKEN_HEADER = "X-Buildkite-Event", "X-Buildkite-Signature", "X-Buildkite-Token"
@@ -62,10 +62,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
 
 def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
     """The event from X-Buildkite-Event, the payload from the JSON body."""
-    event = headers.get(EVENT_HEADER, "").strip()
-    if not event:
-        raise Rejected(400, f"missing {EVENT_HEADER} header")
-    return event, parse_json_body(headers.get("Content-Type", ""), raw)
+    return required_header(headers, EVENT_HEADER), parse_json_body(headers.get("Content-Type", ""), raw)
 
 
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 
 from bridge.sources import auth
-from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
 from bridge.sources.common import EventSpec, actions, decide, id_part, obj, route_facts, text
 
 RESOURCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, ID_HEADER = "Sentry-Hook-Resource", "Sentry-Hook-Signature", "Sentry-Hook-Timestamp", "Request-ID"
@@ -90,10 +90,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str], now: float | None =
 
 def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
     """The event from Sentry-Hook-Resource, the payload from the JSON body."""
-    event = headers.get(RESOURCE_HEADER, "").strip()
-    if not event:
-        raise Rejected(400, f"missing {RESOURCE_HEADER} header")
-    return event, parse_json_body(headers.get("Content-Type", ""), raw)
+    return required_header(headers, RESOURCE_HEADER), parse_json_body(headers.get("Content-Type", ""), raw)
 
 
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
