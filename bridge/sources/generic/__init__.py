@@ -74,13 +74,14 @@ class GenericSource:
     def verify(self, inbound: Inbound, credentials: Mapping[str, str]) -> None:
         """The route's one scheme; any other is refused."""
         scheme = self.settings.auth
+        secret = auth.require(credentials, SECRET_KEY[scheme], "webhook")
         if scheme == "standard_webhooks":
-            standard_webhooks.verify(inbound.headers, inbound.body, auth.require(credentials, "signing_secret", "webhook"))
+            standard_webhooks.verify(inbound.headers, inbound.body, secret)
         elif scheme == "token":
-            auth.bearer_or_query_token(inbound.headers, inbound.query, auth.require(credentials, "secret", "webhook"), "the sender")
+            auth.bearer_or_query_token(inbound.headers, inbound.query, secret, "the sender")
         else:
             assert self.settings.signature is not None  # settings refuse hmac without it
-            check_signature(self.settings.signature, inbound.headers, inbound.body, auth.require(credentials, "secret", "webhook"))
+            check_signature(self.settings.signature, inbound.headers, inbound.body, secret)
 
     def parse(self, headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
         """The payload, and the event name from where the route says (else "webhook")."""
