@@ -69,7 +69,7 @@ class GenericSource:
     def __init__(self, route_name: str, settings: GenericSettings):
         self.route_name, self.settings = route_name, settings
         headers = [where.header for where in (settings.event, settings.id) if where is not None and where.header]
-        self.KEPT_HEADERS = tuple(dict.fromkeys(("Content-Type", "User-Agent", *headers)))
+        self.KEPT_HEADERS = tuple(dict.fromkeys((*KEPT_HEADERS, *headers)))
 
     def verify(self, inbound: Inbound, credentials: Mapping[str, str]) -> None:
         """The route's one scheme; any other is refused."""
