@@ -17,7 +17,7 @@ from types import ModuleType
 
 from bridge import builds
 from bridge.sources.base import Decision
-from bridge.sources.common import items, obj, route_facts, text
+from bridge.sources.common import items, obj, route_facts, text, whole
 
 STATES = ("firing", "resolved")
 # What a state counts as in the history: a firing group is a failure that a resolution ends.
@@ -184,7 +184,7 @@ def group_of(source: str, payload: dict, extra: Callable[[dict], dict] = lambda 
         alerts=alerts,
         firing=states.count("firing"),
         resolved=states.count("resolved"),
-        truncated=truncated if isinstance(truncated := payload.get("truncatedAlerts"), int) and not isinstance(truncated, bool) else 0,
+        truncated=whole(payload.get("truncatedAlerts")) or 0,
         labels=sorted(
             {f"{k}={text(v)}" for raw in raw_alerts for k, v in obj(raw, "labels").items() if text(v)}
             | {f"{k}={text(v)}" for k, v in common.items() if text(v)}

@@ -66,10 +66,15 @@ def text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def whole(value: object) -> int | None:
+    """A payload's whole number, or None for anything else (JSON's true and false are not numbers)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def id_part(value: object) -> str | None:
     """A string or a whole number that may go into a thread id, else None (never 'None' or a repr)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+    if (number := whole(value)) is not None:
+        return str(number)
     return value if isinstance(value, str) and value.strip() else None
 
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 from bridge import builds
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.common import id_part, items, obj, text
+from bridge.sources.common import id_part, items, obj, text, whole
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -160,7 +160,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         commit_url=builds.commit_url(repository.get("url"), sha),
         message=text(payload.get("message")),
         author=text(payload.get("author_name")) or text(payload.get("committer_name")),
-        duration=payload.get("duration") if isinstance(payload.get("duration"), int) and not isinstance(payload.get("duration"), bool) else None,
+        duration=whole(payload.get("duration")),
         url=text(payload.get("build_url")),
         failed=failed_jobs(payload),
     )
