@@ -213,11 +213,11 @@ def judge(decision: Decision, group: Group, verdict: builds.Verdict) -> Decision
     return decision
 
 
-def context(group: Group | None, verdict: builds.Verdict | None = None) -> dict:
-    """The variables every alert template receives."""
+def context(group: Group | None) -> dict:
+    """The variables every alert template receives; the verdict of no history, which the worker replaces with the real one."""
     if group is None:
         return {}
-    return {"group": asdict(group), "verdict": group.verdict_context(verdict or builds.Verdict())}
+    return {"group": asdict(group), "verdict": group.verdict_context(builds.Verdict())}
 
 
 def facts(group: Group | None) -> dict:

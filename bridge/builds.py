@@ -160,12 +160,11 @@ def judge(decision: Decision, build: Build, verdict: Verdict, asked: bool) -> De
     return decision
 
 
-def context(build: Build | None, verdict: Verdict | None = None) -> dict:
-    """The variables every CI template receives."""
+def context(build: Build | None) -> dict:
+    """The variables every CI template receives; the verdict of no history, which the worker replaces with the real one."""
     if build is None:
         return {}
-    verdict = verdict or Verdict()
-    return {"build": asdict(build), "verdict": verdict.context(build)}
+    return {"build": asdict(build), "verdict": Verdict().context(build)}
 
 
 def facts(build: Build | None) -> dict:
