@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from bridge import builds
+from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
 from bridge.sources.common import id_part, items, obj, text, whole
 
@@ -87,9 +88,7 @@ def payload_field(raw: bytes) -> str | None:
 
 def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
     """The Signature header is Travis' RSA-SHA1 signature of the payload field; fail closed without a key."""
-    pem = credentials.get("public_key", "")
-    if not pem.strip():
-        raise Rejected(401, "this route has no public_key, so it accepts no Travis CI deliveries")
+    pem = auth.require(credentials, "public_key", "Travis CI")
     header = inbound.headers.get(SIGNATURE_HEADER, "").strip()
     if not header:
         raise Rejected(401, f"missing {SIGNATURE_HEADER} header; Travis CI signs every webhook notification")
