@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
 from types import ModuleType
 from typing import Protocol
 
@@ -172,15 +171,6 @@ def facts(build: Build | None) -> dict:
     if build is None:
         return route_facts()
     return route_facts(build.state, build.project, build.author or None, build.branch or None)
-
-
-def seconds(start: object, end: object) -> int | None:
-    """Whole seconds between two ISO times ("Z" allowed), or None when either is missing or unreadable."""
-    try:
-        later, earlier = (datetime.fromisoformat(str(t).replace("Z", "+00:00")) for t in (end, start))
-        return max(0, int((later - earlier).total_seconds()))
-    except (TypeError, ValueError):
-        return None
 
 
 def commit_url(repository_url: object, sha: str) -> str:

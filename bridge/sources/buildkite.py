@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from bridge import builds
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
-from bridge.sources.common import id_part, obj, text
+from bridge.sources.common import id_part, obj, seconds_between, text
 
 EVENT_HEADER, SIGNATURE_HEADER, TOKEN_HEADER = "X-Buildkite-Event", "X-Buildkite-Signature", "X-Buildkite-Token"
 AUTH_KEYS = ("secret",)
@@ -105,7 +105,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         commit_url=builds.commit_url(pipeline.get("repository"), sha) if sha != "HEAD" else "",
         message=text(run.get("message")),
         author=text(person.get("name")) or text(person.get("username")),
-        duration=builds.seconds(run.get("started_at"), run.get("finished_at")),
+        duration=seconds_between(run.get("started_at"), run.get("finished_at")),
         url=text(run.get("web_url")),
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from bridge import builds
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
-from bridge.sources.common import id_part, obj, route_facts, text
+from bridge.sources.common import id_part, obj, route_facts, seconds_between, text
 
 SIGNATURE_HEADER = "circleci-signature"
 EVENT_HEADER = "circleci-event-type"
@@ -101,7 +101,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         place=text(project.get("name")) or slug,
         label=f"#{number}" if number else "",
         workflow=text(workflow.get("name")),
-        duration=builds.seconds(workflow.get("created_at"), workflow.get("stopped_at")),
+        duration=seconds_between(workflow.get("created_at"), workflow.get("stopped_at")),
         url=text(workflow.get("url")),
         **vcs(payload),
     )
@@ -123,7 +123,7 @@ def context(event: str, payload: dict) -> dict:
     """The workflow as a build; for a job, the job, its state and how long it ran, beside the same commit facts."""
     base = {"event": event, "payload": payload, "project": obj(payload, "project"), "workflow": obj(payload, "workflow"), "vcs": vcs(payload)}
     job = obj(payload, "job")
-    jobs = {"job": job, "state": STATES.get(text(job.get("status")), ""), "duration": builds.seconds(job.get("started_at"), job.get("stopped_at"))}
+    jobs = {"job": job, "state": STATES.get(text(job.get("status")), ""), "duration": seconds_between(job.get("started_at"), job.get("stopped_at"))}
     return {**base, **(jobs if event == "job-completed" else builds.context(build(event, payload)))}
 
 

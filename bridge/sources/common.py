@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bridge.sources.base import Decision
 
@@ -105,6 +106,15 @@ def text_at(*path: str) -> Callable[[dict], str]:
 def items(value: object) -> list:
     """A payload list, or [] for anything else."""
     return value if isinstance(value, list) else []
+
+
+def seconds_between(start: object, end: object) -> int | None:
+    """Whole seconds from one ISO time ("Z" allowed) to another, or None when either is missing or unreadable."""
+    try:
+        later, earlier = (datetime.fromisoformat(str(t).replace("Z", "+00:00")) for t in (end, start))
+        return max(0, int((later - earlier).total_seconds()))
+    except (TypeError, ValueError):
+        return None
 
 
 def split_ref(ref: object) -> tuple[str, str]:
