@@ -11,12 +11,13 @@ says into the decision. Payload fields may be missing or of another type: every 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from types import ModuleType
 
 from bridge import builds
 from bridge.sources.base import Decision
-from bridge.sources.common import items, obj, text
+from bridge.sources.common import items, obj, route_facts, text, whole
 
 STATES = ("firing", "resolved")
 # What a state counts as in the history: a firing group is a failure that a resolution ends.
@@ -128,7 +129,7 @@ def first_of(mapping: dict, keys: tuple[str, ...]) -> str:
 def values_text(values: object) -> str:
     """Grafana's values {"B": 44.2, "C": 1} as 'B=44.2, C=1' (numbers rounded for people)."""
     shown = []
-    for key, value in obj({"v": values}, "v").items():
+    for key, value in (values if isinstance(values, dict) else {}).items():
         if isinstance(value, float):
             shown.append(f"{key}={value:.4g}")
         elif isinstance(value, (int, str)) and not isinstance(value, bool):
@@ -154,18 +155,17 @@ def alert_of(raw: dict, group_labels: dict, extra: dict) -> Alert:
     )
 
 
-def group_of(source: str, payload: dict, extra: dict[str, dict] | None = None) -> Group | None:
+def group_of(source: str, payload: dict, extra: Callable[[dict], dict] = lambda raw: {}) -> Group | None:
     """The Group of an Alertmanager-shaped payload (v4, or Grafana's which extends it), or None without a groupKey.
 
-    extra: per alert index, fields only one sender has (Grafana's silence and dashboard links, values).
+    extra: the fields only one sender has (Grafana's silence and dashboard links, values), read from each raw alert.
     """
     key = text(payload.get("groupKey"))
     raw_alerts = [alert for alert in items(payload.get("alerts")) if isinstance(alert, dict)]
     if not key.strip() or not raw_alerts:
         return None
     common, annotations = obj(payload, "commonLabels"), obj(payload, "commonAnnotations")
-    extra = extra or {}
-    alerts = [alert_of(raw, common, extra.get(str(i), {})) for i, raw in enumerate(raw_alerts)]
+    alerts = [alert_of(raw, common, extra(raw)) for raw in raw_alerts]
     # A group's words come from what all its alerts share, else from its first alert.
     first = obj(raw_alerts[0], "annotations")
     states = [alert.state for alert in alerts]
@@ -184,7 +184,7 @@ def group_of(source: str, payload: dict, extra: dict[str, dict] | None = None) -
         alerts=alerts,
         firing=states.count("firing"),
         resolved=states.count("resolved"),
-        truncated=truncated if isinstance(truncated := payload.get("truncatedAlerts"), int) and not isinstance(truncated, bool) else 0,
+        truncated=whole(payload.get("truncatedAlerts")) or 0,
         labels=sorted(
             {f"{k}={text(v)}" for raw in raw_alerts for k, v in obj(raw, "labels").items() if text(v)}
             | {f"{k}={text(v)}" for k, v in common.items() if text(v)}
@@ -213,15 +213,13 @@ def judge(decision: Decision, group: Group, verdict: builds.Verdict) -> Decision
     return decision
 
 
-def context(group: Group | None, verdict: builds.Verdict | None = None) -> dict:
-    """The variables every alert template receives."""
+def context(group: Group | None) -> dict:
+    """The variables every alert template receives; the verdict of no history, which the worker replaces with the real one."""
     if group is None:
         return {}
-    return {"group": asdict(group), "verdict": group.verdict_context(verdict or builds.Verdict())}
+    return {"group": asdict(group), "verdict": group.verdict_context(builds.Verdict())}
 
 
 def facts(group: Group | None) -> dict:
     """What route filters read: the state as the action ("alert.firing"), and every alert's labels as name=value."""
-    if group is None:
-        return {"action": None, "repository": None, "private": False, "author": None, "branch": None, "labels": None}
-    return {"action": group.state, "repository": None, "private": False, "author": None, "branch": None, "labels": group.labels}
+    return route_facts() if group is None else route_facts(group.state, labels=group.labels)

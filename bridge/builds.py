@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
 from types import ModuleType
 from typing import Protocol
 
 from bridge.sources.base import Decision
+from bridge.sources.common import route_facts
 
 # What the sources' states become: one word each, which templates and route filters use.
 STATES = ("queued", "running", "blocked", "failing", "passed", "failed", "canceled", "skipped")
@@ -159,35 +159,18 @@ def judge(decision: Decision, build: Build, verdict: Verdict, asked: bool) -> De
     return decision
 
 
-def context(build: Build | None, verdict: Verdict | None = None) -> dict:
-    """The variables every CI template receives."""
+def context(build: Build | None) -> dict:
+    """The variables every CI template receives; the verdict of no history, which the worker replaces with the real one."""
     if build is None:
         return {}
-    verdict = verdict or Verdict()
-    return {"build": asdict(build), "verdict": verdict.context(build)}
+    return {"build": asdict(build), "verdict": Verdict().context(build)}
 
 
 def facts(build: Build | None) -> dict:
     """What route filters read: the state as the action ("build.failed"), the project, author and branch."""
     if build is None:
-        return {"action": None, "repository": None, "private": False, "author": None, "branch": None, "labels": None}
-    return {
-        "action": build.state,
-        "repository": build.project,
-        "private": False,
-        "author": build.author or None,
-        "branch": build.branch or None,
-        "labels": None,
-    }
-
-
-def seconds(start: object, end: object) -> int | None:
-    """Whole seconds between two ISO times ("Z" allowed), or None when either is missing or unreadable."""
-    try:
-        later, earlier = (datetime.fromisoformat(str(t).replace("Z", "+00:00")) for t in (end, start))
-        return max(0, int((later - earlier).total_seconds()))
-    except (TypeError, ValueError):
-        return None
+        return route_facts()
+    return route_facts(build.state, build.project, build.author or None, build.branch or None)
 
 
 def commit_url(repository_url: object, sha: str) -> str:

@@ -55,6 +55,14 @@ def body_digest(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
+def required_header(headers: Mapping[str, str] | Headers, name: str) -> str:
+    """A header's value, stripped; 400 when it is missing or blank (the header that names a sender's event)."""
+    value = headers.get(name, "").strip()
+    if not value:
+        raise Rejected(400, f"missing {name} header")
+    return value
+
+
 def parse_json_body(content_type: str, raw: bytes, form_field: str | None = None) -> dict:
     """Parse a JSON body, or a form body whose `form_field` holds JSON; 400/415 otherwise."""
     mimetype = content_type.split(";")[0].strip().lower()

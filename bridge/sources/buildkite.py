@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from bridge import builds
 from bridge.sources import auth
-from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.common import id_part, obj, text
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
+from bridge.sources.common import id_part, obj, seconds_between, text
 
 EVENT_HEADER, SIGNATURE_HEADER, TOKEN_HEADER = "X-Buildkite-Event", "X-Buildkite-Signature", "X-Buildkite-Token"
 AUTH_KEYS = ("secret",)
@@ -62,10 +62,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
 
 def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
     """The event from X-Buildkite-Event, the payload from the JSON body."""
-    event = headers.get(EVENT_HEADER, "").strip()
-    if not event:
-        raise Rejected(400, f"missing {EVENT_HEADER} header")
-    return event, parse_json_body(headers.get("Content-Type", ""), raw)
+    return required_header(headers, EVENT_HEADER), parse_json_body(headers.get("Content-Type", ""), raw)
 
 
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
@@ -108,7 +105,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         commit_url=builds.commit_url(pipeline.get("repository"), sha) if sha != "HEAD" else "",
         message=text(run.get("message")),
         author=text(person.get("name")) or text(person.get("username")),
-        duration=builds.seconds(run.get("started_at"), run.get("finished_at")),
+        duration=seconds_between(run.get("started_at"), run.get("finished_at")),
         url=text(run.get("web_url")),
     )
 

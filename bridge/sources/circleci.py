@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from bridge import builds
 from bridge.sources import auth
-from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.common import id_part, obj, text
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
+from bridge.sources.common import id_part, obj, route_facts, seconds_between, text
 
 SIGNATURE_HEADER = "circleci-signature"
 EVENT_HEADER = "circleci-event-type"
@@ -53,10 +53,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
 
 def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
     """The event from circleci-event-type, the payload from the JSON body."""
-    event = headers.get(EVENT_HEADER, "").strip()
-    if not event:
-        raise Rejected(400, f"missing {EVENT_HEADER} header")
-    return event, parse_json_body(headers.get("Content-Type", ""), raw)
+    return required_header(headers, EVENT_HEADER), parse_json_body(headers.get("Content-Type", ""), raw)
 
 
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
@@ -104,7 +101,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         place=text(project.get("name")) or slug,
         label=f"#{number}" if number else "",
         workflow=text(workflow.get("name")),
-        duration=builds.seconds(workflow.get("created_at"), workflow.get("stopped_at")),
+        duration=seconds_between(workflow.get("created_at"), workflow.get("stopped_at")),
         url=text(workflow.get("url")),
         **vcs(payload),
     )
@@ -126,7 +123,7 @@ def context(event: str, payload: dict) -> dict:
     """The workflow as a build; for a job, the job, its state and how long it ran, beside the same commit facts."""
     base = {"event": event, "payload": payload, "project": obj(payload, "project"), "workflow": obj(payload, "workflow"), "vcs": vcs(payload)}
     job = obj(payload, "job")
-    jobs = {"job": job, "state": STATES.get(text(job.get("status")), ""), "duration": builds.seconds(job.get("started_at"), job.get("stopped_at"))}
+    jobs = {"job": job, "state": STATES.get(text(job.get("status")), ""), "duration": seconds_between(job.get("started_at"), job.get("stopped_at"))}
     return {**base, **(jobs if event == "job-completed" else builds.context(build(event, payload)))}
 
 
@@ -138,4 +135,4 @@ def facts(event: str, payload: dict) -> dict:
     commit = vcs(payload)
     state = STATES.get(text(obj(payload, "job").get("status")))
     project = text(obj(payload, "project").get("slug")) or None
-    return {"action": state, "repository": project, "private": False, "author": commit["author"] or None, "branch": commit["branch"] or None, "labels": None}
+    return route_facts(state, project, commit["author"] or None, commit["branch"] or None)

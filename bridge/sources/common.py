@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bridge.sources.base import Decision
 
@@ -54,15 +55,27 @@ def actions(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def route_facts(
+    action: str | None = None, repository: str | None = None, author: str | None = None, branch: str | None = None, labels: list[str] | None = None
+) -> dict:
+    """What route filters read (bridge/routing.py) from a source whose events are not a repository's: never private; None where unknown."""
+    return {"action": action, "repository": repository, "private": False, "author": author, "branch": branch, "labels": labels}
+
+
 def text(value: object) -> str:
     """A payload string, or '' for anything else (a field may be null, missing or of another type)."""
     return value if isinstance(value, str) else ""
 
 
+def whole(value: object) -> int | None:
+    """A payload's whole number, or None for anything else (JSON's true and false are not numbers)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def id_part(value: object) -> str | None:
     """A string or a whole number that may go into a thread id, else None (never 'None' or a repr)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+    if (number := whole(value)) is not None:
+        return str(number)
     return value if isinstance(value, str) and value.strip() else None
 
 
@@ -93,6 +106,15 @@ def text_at(*path: str) -> Callable[[dict], str]:
 def items(value: object) -> list:
     """A payload list, or [] for anything else."""
     return value if isinstance(value, list) else []
+
+
+def seconds_between(start: object, end: object) -> int | None:
+    """Whole seconds from one ISO time ("Z" allowed) to another, or None when either is missing or unreadable."""
+    try:
+        later, earlier = (datetime.fromisoformat(str(t).replace("Z", "+00:00")) for t in (end, start))
+        return max(0, int((later - earlier).total_seconds()))
+    except (TypeError, ValueError):
+        return None
 
 
 def split_ref(ref: object) -> tuple[str, str]:

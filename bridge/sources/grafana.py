@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from bridge import alerts
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.common import items, obj, text
+from bridge.sources.common import text
 
 SIGNATURE_HEADER, TIMESTAMP_HEADER = "X-Grafana-Alerting-Signature", "X-Grafana-Alerting-Timestamp"
 # The documented default header; Grafana's code signs into this older name when the Header field is left empty.
@@ -63,23 +63,19 @@ def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
     return body_digest(raw)
 
 
-def extras(payload: dict) -> dict[str, dict]:
-    """What Grafana adds to each alert: silence, dashboard and panel links, and the values that fired it."""
-    found = {}
-    for i, raw in enumerate(items(payload.get("alerts"))):
-        raw = obj({"a": raw}, "a")
-        found[str(i)] = {
-            "silence_url": text(raw.get("silenceURL")),
-            "dashboard_url": text(raw.get("dashboardURL")),
-            "panel_url": text(raw.get("panelURL")),
-            "values": alerts.values_text(raw.get("values")) or text(raw.get("valueString")),
-        }
-    return found
+def extras(raw: dict) -> dict:
+    """What Grafana adds to an alert: silence, dashboard and panel links, and the values that fired it."""
+    return {
+        "silence_url": text(raw.get("silenceURL")),
+        "dashboard_url": text(raw.get("dashboardURL")),
+        "panel_url": text(raw.get("panelURL")),
+        "values": alerts.values_text(raw.get("values")) or text(raw.get("valueString")),
+    }
 
 
 def group(event: str, payload: dict) -> alerts.Group | None:
     """The alert group of a notification."""
-    return alerts.group_of("grafana", payload, extras(payload))
+    return alerts.group_of("grafana", payload, extras)
 
 
 def classify(event: str, payload: dict) -> Decision:

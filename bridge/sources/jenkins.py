@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from bridge import builds
 from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, body_digest, parse_json_body
-from bridge.sources.common import id_part, items, obj, text
+from bridge.sources.common import id_part, items, obj, text, whole
 
 AUTH_KEYS = ("secret",)
 AUTH_FIX = 'Jenkins routes need a secret, given to Jenkins as ?token=<secret> in the notification URL; fix: add secret: "${JENKINS_WEBHOOK_TOKEN}"'
@@ -73,7 +73,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
     shown = text(payload.get("display_name")) or (path[-1] if path else leaf)
     state, detail = state_of(run)
     sha = text(scm.get("commit"))
-    duration = run.get("duration")
+    duration = whole(run.get("duration"))
     return builds.Build(
         source="jenkins",
         project=job,
@@ -88,7 +88,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         commit=sha,
         commit_url=builds.commit_url(scm.get("url"), sha),
         author=", ".join(text(c) for c in items(scm.get("culprits")) if text(c)),
-        duration=duration // 1000 if isinstance(duration, int) and not isinstance(duration, bool) and duration > 0 else None,
+        duration=duration // 1000 if duration is not None and duration > 0 else None,
         url=text(run.get("full_url")),
     )
 

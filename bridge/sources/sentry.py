@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping
 
 from bridge.sources import auth
-from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.common import EventSpec, actions, decide, id_part, obj, text
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
+from bridge.sources.common import EventSpec, actions, decide, id_part, obj, route_facts, text
 
 RESOURCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, ID_HEADER = "Sentry-Hook-Resource", "Sentry-Hook-Signature", "Sentry-Hook-Timestamp", "Request-ID"
 AUTH_KEYS = ("secret",)
@@ -90,10 +90,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str], now: float | None =
 
 def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
     """The event from Sentry-Hook-Resource, the payload from the JSON body."""
-    event = headers.get(RESOURCE_HEADER, "").strip()
-    if not event:
-        raise Rejected(400, f"missing {RESOURCE_HEADER} header")
-    return event, parse_json_body(headers.get("Content-Type", ""), raw)
+    return required_header(headers, RESOURCE_HEADER), parse_json_body(headers.get("Content-Type", ""), raw)
 
 
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
@@ -141,11 +138,9 @@ def facts(event: str, payload: dict) -> dict:
     data = obj(payload, "data")
     level = text(obj(data, "issue").get("level")) or text((obj(data, "event") or obj(data, "error")).get("level"))
     actor = obj(payload, "actor")
-    return {
-        "action": text(payload.get("action")) or None,
-        "repository": project_of(event, data) or None,
-        "private": False,
-        "author": text(actor.get("name")) if text(actor.get("type")) == "user" else None,
-        "branch": None,
-        "labels": [f"level={level}"] if level else None,
-    }
+    return route_facts(
+        text(payload.get("action")) or None,
+        project_of(event, data) or None,
+        text(actor.get("name")) if text(actor.get("type")) == "user" else None,
+        labels=[f"level={level}"] if level else None,
+    )

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from bridge import builds
+from bridge.sources import auth
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
-from bridge.sources.common import id_part, items, obj, text
+from bridge.sources.common import id_part, items, obj, text, whole
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -87,9 +88,7 @@ def payload_field(raw: bytes) -> str | None:
 
 def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
     """The Signature header is Travis' RSA-SHA1 signature of the payload field; fail closed without a key."""
-    pem = credentials.get("public_key", "")
-    if not pem.strip():
-        raise Rejected(401, "this route has no public_key, so it accepts no Travis CI deliveries")
+    pem = auth.require(credentials, "public_key", "Travis CI")
     header = inbound.headers.get(SIGNATURE_HEADER, "").strip()
     if not header:
         raise Rejected(401, f"missing {SIGNATURE_HEADER} header; Travis CI signs every webhook notification")
@@ -160,7 +159,7 @@ def build(event: str, payload: dict) -> builds.Build | None:
         commit_url=builds.commit_url(repository.get("url"), sha),
         message=text(payload.get("message")),
         author=text(payload.get("author_name")) or text(payload.get("committer_name")),
-        duration=payload.get("duration") if isinstance(payload.get("duration"), int) and not isinstance(payload.get("duration"), bool) else None,
+        duration=whole(payload.get("duration")),
         url=text(payload.get("build_url")),
         failed=failed_jobs(payload),
     )

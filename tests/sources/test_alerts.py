@@ -33,6 +33,17 @@ def test_a_group_keeps_its_thread_from_firing_to_resolved_and_long_keys_stay_sho
     assert len(alertmanager.classify("alert", firing).thread) < 64
 
 
+def test_grafana_links_stay_with_their_alert_when_the_list_holds_a_non_object():
+    """A stray null in alerts must not shift one alert's silence link and values onto another."""
+    payload = json.loads((FIXTURES / "grafana" / "alert__firing.json").read_text())
+    raw = payload["alerts"]
+    payload["alerts"] = [None, *raw]
+    group = grafana.group("alert", payload)
+    assert group is not None
+    assert [a.silence_url for a in group.alerts] == [a["silenceURL"] for a in raw]
+    assert all(a.values for a in group.alerts)
+
+
 def test_two_alertmanagers_with_the_same_group_key_keep_two_threads():
     """Staging and production configured alike send the same groupKey; in one flow their groups must not share a card."""
     production = fixture_payload("alertmanager", "alert__firing")

@@ -18,6 +18,7 @@ from typing import Any
 
 from bridge.sources import auth, standard_webhooks
 from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
+from bridge.sources.common import route_facts
 from bridge.sources.generic.settings import SECRET_KEY, GenericSettings, Where
 from bridge.sources.generic.signing import check_signature
 from bridge.sources.generic.threads import render_thread
@@ -68,18 +69,19 @@ class GenericSource:
     def __init__(self, route_name: str, settings: GenericSettings):
         self.route_name, self.settings = route_name, settings
         headers = [where.header for where in (settings.event, settings.id) if where is not None and where.header]
-        self.KEPT_HEADERS = tuple(dict.fromkeys(("Content-Type", "User-Agent", *headers)))
+        self.KEPT_HEADERS = tuple(dict.fromkeys((*KEPT_HEADERS, *headers)))
 
     def verify(self, inbound: Inbound, credentials: Mapping[str, str]) -> None:
         """The route's one scheme; any other is refused."""
         scheme = self.settings.auth
+        secret = auth.require(credentials, SECRET_KEY[scheme], "webhook")
         if scheme == "standard_webhooks":
-            standard_webhooks.verify(inbound.headers, inbound.body, auth.require(credentials, "signing_secret", "webhook"))
+            standard_webhooks.verify(inbound.headers, inbound.body, secret)
         elif scheme == "token":
-            auth.bearer_or_query_token(inbound.headers, inbound.query, auth.require(credentials, "secret", "webhook"), "the sender")
+            auth.bearer_or_query_token(inbound.headers, inbound.query, secret, "the sender")
         else:
             assert self.settings.signature is not None  # settings refuse hmac without it
-            check_signature(self.settings.signature, inbound.headers, inbound.body, auth.require(credentials, "secret", "webhook"))
+            check_signature(self.settings.signature, inbound.headers, inbound.body, secret)
 
     def parse(self, headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
         """The payload, and the event name from where the route says (else "webhook")."""
@@ -119,8 +121,7 @@ class GenericSource:
 
     def facts(self, event: str, payload: dict) -> dict:
         """The payload's action, if it has one, for `events: [name.action]`; the other filters have nothing to read."""
-        action = as_name(payload.get("action"))
-        return {"action": action or None, "repository": None, "private": False, "author": None, "branch": None, "labels": None}
+        return route_facts(as_name(payload.get("action")) or None)
 
 
 def for_route(route_name: str, route: Any) -> GenericSource:

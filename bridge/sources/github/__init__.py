@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from bridge import builds
 from bridge.sources import auth
-from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
 from bridge.sources.common import EventSpec, decide, items, obj, text
 from bridge.sources.github import ci, code, issues, pulls, repo, security
 
@@ -36,10 +36,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
 
 def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
     """Name the event from X-GitHub-Event and parse a JSON or form-encoded body."""
-    event = headers.get("X-GitHub-Event", "").strip()
-    if not event:
-        raise Rejected(400, "missing X-GitHub-Event header")
-    return event, parse_json_body(headers.get("Content-Type", ""), raw, form_field="payload")
+    return required_header(headers, "X-GitHub-Event"), parse_json_body(headers.get("Content-Type", ""), raw, form_field="payload")
 
 
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 
 from bridge import builds
-from bridge.sources.common import EventSpec, Getter, actions, dig, id_part, items, obj, text, text_at
+from bridge.sources.common import EventSpec, Getter, actions, dig, id_part, items, obj, seconds_between, text, text_at
 from bridge.sources.github.common import repo_name, thread_of
 
 # Results worth telling a team; success, neutral, skipped and stale are routine.
@@ -49,14 +48,6 @@ def state_of(*path: str) -> Getter:
         return (text(found.get("conclusion")) or text(found.get("status")) or None) if isinstance(found, dict) else None
 
     return state
-
-
-def seconds_between(start: object, end: object) -> int | None:
-    """Whole seconds from one ISO time to another, or None when either is missing."""
-    try:
-        return max(0, int((datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))).total_seconds()))
-    except (TypeError, ValueError):
-        return None
 
 
 def routine(what: str, state: Getter, news: Callable[[dict], bool], shown: str) -> Skip:

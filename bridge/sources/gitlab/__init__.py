@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from bridge import builds
 from bridge.sources import standard_webhooks
 from bridge.sources.auth import same
-from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
 from bridge.sources.common import EventSpec, decide, obj, text
 from bridge.sources.gitlab import admin, ci, code, issues, merge_requests, notes, project, security
 from bridge.sources.gitlab.common import action_of, is_public, label_titles, project_of, project_path, user_of
@@ -73,9 +73,7 @@ def verify(inbound: Inbound, credentials: Mapping[str, str]) -> None:
 
 def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
     """Name the event from the body's object_kind (event_name for system hooks); X-Gitlab-Event must say it is a GitLab hook."""
-    hook = headers.get(HOOK_HEADER, "").strip()
-    if not hook:
-        raise Rejected(400, f"missing {HOOK_HEADER} header")
+    hook = required_header(headers, HOOK_HEADER)
     payload = parse_json_body(headers.get("Content-Type", ""), raw)
     kind, name = text(payload.get("object_kind")).strip(), text(payload.get("event_name")).strip()
     event = (name or kind) if hook == SYSTEM_HOOK else (kind or name)
