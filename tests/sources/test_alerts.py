@@ -35,7 +35,7 @@ def test_a_group_keeps_its_thread_from_firing_to_resolved_and_long_keys_stay_sho
 
 def test_grafana_links_stay_with_their_alert_when_the_list_holds_a_non_object():
     """A stray null in alerts must not shift one alert's silence link and values onto another."""
-    payload = json.loads((FIXTURES / "grafana" / "alert__firing.json").read_text())
+    payload = fixture_payload("grafana", "alert__firing")
     raw = payload["alerts"]
     payload["alerts"] = [None, *raw]
     group = grafana.group("alert", payload)
