@@ -8,12 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
+import orjson
 from werkzeug.datastructures import Headers
 
 # Real payloads nest about ten levels deep (GitHub's deepest example: 7); templates and the worker walk
 # payloads recursively and fail somewhere past 600, so a body nested deeper than this is refused at the door.
 MAX_DEPTH = 100
 TOO_DEEP = f"body nests objects and lists more than {MAX_DEPTH} levels deep"
+# orjson reads an integer past 64 bits as a float where json keeps it exact; such an integer has 19 digits or more.
+DIGITS_TO_ZERO = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+LONG_RUN = b"0" * 19
 
 
 class Rejected(Exception):
@@ -77,7 +81,7 @@ def parse_json_body(content_type: str, raw: bytes, form_field: str | None = None
         accepted = "application/json" + (" or application/x-www-form-urlencoded" if form_field else "")
         raise Rejected(415, f"unsupported content type {mimetype or '(none)'!r}; send {accepted}")
     try:
-        payload = json.loads(text)
+        payload = loads(text)
     except RecursionError:
         raise Rejected(400, TOO_DEEP) from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -91,6 +95,16 @@ def parse_json_body(content_type: str, raw: bytes, form_field: str | None = None
     return payload
 
 
+def loads(text: str | bytes):
+    """JSON exactly as json.loads reads it; orjson parses the usual body, about three times faster, on every webhook and every task."""
+    if isinstance(text, bytes) and LONG_RUN not in text.translate(DIGITS_TO_ZERO):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # json accepts more (NaN, lone surrogates, UTF-16, a BOM) and words the refusal
+    return json.loads(text)
+
+
 def nesting_depth(value, stop_after: int = MAX_DEPTH) -> int:
     """How deeply objects and lists nest in a parsed JSON value (1 for a flat object), counted without recursion.
 
@@ -99,7 +113,7 @@ def nesting_depth(value, stop_after: int = MAX_DEPTH) -> int:
     if type(value) is not dict and type(value) is not list:
         return 0
     deepest, pending = 0, [(value, 1)]
-    # On every webhook's path: only containers are queued, and json.loads makes exact dicts and lists.
+    # On every webhook's path: only containers are queued, and loads() makes exact dicts and lists.
     while pending:
         item, depth = pending.pop()
         if depth > deepest:
