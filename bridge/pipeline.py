@@ -19,7 +19,7 @@ from bridge.messages import messages_for
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer, RenderError
 from bridge.sources import Rejected, source_for
-from bridge.store import Delivery, Store, delivery_id_for
+from bridge.store import Delivery, Event, Store, delivery_id_for
 
 log = logging.getLogger(__name__)
 # Longest pause a worker takes for the rate limit in hand; a longer one goes back to the queue.
@@ -49,9 +49,21 @@ def process_event(
     services: Services, event_id: str, only_target: str | None = None, holder: str | None = None, saved: dict[str, Delivery] | None = None
 ) -> list[str]:
     """Render an event for each of its route's targets (or one); return the deliveries to send, held by holder, their records put in saved."""
+    return process_loaded(services, event_id, services.store.load_event(event_id), only_target, holder, saved)
+
+
+def process_loaded(
+    services: Services,
+    event_id: str,
+    event: Event | None,
+    only_target: str | None = None,
+    holder: str | None = None,
+    saved: dict[str, Delivery] | None = None,
+    started: dict[str, int] | None = None,
+) -> list[str]:
+    """process_event with the event already read (None: expired); with started, the first delivery's run starts with the writes, its count put there."""
     # saved spares the first attempt reading back the record it has just been handed.
     store = services.store
-    event = store.load_event(event_id)
     if event is None:
         log.warning("event %s is gone (expired or never stored)", event_id)
         return []
@@ -83,23 +95,42 @@ def process_event(
         store.mark_event(event_id, "ignored", decision.reason)
         log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
         return []
-    pending = []
+    fresh = []
     for target, message in messages.items():
         if decision.repeat and unchanged(store, target, message):
             continue  # Jenkins' FINALIZED after COMPLETED: the same card again would be all a chat shows
         if "thread" in message:
             store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
-        # Held before the event is settled, so a worker dying now leaves a trail to follow.
-        delivery = upsert_delivery(store, event, target, message, holder)
-        if delivery is not None:
-            pending.append(delivery.id)
-            if saved is not None:
-                saved[delivery.id] = delivery
-    if not pending and decision.repeat:
-        store.mark_event(event_id, "ignored", f"{decision.reason}, and every thread still shows it")
-        return []
-    store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in warnings))
-    return pending
+        fresh.append(Delivery(delivery_id_for(event.id, target), event.id, event.route, target, message, received_at=event.received_at))
+    note = "; ".join(f"template error: {w}; used the built-in template" for w in warnings)
+    # Held before the event is settled, so a worker dying now leaves a trail to follow. Usually every
+    # delivery is new: creating them, settling the event and starting the first one's run is one atomic write.
+    steps = store.steps()
+    for delivery in fresh:
+        steps.save_delivery(delivery, held_by=holder or None, create=True)
+    if fresh or not decision.repeat:
+        steps.mark_event(event_id, "processed", note)
+        if started is not None and holder and fresh:
+            steps.start_run("deliveries", fresh[0].id, holder)
+    replies = steps.run()
+    stored = next((i for i, reply in enumerate(replies[: len(fresh)]) if reply is not None), None)
+    pending = fresh
+    if stored is not None or (not fresh and decision.repeat):
+        # A delivery on record already (a redelivered task, a replay) stopped the writes there: it and the
+        # ones after it are merged with what is stored, one by one, and only then is the event settled.
+        stored = len(fresh) if stored is None else stored
+        later = (upsert_delivery(store, event, d.target, d.message, holder) for d in fresh[stored:])
+        pending = fresh[:stored] + [d for d in later if d is not None]
+        if not pending and decision.repeat:
+            store.mark_event(event_id, "ignored", f"{decision.reason}, and every thread still shows it")
+            return []
+        store.mark_event(event_id, "processed", note)
+    elif started is not None and holder and fresh:
+        started[fresh[0].id] = replies[-1]
+    # A redelivered task may queue a delivery twice; the message uuid keeps the post single.
+    if saved is not None:
+        saved.update((d.id, d) for d in pending)
+    return [d.id for d in pending]
 
 
 def unchanged(store: Store, target: str, message: dict) -> bool:

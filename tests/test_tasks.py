@@ -10,7 +10,7 @@ from celery.worker.request import Request
 from bridge import admin, create_app, liveness, pipeline, sequence, tasks
 from bridge.__main__ import main
 from bridge.config import parse_config
-from bridge.store import Event
+from bridge.store import Event, Steps
 from tests.support import fixture_bytes, queued
 
 CONFIG = """\
@@ -48,12 +48,14 @@ def broken(exc: Exception):
     return fail
 
 
-@pytest.mark.parametrize("where", ["remember_thread", "save_delivery", "mark_event"])
+@pytest.mark.parametrize("where", ["remember_thread", "Steps.save_delivery", "Steps.mark_event"])
 def test_an_error_anywhere_while_processing_leaves_the_event_failed_and_listed(app, services, monkeypatch, capsys, redis_url, where):
-    original = getattr(services.store, where)
+    owner, _, where = where.rpartition(".")
+    owner = Steps if owner else services.store
+    original = getattr(owner, where)
     # Fail once, where process_event's own handling never looked; recording the failure must still work.
     calls = []
-    monkeypatch.setattr(services.store, where, lambda *a, **k: original(*a, **k) if calls else calls.append(1) or broken(ValueError("odd input"))())
+    monkeypatch.setattr(owner, where, lambda *a, **k: original(*a, **k) if calls else calls.append(1) or broken(ValueError("odd input"))())
     run(app, tasks.PROCESS_EVENT, "e1")
     event = services.store.load_event("e1")
     assert (event.status, event.reason) == ("failed", "could not process the payload: ValueError: odd input")
@@ -63,7 +65,7 @@ def test_an_error_anywhere_while_processing_leaves_the_event_failed_and_listed(a
 
 
 def test_failed_events_are_listed_by_the_events_command_and_hinted_at_by_deliveries(app, services, monkeypatch, capsys, redis_url, tmp_path):
-    monkeypatch.setattr(pipeline, "process_event", broken(KeyError("boom")))
+    monkeypatch.setattr(pipeline, "process_loaded", broken(KeyError("boom")))
     run(app, tasks.PROCESS_EVENT, "e1")
     config = tmp_path / "bridge.yml"
     config.write_text(CONFIG.format(url="http://127.0.0.1:9"))
@@ -75,13 +77,13 @@ def test_failed_events_are_listed_by_the_events_command_and_hinted_at_by_deliver
 
 
 def test_a_redis_error_that_is_not_transient_is_not_retried(app, services, monkeypatch):
-    monkeypatch.setattr(pipeline, "process_event", broken(redis.ResponseError("ERR value is not an integer")))
+    monkeypatch.setattr(pipeline, "process_loaded", broken(redis.ResponseError("ERR value is not an integer")))
     run(app, tasks.PROCESS_EVENT, "e1")
     assert services.store.load_event("e1").status == "failed"
 
 
 def test_redis_trouble_is_retried_a_bounded_number_of_times_then_fails_the_item(app, services, monkeypatch):
-    monkeypatch.setattr(pipeline, "process_event", broken(redis.ConnectionError("Connection refused")))
+    monkeypatch.setattr(pipeline, "process_loaded", broken(redis.ConnectionError("Connection refused")))
     with pytest.raises(redis.ConnectionError):  # called directly, Celery's retry re-raises instead of queuing
         run(app, tasks.PROCESS_EVENT, "e1", troubles=tasks.MAX_TROUBLES - 1)
     assert services.store.load_event("e1").status == "queued"
