@@ -19,7 +19,7 @@ from bridge.messages import messages_for
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer, RenderError
 from bridge.sources import Rejected, source_for
-from bridge.store import Delivery, Event, Store, delivery_id_for
+from bridge.store import Delivery, Event, Steps, Store, delivery_id_for
 
 log = logging.getLogger(__name__)
 # Longest pause a worker takes for the rate limit in hand; a longer one goes back to the queue.
@@ -183,15 +183,18 @@ def upsert_delivery(store: Store, event, target: str, message: dict, holder: str
     return delivery
 
 
-def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None) -> float | None:
-    """Try one delivery once (fresh: its record as this worker just saved it); seconds to wait before the next try, or None once settled."""
+def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None, closing: Steps | None = None) -> float | None:
+    """Try one delivery once (fresh: its record as this worker just saved it); seconds to wait before the next try, or None once settled.
+
+    closing: steps that go with the write settling the delivery, if this attempt settles it (the task's runs ending with it).
+    """
     store, config = services.store, services.config
     delivery = fresh if fresh is not None else store.load_delivery(delivery_id)
     if delivery is None or delivery.status in ("delivered", "failed"):
         return None
     target = config.targets.get(delivery.target)
     if target is None:
-        settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured")
+        settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured", closing=closing)
         return None
     tally = metrics.Tally()
     pause = services.limiter.reserve(delivery.target, target.rate_limit, MAX_PACING_SLEEP)
@@ -227,14 +230,14 @@ def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None)
         if thread and outcome.message_id is not None:
             # The item's first message becomes its thread's root; later changes reply under it.
             store.remember_root(delivery.target, thread, str(outcome.message_id))
-        settle(store, delivery, "delivered", tally=tally)
+        settle(store, delivery, "delivered", tally=tally, closing=closing)
         return None
     if outcome.kind == "permanent":
-        settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent", tally)
+        settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent", tally, closing)
         return None
     tries = len(delivery.attempts) - delivery.round_start
     if tries >= config.delivery.max_attempts:
-        settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts", tally)
+        settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts", tally, closing)
         return None
     delivery.status = "retrying"
     store.save_delivery(delivery, tally)
@@ -251,14 +254,14 @@ def newest_thread_state(store: Store, delivery: Delivery) -> dict:
     return {**message, "thread": store.latest_thread(delivery.target, message["external_thread_id"]) or message["thread"]}
 
 
-def settle(store: Store, delivery: Delivery, status: str, why: str = "", tally: metrics.Tally | None = None) -> None:
-    """Record a delivery's final state, with its metrics in the same round trip, and log it."""
+def settle(store: Store, delivery: Delivery, status: str, why: str = "", tally: metrics.Tally | None = None, closing: Steps | None = None) -> None:
+    """Record a delivery's final state, with its metrics and closing's steps in the same round trip, and log it."""
     delivery.status = status
     if why:
         delivery.last_error = f"{why}; {delivery.last_error}" if delivery.last_error else why
     tally = tally or metrics.Tally()
     count_settled(tally, delivery)
-    store.save_delivery(delivery, tally)
+    store.save_delivery(delivery, tally, then=closing)
     (log.info if status == "delivered" else log.error)("delivery %s %s %s", delivery.id, status, why)
     return None
 

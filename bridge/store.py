@@ -388,9 +388,12 @@ class Store:
         deliveries = self.redis.zrangebyscore(f"{PREFIX}failed", since, "+inf")
         return [e.decode() for e in events], [d.decode() for d in deliveries]
 
-    def save_delivery(self, delivery: Delivery, tally: metrics.Tally | None = None, held_by: str | None = None) -> None:
-        """Write a delivery record whole, in one round trip with the metrics of the work on it and who holds it now; dead letters are indexed too."""
-        self.steps().save_delivery(delivery, tally, held_by).run()
+    def save_delivery(self, delivery: Delivery, tally: metrics.Tally | None = None, held_by: str | None = None, then: Steps | None = None) -> None:
+        """Write a delivery record whole, in one round trip with the metrics of the work on it, who holds it now and then's steps; dead letters are indexed too."""
+        steps = self.steps().save_delivery(delivery, tally, held_by)
+        if then is not None:
+            steps.carry(then)
+        steps.run()
 
     def load_delivery(self, delivery_id: str) -> Delivery | None:
         """The stored delivery, or None."""
@@ -607,6 +610,8 @@ class Steps:
         self.store = store
         self.keys: list[str] = []
         self.args: list = []
+        # Handed to a script call (run, or carried by other steps): whether or not that call succeeded.
+        self.sent = False
 
     def __bool__(self) -> bool:
         return bool(self.args)
@@ -659,8 +664,15 @@ class Steps:
         now = time.time()
         return self._step("mark_event", keys, [status, printable(reason), event_id, repr(now), repr(now - self.store.ttl)])
 
+    def carry(self, other: Steps) -> Steps:
+        """Take other's steps, to run after these; other is then sent."""
+        self.keys += other.keys
+        self.args += other.args
+        other.keys, other.args, other.sent = [], [], True
+        return self
+
     def run(self) -> list:
         """Run the steps gathered (in one round trip) and start afresh; the replies of those that give one, in order."""
         keys, args = self.keys, self.args
-        self.keys, self.args = [], []
+        self.keys, self.args, self.sent = [], [], True
         return list(self.store.steps_script(keys=keys, args=args)) if args else []

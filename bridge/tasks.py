@@ -37,6 +37,8 @@ class Runs:
     def __init__(self, store: Store, worker: str):
         self.store, self.worker = store, worker
         self.ending: Steps = store.steps()
+        # Ends handed to an item's settling write (Runs.closing), with the runs they end.
+        self.carried: list[tuple[Steps, tuple[tuple[str, str], ...]]] = []
 
     def start(self, kind: str, item_id: str, load: bool = False) -> tuple[int, Event | None]:
         """Hold the item and count this run, with the ends due (and, with load, reading the event); the count and the event."""
@@ -48,8 +50,17 @@ class Runs:
         return replies[0], event_from(replies[1]) if load else None
 
     def end(self, kind: str, item_id: str) -> None:
-        """The run on an item finished: counted off with the next write."""
-        self.ending.end_run(kind, item_id)
+        """The run on an item finished: counted off with the next write, unless the item's settling write took its end already."""
+        if not any(steps.sent and (kind, item_id) in items for steps, items in self.carried):
+            self.ending.end_run(kind, item_id)
+
+    def closing(self, *items: tuple[str, str]) -> Steps:
+        """The ends of these runs, for a write that settles the last of them to take along (nothing else follows it in the task)."""
+        steps = self.store.steps()
+        for kind, item_id in items:
+            steps.end_run(kind, item_id)
+        self.carried.append((steps, items))
+        return steps
 
     def flush(self) -> None:
         """Write the ends due now; a failed write drops them, as a failed end_run did (the run then counts as cut short)."""
@@ -118,9 +129,11 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
             # worker's largest cost; a redelivered process_event skips what was delivered.
             saved: dict[str, pipeline.Delivery] = {}
             started: dict[str, int] = {}
-            for delivery_id in pipeline.process_loaded(services, event_id, loaded[0], only_target, runs.worker, saved, started):
-                fresh = saved.get(delivery_id)
-                attempt = partial(pipeline.attempt, services, delivery_id, fresh)
+            pending = pipeline.process_loaded(services, event_id, loaded[0], only_target, runs.worker, saved, started)
+            for i, delivery_id in enumerate(pending):
+                # Settling the last delivery is the task's last write: the runs end with it.
+                closing = runs.closing(("deliveries", delivery_id), ("events", event_id)) if i == len(pending) - 1 else None
+                attempt = partial(pipeline.attempt, services, delivery_id, saved.get(delivery_id), closing)
                 wait = guarded(self, "deliveries", delivery_id, attempt, troubles, runs, inline=True, started=started.get(delivery_id))
                 if wait is not None:
                     # Its run ends before its next try is queued, as a task of its own would end it.
@@ -134,7 +147,8 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
     def deliver(self, delivery_id: str, troubles: int = 0) -> None:
         """Make one attempt; schedule the next when the answer says to retry."""
         runs = Runs(services.store, liveness.identity())
-        wait = guarded(self, "deliveries", delivery_id, lambda: pipeline.attempt(services, delivery_id), troubles, runs)
+        closing = runs.closing(("deliveries", delivery_id))
+        wait = guarded(self, "deliveries", delivery_id, lambda: pipeline.attempt(services, delivery_id, closing=closing), troubles, runs)
         if wait is not None:
             raise self.retry(countdown=wait, headers=numbered("deliveries", delivery_id))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis
+from celery.exceptions import Retry
 from celery.signals import task_received
 from celery.worker.request import Request
 
@@ -137,3 +138,61 @@ def test_a_received_task_holds_its_item_and_says_how_far_the_queue_was_consumed(
     # accept() numbered the event 1, queueing it numbered it 2: received, it no longer waits.
     assert services.store.redis.get(sequence.RECEIVED) == b"2"
     assert services.store.redis.zcard(sequence.waiting_key("events")) == 0
+
+
+def test_a_worker_dying_mid_attempt_leaves_both_runs_counted_and_a_finished_task_none(app, services, monkeypatch):
+    runs = {}
+    original = pipeline.targets.send
+
+    def send(*args, **kwargs):
+        # Mid-post, a SIGKILL would leave exactly what Redis holds now.
+        runs.update({key: int(services.store.redis.get(key)) for key in services.store.redis.scan_iter("hookdock:runs:*")})
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.targets, "send", send)
+    run(app, tasks.PROCESS_EVENT, "e1")
+    assert runs == {b"hookdock:runs:events:e1": 1, b"hookdock:runs:deliveries:e1.team-chat": 1}
+    assert list(services.store.redis.scan_iter("hookdock:runs:*")) == []
+
+
+def test_an_event_to_one_chat_takes_four_round_trips_to_redis(chat, redis_url, monkeypatch):
+    app = create_app(
+        parse_config(CONFIG.format(url=chat.url).replace("{flow_token: devflow-flow-token}", "{org: acme, flow: main, token: devflow-token}")), redis_url
+    )
+    services = app.extensions["hookdock"]
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    for n in (0, 1):
+        services.store.accept(Event(f"e{n}", "widgets", "github", "push", f"d-{n}", headers, fixture_bytes("github", "push__many_commits")))
+    run(app, tasks.PROCESS_EVENT, "e0")  # Redis has every script loaded once one task ran
+    pool = services.store.redis.connection_pool
+    taken = []
+    original = pool.get_connection
+    monkeypatch.setattr(pool, "get_connection", lambda *a, **k: taken.append(1) or original(*a, **k))
+    run(app, tasks.PROCESS_EVENT, "e1")
+    # Hold and read the event; create the delivery, settle the event and start the delivery's run; pace
+    # the target; settle the delivery and end both runs. Each round trip costs the worker more than a render.
+    assert len(taken) == 4
+    assert services.store.load_delivery("e1.team-chat").status == "delivered"
+
+
+def test_a_delivery_to_retry_has_its_run_ended_before_its_next_try_is_queued(chat, redis_url, monkeypatch):
+    app = create_app(parse_config(CONFIG.format(url=chat.url).replace("max_attempts: 2", "max_attempts: 3")), redis_url)
+    services, celery = app.extensions["hookdock"], app.extensions["celery"]
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    services.store.accept(Event("e1", "widgets", "github", "push", "d-1", headers, fixture_bytes("github", "push__many_commits")))
+    monkeypatch.setattr(pipeline.targets, "send", lambda *a, **k: pipeline.targets.Outcome("retry", 503, 1.0, "HTTP 503"))
+    runs_when_queued = []
+
+    def queue(**kwargs):
+        runs_when_queued.append(sorted(services.store.redis.scan_iter("hookdock:runs:*")))
+        return Retry()
+
+    # Inline in the event's task, only the event's own run is still going when the retry is queued.
+    monkeypatch.setattr(celery.tasks[tasks.DELIVER], "apply_async", lambda **kwargs: queue())
+    run(app, tasks.PROCESS_EVENT, "e1")
+    assert runs_when_queued == [[b"hookdock:runs:events:e1"]]
+    monkeypatch.setattr(celery.tasks[tasks.DELIVER], "retry", queue)
+    with pytest.raises(Retry):
+        run(app, tasks.DELIVER, "e1.team-chat")
+    assert runs_when_queued[1:] == [[]] and services.store.load_delivery("e1.team-chat").status == "retrying"
+    assert list(services.store.redis.scan_iter("hookdock:runs:*")) == []
