@@ -19,7 +19,7 @@ from bridge.messages import messages_for
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer, RenderError
 from bridge.sources import Rejected, source_for
-from bridge.store import Delivery, Store, delivery_id_for
+from bridge.store import Delivery, Event, Steps, Store, delivery_id_for
 
 log = logging.getLogger(__name__)
 # Longest pause a worker takes for the rate limit in hand; a longer one goes back to the queue.
@@ -49,9 +49,21 @@ def process_event(
     services: Services, event_id: str, only_target: str | None = None, holder: str | None = None, saved: dict[str, Delivery] | None = None
 ) -> list[str]:
     """Render an event for each of its route's targets (or one); return the deliveries to send, held by holder, their records put in saved."""
+    return process_loaded(services, event_id, services.store.load_event(event_id), only_target, holder, saved)
+
+
+def process_loaded(
+    services: Services,
+    event_id: str,
+    event: Event | None,
+    only_target: str | None = None,
+    holder: str | None = None,
+    saved: dict[str, Delivery] | None = None,
+    started: dict[str, int] | None = None,
+) -> list[str]:
+    """process_event with the event already read (None: expired); with started, the first delivery's run starts with the writes, its count put there."""
     # saved spares the first attempt reading back the record it has just been handed.
     store = services.store
-    event = store.load_event(event_id)
     if event is None:
         log.warning("event %s is gone (expired or never stored)", event_id)
         return []
@@ -83,23 +95,42 @@ def process_event(
         store.mark_event(event_id, "ignored", decision.reason)
         log.info("event %s (%s) ignored: %s", event_id, name, decision.reason)
         return []
-    pending = []
+    fresh = []
     for target, message in messages.items():
         if decision.repeat and unchanged(store, target, message):
             continue  # Jenkins' FINALIZED after COMPLETED: the same card again would be all a chat shows
         if "thread" in message:
             store.remember_thread(target, message["external_thread_id"], event.received_at, message["thread"])
-        # Held before the event is settled, so a worker dying now leaves a trail to follow.
-        delivery = upsert_delivery(store, event, target, message, holder)
-        if delivery is not None:
-            pending.append(delivery.id)
-            if saved is not None:
-                saved[delivery.id] = delivery
-    if not pending and decision.repeat:
-        store.mark_event(event_id, "ignored", f"{decision.reason}, and every thread still shows it")
-        return []
-    store.mark_event(event_id, "processed", "; ".join(f"template error: {w}; used the built-in template" for w in warnings))
-    return pending
+        fresh.append(Delivery(delivery_id_for(event.id, target), event.id, event.route, target, message, received_at=event.received_at))
+    note = "; ".join(f"template error: {w}; used the built-in template" for w in warnings)
+    # Held before the event is settled, so a worker dying now leaves a trail to follow. Usually every
+    # delivery is new: creating them, settling the event and starting the first one's run is one atomic write.
+    steps = store.steps()
+    for delivery in fresh:
+        steps.save_delivery(delivery, held_by=holder or None, create=True)
+    if fresh or not decision.repeat:
+        steps.mark_event(event_id, "processed", note)
+        if started is not None and holder and fresh:
+            steps.start_run("deliveries", fresh[0].id, holder)
+    replies = steps.run()
+    stored = next((i for i, reply in enumerate(replies[: len(fresh)]) if reply is not None), None)
+    pending = fresh
+    if stored is not None or (not fresh and decision.repeat):
+        # A delivery on record already (a redelivered task, a replay) stopped the writes there: it and the
+        # ones after it are merged with what is stored, one by one, and only then is the event settled.
+        stored = len(fresh) if stored is None else stored
+        later = (upsert_delivery(store, event, d.target, d.message, holder) for d in fresh[stored:])
+        pending = fresh[:stored] + [d for d in later if d is not None]
+        if not pending and decision.repeat:
+            store.mark_event(event_id, "ignored", f"{decision.reason}, and every thread still shows it")
+            return []
+        store.mark_event(event_id, "processed", note)
+    elif started is not None and holder and fresh:
+        started[fresh[0].id] = replies[-1]
+    # A redelivered task may queue a delivery twice; the message uuid keeps the post single.
+    if saved is not None:
+        saved.update((d.id, d) for d in pending)
+    return [d.id for d in pending]
 
 
 def unchanged(store: Store, target: str, message: dict) -> bool:
@@ -152,15 +183,18 @@ def upsert_delivery(store: Store, event, target: str, message: dict, holder: str
     return delivery
 
 
-def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None) -> float | None:
-    """Try one delivery once (fresh: its record as this worker just saved it); seconds to wait before the next try, or None once settled."""
+def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None, closing: Steps | None = None) -> float | None:
+    """Try one delivery once (fresh: its record as this worker just saved it); seconds to wait before the next try, or None once settled.
+
+    closing: steps that go with the write settling the delivery, if this attempt settles it (the task's runs ending with it).
+    """
     store, config = services.store, services.config
     delivery = fresh if fresh is not None else store.load_delivery(delivery_id)
     if delivery is None or delivery.status in ("delivered", "failed"):
         return None
     target = config.targets.get(delivery.target)
     if target is None:
-        settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured")
+        settle(store, delivery, "failed", f"target {delivery.target!r} is no longer configured", closing=closing)
         return None
     tally = metrics.Tally()
     pause = services.limiter.reserve(delivery.target, target.rate_limit, MAX_PACING_SLEEP)
@@ -196,14 +230,14 @@ def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None)
         if thread and outcome.message_id is not None:
             # The item's first message becomes its thread's root; later changes reply under it.
             store.remember_root(delivery.target, thread, str(outcome.message_id))
-        settle(store, delivery, "delivered", tally=tally)
+        settle(store, delivery, "delivered", tally=tally, closing=closing)
         return None
     if outcome.kind == "permanent":
-        settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent", tally)
+        settle(store, delivery, "failed", f"{delivery.target}: HTTP {outcome.status} is permanent", tally, closing)
         return None
     tries = len(delivery.attempts) - delivery.round_start
     if tries >= config.delivery.max_attempts:
-        settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts", tally)
+        settle(store, delivery, "failed", f"{delivery.target}: gave up after {tries} attempts", tally, closing)
         return None
     delivery.status = "retrying"
     store.save_delivery(delivery, tally)
@@ -220,14 +254,14 @@ def newest_thread_state(store: Store, delivery: Delivery) -> dict:
     return {**message, "thread": store.latest_thread(delivery.target, message["external_thread_id"]) or message["thread"]}
 
 
-def settle(store: Store, delivery: Delivery, status: str, why: str = "", tally: metrics.Tally | None = None) -> None:
-    """Record a delivery's final state, with its metrics in the same round trip, and log it."""
+def settle(store: Store, delivery: Delivery, status: str, why: str = "", tally: metrics.Tally | None = None, closing: Steps | None = None) -> None:
+    """Record a delivery's final state, with its metrics and closing's steps in the same round trip, and log it."""
     delivery.status = status
     if why:
         delivery.last_error = f"{why}; {delivery.last_error}" if delivery.last_error else why
     tally = tally or metrics.Tally()
     count_settled(tally, delivery)
-    store.save_delivery(delivery, tally)
+    store.save_delivery(delivery, tally, then=closing)
     (log.info if status == "delivered" else log.error)("delivery %s %s %s", delivery.id, status, why)
     return None
 

@@ -71,40 +71,104 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return redis.call('HGET', KEYS[1], 'state')
 """
 
-# What became of an event, in one round trip since every event ends here: nothing is written for one that
-# expired (that would leave a record without its body and TTL); failed and ignored ones are indexed (the
-# console lists them without reading every event); a settled one no longer waits or is held.
-MARK_EVENT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
+# The worker's writes (and the one read it pairs with them) on an item, as steps run in order by one script call:
+# one EVALSHA costs the client about a tenth of a MULTI of the dozen commands a delivery's record takes, and
+# steps due together share a round trip (bridge/tasks.py). Each step reads its own keys and arguments in turn
+# (Steps below writes them). Metrics never fail the work they describe (pcall); any other failing command
+# stops the script there, so steps queued after it did not run. A create_delivery that finds the record
+# already there returns it and stops: the caller merges what is stored and writes the rest itself.
+# Settling an event writes nothing for one that expired (that would leave a record without its body and TTL);
+# failed and ignored ones are indexed (the console lists them without reading every event); a settled
+# one no longer waits or is held. A run's count back at zero is deleted, so finished items leave no key behind.
+STEPS = """
+local k, a, out = 0, 0, {}
+local function key()
+  k = k + 1
+  return KEYS[k]
 end
-local status, id, now = ARGV[1], ARGV[3], ARGV[4]
-local horizon = tonumber(now) - tonumber(ARGV[5])
-redis.call('HSET', KEYS[1], 'status', status, 'reason', ARGV[2])
-for i, kind in ipairs({'failed', 'ignored'}) do
-  if status == kind then
-    redis.call('ZADD', KEYS[1 + i], now, id)
-    redis.call('ZREMRANGEBYSCORE', KEYS[1 + i], '-inf', horizon)
+local function arg()
+  a = a + 1
+  return ARGV[a]
+end
+local function index(name, score, member, oldest)
+  redis.call('ZADD', name, score, member)
+  redis.call('ZREMRANGEBYSCORE', name, '-inf', oldest)
+end
+while a < #ARGV do
+  local step = arg()
+  if step == 'start_run' then
+    local held, runs = key(), key()
+    redis.call('HSET', held, arg(), arg())
+    table.insert(out, redis.call('INCR', runs))
+    redis.call('EXPIRE', runs, arg())
+  elseif step == 'end_run' then
+    local runs = key()
+    if redis.call('DECR', runs) <= 0 then
+      redis.call('DEL', runs)
+    end
+  elseif step == 'load_event' then
+    table.insert(out, redis.call('HGETALL', key()))
+  elseif step == 'save_delivery' or step == 'create_delivery' then
+    local record, all, failed, unsettled, held, waiting = key(), key(), key(), key(), key(), key()
+    local id, text, ttl, created, oldest_created = arg(), arg(), arg(), arg(), arg()
+    local status, updated, oldest_updated, now, oldest_now, holding = arg(), arg(), arg(), arg(), arg(), arg()
+    if step == 'create_delivery' then
+      local found = redis.call('GET', record)
+      table.insert(out, found)
+      if found then
+        return out
+      end
+    end
+    redis.call('SET', record, text, 'EX', ttl)
+    index(all, created, id, oldest_created)
+    if status == 'failed' then
+      index(failed, updated, id, oldest_updated)
+    else
+      redis.call('ZREM', failed, id)
+    end
+    if status == 'pending' or status == 'retrying' then
+      redis.call('ZADD', unsettled, now, id)
+    else
+      redis.call('ZREM', unsettled, id)
+      redis.call('HDEL', held, id)
+      redis.call('ZREM', waiting, id)
+    end
+    redis.call('ZREMRANGEBYSCORE', unsettled, '-inf', oldest_now)
+    if holding ~= '' then
+      redis.call('HSET', held, id, holding)
+    end
+  elseif step == 'mark_event' then
+    local event, failed, ignored, unsettled, held, waiting = key(), key(), key(), key(), key(), key()
+    local status, reason, id, now, horizon = arg(), arg(), arg(), arg(), arg()
+    if redis.call('EXISTS', event) == 1 then
+      redis.call('HSET', event, 'status', status, 'reason', reason)
+      for i, kind in ipairs({'failed', 'ignored'}) do
+        local index = ({failed, ignored})[i]
+        if status == kind then
+          redis.call('ZADD', index, now, id)
+          redis.call('ZREMRANGEBYSCORE', index, '-inf', horizon)
+        else
+          redis.call('ZREM', index, id)
+        end
+      end
+      if status == 'queued' then
+        redis.call('ZADD', unsettled, now, id)
+      else
+        redis.call('ZREM', unsettled, id)
+        redis.call('HDEL', held, id)
+        redis.call('ZREM', waiting, id)
+      end
+      redis.call('ZREMRANGEBYSCORE', unsettled, '-inf', horizon)
+    end
+  elseif step == 'count' then
+    redis.pcall('HINCRBY', key(), arg(), arg())
+  elseif step == 'sum' then
+    redis.pcall('HINCRBYFLOAT', key(), arg(), arg())
   else
-    redis.call('ZREM', KEYS[1 + i], id)
+    return redis.error_reply('ERR unknown step ' .. tostring(step))
   end
 end
-if status == 'queued' then
-  redis.call('ZADD', KEYS[4], now, id)
-else
-  redis.call('ZREM', KEYS[4], id)
-  redis.call('HDEL', KEYS[5], id)
-  redis.call('ZREM', KEYS[6], id)
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', horizon)
-return 1
-"""
-
-# One run fewer; a count back at zero is deleted, so finished items leave no key behind.
-END_RUN = """
-if redis.call('DECR', KEYS[1]) <= 0 then
-  redis.call('DEL', KEYS[1])
-end
+return out
 """
 
 
@@ -229,8 +293,7 @@ class Store:
         self.ttl = int(retention_seconds)
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
         self.accept_script = client.register_script(ACCEPT)
-        self.end_run_script = client.register_script(END_RUN)
-        self.mark_event_script = client.register_script(MARK_EVENT)
+        self.steps_script = client.register_script(STEPS)
         # Accepts go over a connection of their own, one flush at a time: taking one from the pool costs a
         # readiness poll and its bookkeeping on every flush, a fifth of the round trip's client CPU.
         self._accept_lock = threading.Lock()
@@ -334,17 +397,11 @@ class Store:
 
     def load_event(self, event_id: str) -> Event | None:
         """The stored event, or None once it has expired."""
-        data = self.redis.hgetall(f"{PREFIX}event:{event_id}")
-        if not data:
-            return None
-        meta = json.loads(data[b"meta"])
-        return Event(**meta, body=data[b"body"], status=data[b"status"].decode(), reason=data[b"reason"].decode())
+        return event_from(self.redis.hgetall(f"{PREFIX}event:{event_id}"))
 
     def mark_event(self, event_id: str, status: str, reason: str = "") -> None:
         """Record what became of an event: processed, ignored or failed, and why (nothing once it has expired)."""
-        keys = [f"{PREFIX}event:{event_id}", f"{PREFIX}failed-events", f"{PREFIX}ignored-events"]
-        keys += [f"{PREFIX}unsettled:events", f"{PREFIX}held:events", sequence.waiting_key("events")]
-        self.mark_event_script(keys=keys, args=[status, printable(reason), event_id, repr(time.time()), self.ttl])
+        self.steps().mark_event(event_id, status, reason).run()
 
     def failed_since(self, since: float) -> tuple[list[str], list[str]]:
         """Ids of events and of deliveries that failed at or after since, oldest first."""
@@ -352,27 +409,12 @@ class Store:
         deliveries = self.redis.zrangebyscore(f"{PREFIX}failed", since, "+inf")
         return [e.decode() for e in events], [d.decode() for d in deliveries]
 
-    def save_delivery(self, delivery: Delivery, tally: metrics.Tally | None = None, held_by: str | None = None) -> None:
-        """Write a delivery record whole, in one round trip with the metrics of the work on it and who holds it now; dead letters are indexed too."""
-        delivery.updated_at = time.time()
-        pipe = self.redis.pipeline()
-        # vars, not asdict: json.dumps walks the message itself, asdict would deep-copy it first.
-        pipe.set(f"{PREFIX}delivery:{delivery.id}", json.dumps(vars(delivery)), ex=self.ttl)
-        self._index(pipe, "deliveries", delivery.id, delivery.created_at)
-        if delivery.status == "failed":
-            self._index(pipe, "failed", delivery.id, delivery.updated_at)
-        else:
-            pipe.zrem(f"{PREFIX}failed", delivery.id)
-        self._unsettled(pipe, "deliveries", delivery.id, delivery.status in ("pending", "retrying"))
-        if held_by is not None:
-            pipe.hset(f"{PREFIX}held:deliveries", delivery.id, holding(held_by, time.time()))
-        own = len(pipe)
-        if tally is not None:
-            tally.queue(pipe)
-        # Metrics never fail the work they describe: only the record's own writes may raise.
-        for result in pipe.execute(raise_on_error=False)[:own]:
-            if isinstance(result, Exception):
-                raise result
+    def save_delivery(self, delivery: Delivery, tally: metrics.Tally | None = None, held_by: str | None = None, then: Steps | None = None) -> None:
+        """Write a delivery record whole, in one round trip with the metrics of the work on it, who holds it now and then's steps; dead letters are indexed too."""
+        steps = self.steps().save_delivery(delivery, tally, held_by)
+        if then is not None:
+            steps.carry(then)
+        steps.run()
 
     def load_delivery(self, delivery_id: str) -> Delivery | None:
         """The stored delivery, or None."""
@@ -538,31 +580,20 @@ class Store:
 
     def start_run(self, kind: str, item_id: str, worker: str) -> int:
         """Hold an item for a task starting on it now; return how many runs on it have not finished, this one included."""
-        key = f"{PREFIX}runs:{kind}:{item_id}"
-        pipe = self.redis.pipeline()
-        pipe.hset(f"{PREFIX}held:{kind}", item_id, json.dumps({"worker": worker, "due": time.time()}))
-        pipe.incr(key)
-        pipe.expire(key, self.ttl)
-        return pipe.execute()[1]
+        [count] = self.steps().start_run(kind, item_id, worker).run()
+        return count
 
     def end_run(self, kind: str, item_id: str) -> None:
         """A run finished (whatever its outcome): only runs cut short by a dying worker stay counted."""
-        self.end_run_script(keys=[f"{PREFIX}runs:{kind}:{item_id}"])
+        self.steps().end_run(kind, item_id).run()
+
+    def steps(self) -> Steps:
+        """Writes to gather and send as one script call."""
+        return Steps(self)
 
     def forget_runs(self, kind: str, item_id: str) -> None:
         """A replay starts over: earlier crashes no longer count against the item."""
         self.redis.delete(f"{PREFIX}runs:{kind}:{item_id}")
-
-    def _unsettled(self, pipe, kind: str, item_id: str, waiting: bool) -> None:
-        """Track what still waits for a task, so a task lost with its worker can be found."""
-        key = f"{PREFIX}unsettled:{kind}"
-        if waiting:
-            pipe.zadd(key, {item_id: time.time()})
-        else:
-            pipe.zrem(key, item_id)
-            pipe.hdel(f"{PREFIX}held:{kind}", item_id)
-            pipe.zrem(sequence.waiting_key(kind), item_id)
-        pipe.zremrangebyscore(key, "-inf", time.time() - self.ttl)
 
     @staticmethod
     def _meta(event: Event) -> str:
@@ -581,3 +612,88 @@ class Store:
         key = f"{PREFIX}{name}"
         pipe.zadd(key, {member: when})
         pipe.zremrangebyscore(key, "-inf", when - self.ttl)
+
+
+def event_from(data: dict) -> Event | None:
+    """An event from its hash as HGETALL gives it (a dict, or a script's flat list of fields and values); None for none."""
+    if isinstance(data, list):
+        data = dict(zip(data[::2], data[1::2], strict=True))
+    if not data:
+        return None
+    meta = json.loads(data[b"meta"])
+    return Event(**meta, body=data[b"body"], status=data[b"status"].decode(), reason=data[b"reason"].decode())
+
+
+class Steps:
+    """Store writes (and an event's read) gathered to run in order as one STEPS script call: one round trip for all of them."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.keys: list[str] = []
+        self.args: list = []
+        # Handed to a script call (run, or carried by other steps): whether or not that call succeeded.
+        self.sent = False
+
+    def __bool__(self) -> bool:
+        return bool(self.args)
+
+    def _step(self, name: str, keys: list[str], args: list) -> Steps:
+        self.keys += keys
+        self.args += [name, *args]
+        return self
+
+    def start_run(self, kind: str, item_id: str, worker: str) -> Steps:
+        """Store.start_run's hold and count; its reply is the count of runs not finished, this one included."""
+        return self._step("start_run", [f"{PREFIX}held:{kind}", f"{PREFIX}runs:{kind}:{item_id}"], [item_id, holding(worker, time.time()), self.store.ttl])
+
+    def end_run(self, kind: str, item_id: str) -> Steps:
+        """Store.end_run's; no reply."""
+        return self._step("end_run", [f"{PREFIX}runs:{kind}:{item_id}"], [])
+
+    def load_event(self, event_id: str) -> Steps:
+        """The event's hash as a flat list (event_from reads it); empty once it has expired."""
+        return self._step("load_event", [f"{PREFIX}event:{event_id}"], [])
+
+    def save_delivery(self, delivery: Delivery, tally: metrics.Tally | None = None, held_by: str | None = None, create: bool = False) -> Steps:
+        """Store.save_delivery's writes; with create, only if no record is stored yet: its reply is the stored record (the script stops there) or None."""
+        delivery.updated_at = now = time.time()
+        ttl = self.store.ttl
+        kind = "deliveries"
+        keys = [
+            f"{PREFIX}delivery:{delivery.id}",
+            f"{PREFIX}deliveries",
+            f"{PREFIX}failed",
+            f"{PREFIX}unsettled:{kind}",
+            f"{PREFIX}held:{kind}",
+            sequence.waiting_key(kind),
+        ]
+        # vars, not asdict: json.dumps walks the message itself, asdict would deep-copy it first.
+        args = [delivery.id, json.dumps(vars(delivery)), ttl, repr(delivery.created_at), repr(delivery.created_at - ttl), delivery.status]
+        args += [repr(delivery.updated_at), repr(delivery.updated_at - ttl), repr(now), repr(now - ttl), holding(held_by, now) if held_by is not None else ""]
+        self._step("create_delivery" if create else "save_delivery", keys, args)
+        if tally is not None:
+            for field, n in tally.counts:
+                self._step("count", [metrics.KEY], [field, n])
+            for field, seconds in tally.sums:
+                self._step("sum", [metrics.KEY], [field, repr(seconds)])
+        return self
+
+    def mark_event(self, event_id: str, status: str, reason: str = "") -> Steps:
+        """Store.mark_event's; no reply."""
+        keys = [f"{PREFIX}event:{event_id}", f"{PREFIX}failed-events", f"{PREFIX}ignored-events"]
+        keys += [f"{PREFIX}unsettled:events", f"{PREFIX}held:events", sequence.waiting_key("events")]
+        now = time.time()
+        return self._step("mark_event", keys, [status, printable(reason), event_id, repr(now), repr(now - self.store.ttl)])
+
+    def carry(self, other: Steps) -> Steps:
+        """Take other's steps, to run after these; other is then sent."""
+        self.keys += other.keys
+        self.args += other.args
+        other.keys, other.args, other.sent = [], [], True
+        return self
+
+    def run(self) -> list:
+        """Run the steps gathered (in one round trip) and start afresh; the replies of those that give one, in order."""
+        keys, args = self.keys, self.args
+        self.keys, self.args, self.sent = [], [], True
+        return list(self.store.steps_script(keys=keys, args=args)) if args else []

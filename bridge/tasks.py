@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import suppress
+from functools import partial
 
 import redis
 from celery import Celery
@@ -13,6 +14,7 @@ from celery.signals import task_received, worker_init, worker_ready
 from kombu.exceptions import OperationalError
 
 from bridge import broker, kombu_redis, liveness, pipeline, sequence, workerlog  # noqa: F401  (workerlog: the worker's log setup, by Celery signals)
+from bridge.store import Event, Steps, Store, event_from
 
 log = logging.getLogger(__name__)
 # Named in bridge/broker.py, which the web queues process_event with, without loading Celery.
@@ -27,6 +29,43 @@ MAX_TROUBLES = 14
 TROUBLE_BACKOFF_CAP = 60
 # Runs cut short by a dying worker before an item is declared poisonous.
 MAX_CUT_SHORT = 5
+
+
+class Runs:
+    """One task's runs on its items (Store.start_run, end_run): a run's end waits for the task's next write, so it takes no round trip of its own."""
+
+    def __init__(self, store: Store, worker: str):
+        self.store, self.worker = store, worker
+        self.ending: Steps = store.steps()
+        # Ends handed to an item's settling write (Runs.closing), with the runs they end.
+        self.carried: list[tuple[Steps, tuple[tuple[str, str], ...]]] = []
+
+    def start(self, kind: str, item_id: str, load: bool = False) -> tuple[int, Event | None]:
+        """Hold the item and count this run, with the ends due (and, with load, reading the event); the count and the event."""
+        steps, self.ending = self.ending, self.store.steps()
+        steps.start_run(kind, item_id, self.worker)
+        if load:
+            steps.load_event(item_id)
+        replies = steps.run()
+        return replies[0], event_from(replies[1]) if load else None
+
+    def end(self, kind: str, item_id: str) -> None:
+        """The run on an item finished: counted off with the next write, unless the item's settling write took its end already."""
+        if not any(steps.sent and (kind, item_id) in items for steps, items in self.carried):
+            self.ending.end_run(kind, item_id)
+
+    def closing(self, *items: tuple[str, str]) -> Steps:
+        """The ends of these runs, for a write that settles the last of them to take along (nothing else follows it in the task)."""
+        steps = self.store.steps()
+        for kind, item_id in items:
+            steps.end_run(kind, item_id)
+        self.carried.append((steps, items))
+        return steps
+
+    def flush(self) -> None:
+        """Write the ends due now; a failed write drops them, as a failed end_run did (the run then counts as cut short)."""
+        steps, self.ending = self.ending, self.store.steps()
+        steps.run()
 
 
 def broker_url(redis_url: str) -> str:
@@ -76,35 +115,55 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
     @celery.task(name=PROCESS_EVENT, bind=True, max_retries=None, shared=False)
     def process_event(self, event_id: str, only_target: str | None = None, troubles: int = 0) -> None:
         """Render an event and make each target's first attempt; later tries are deliver tasks."""
+        runs = Runs(services.store, liveness.identity())
+        loaded: list[Event | None] = []
+
+        def start() -> int:
+            # The event is read in the round trip that holds it.
+            count, event = runs.start("events", event_id, load=True)
+            loaded.append(event)
+            return count
 
         def work() -> None:
             # Attempting here rather than in a task of its own halves the tasks per message, the
             # worker's largest cost; a redelivered process_event skips what was delivered.
             saved: dict[str, pipeline.Delivery] = {}
-            for delivery_id in pipeline.process_event(services, event_id, only_target, liveness.identity(), saved):
-                fresh = saved.get(delivery_id)
-                wait = guarded(self, "deliveries", delivery_id, lambda d=delivery_id, f=fresh: pipeline.attempt(services, d, f), troubles, inline=True)
+            started: dict[str, int] = {}
+            pending = pipeline.process_loaded(services, event_id, loaded[0], only_target, runs.worker, saved, started)
+            for i, delivery_id in enumerate(pending):
+                # Settling the last delivery is the task's last write: the runs end with it.
+                closing = runs.closing(("deliveries", delivery_id), ("events", event_id)) if i == len(pending) - 1 else None
+                attempt = partial(pipeline.attempt, services, delivery_id, saved.get(delivery_id), closing)
+                wait = guarded(self, "deliveries", delivery_id, attempt, troubles, runs, inline=True, started=started.get(delivery_id))
                 if wait is not None:
+                    # Its run ends before its next try is queued, as a task of its own would end it.
+                    with suppress(redis.RedisError):
+                        runs.flush()
                     deliver.apply_async(args=[delivery_id], countdown=wait, headers=numbered("deliveries", delivery_id))
 
-        guarded(self, "events", event_id, work, troubles)
+        guarded(self, "events", event_id, work, troubles, runs, start=start)
 
     @celery.task(name=DELIVER, bind=True, max_retries=None, shared=False)
     def deliver(self, delivery_id: str, troubles: int = 0) -> None:
         """Make one attempt; schedule the next when the answer says to retry."""
-        wait = guarded(self, "deliveries", delivery_id, lambda: pipeline.attempt(services, delivery_id), troubles)
+        runs = Runs(services.store, liveness.identity())
+        closing = runs.closing(("deliveries", delivery_id))
+        wait = guarded(self, "deliveries", delivery_id, lambda: pipeline.attempt(services, delivery_id, closing=closing), troubles, runs)
         if wait is not None:
             raise self.retry(countdown=wait, headers=numbered("deliveries", delivery_id))
 
-    def guarded(task, kind: str, item_id: str, work, troubles: int, inline: bool = False):
+    def guarded(task, kind: str, item_id: str, work, troubles: int, runs: Runs, inline: bool = False, started: int | None = None, start=None):
         """Run work on one item; whatever escapes leaves the item failed with why, and nothing is retried without limit.
 
         inline: the item is worked on inside another item's task, so Redis trouble hands it to a
-        task of its own (returned as a wait) rather than retrying the task around it.
+        task of its own (returned as a wait) rather than retrying the task around it; its run's end
+        goes with the task's next write. started: the run's count, when it began with earlier writes;
+        start: what begins the run otherwise (runs.start by default).
         """
-        store = services.store
         try:
-            cut_short = store.start_run(kind, item_id, liveness.identity()) - 1
+            if started is None:
+                started = start() if start is not None else runs.start(kind, item_id)[0]
+            cut_short = started - 1
         except TRANSIENT as exc:
             return TROUBLE_BACKOFF_CAP if inline else retry_or_give_up(task, kind, item_id, exc, troubles)
         try:
@@ -122,8 +181,10 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
             give_up(kind, item_id, pipeline.failure_reason(exc))
             return None
         finally:
-            with suppress(redis.RedisError):
-                store.end_run(kind, item_id)
+            runs.end(kind, item_id)
+            if not inline:
+                with suppress(redis.RedisError):
+                    runs.flush()
 
     def retry_or_give_up(task, kind: str, item_id: str, exc: Exception, troubles: int) -> None:
         """Redis or the broker failed: retry later with backoff (raises Retry), up to MAX_TROUBLES times, then fail the item."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import redis
 
 from bridge import metrics, sequence
-from bridge.store import TRIM_EVERY, Delivery, Event, Store, delivery_id_for, facet_index
+from bridge.store import TRIM_EVERY, Delivery, Event, Store, delivery_id_for, event_from, facet_index
 
 
 def store_for(url: str, retention: float = 3600) -> Store:
@@ -144,3 +145,31 @@ def test_accepting_trims_every_time_index_once_every_trim_every_events(redis_url
     assert all(client.zscore(index, "old") is not None for index in indexes)
     assert store.accept(Event("last", "widgets", "github", "push", "d-last", {})).seq == TRIM_EVERY
     assert all(client.zscore(index, "old") is None and client.zscore(index, "last") for index in indexes)
+
+
+def test_steps_run_in_one_call_and_a_delivery_already_on_record_stops_them_there(redis_url):
+    store = store_for(redis_url)
+    store.accept(Event("e1", "widgets", "github", "push", "d-1", {}, b"{}"))
+    count, fields = store.steps().start_run("events", "e1", "w1").load_event("e1").run()
+    assert count == 1 and event_from(fields).body == b"{}"
+    old = Delivery("e1.chat", "e1", "widgets", "chat", {"content": "old"}, status="failed")
+    store.save_delivery(old)
+    new = [Delivery(f"e1.{t}", "e1", "widgets", t, {"content": "new"}) for t in ("inbox", "chat", "later")]
+    steps = store.steps()
+    for delivery in new:
+        steps.save_delivery(delivery, held_by="w1", create=True)
+    replies = steps.mark_event("e1", "processed").start_run("deliveries", "e1.inbox", "w1").run()
+    # The first is created; the second is on record, so it comes back and nothing after it was written.
+    assert replies[0] is None and Delivery(**json.loads(replies[1])).message == {"content": "old"} and len(replies) == 2
+    assert store.load_delivery("e1.inbox").status == "pending" and store.load_delivery("e1.later") is None
+    assert store.load_event("e1").status == "queued" and not store.redis.exists("hookdock:runs:deliveries:e1.inbox")
+    assert store.load_delivery("e1.chat").message == {"content": "old"} and set(store.holdings("deliveries")) == {"e1.inbox"}
+
+
+def test_a_failing_metric_never_fails_the_record_it_goes_with(redis_url):
+    store = store_for(redis_url)
+    store.redis.set(metrics.KEY, "not a hash")
+    tally = metrics.Tally()
+    tally.count(metrics.DELIVERIES, target="chat", outcome="delivered")
+    store.save_delivery(Delivery("e1.chat", "e1", "widgets", "chat", {}, status="delivered"), tally, then=store.steps().end_run("events", "e1"))
+    assert store.load_delivery("e1.chat").status == "delivered" and store.redis.get(metrics.KEY) == b"not a hash"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import redis
+from celery.exceptions import Retry
 from celery.signals import task_received
 from celery.worker.request import Request
 
 from bridge import admin, create_app, liveness, pipeline, sequence, tasks
 from bridge.__main__ import main
 from bridge.config import parse_config
-from bridge.store import Event
+from bridge.store import Event, Steps
 from tests.support import fixture_bytes, queued
 
 CONFIG = """\
@@ -48,12 +49,14 @@ def broken(exc: Exception):
     return fail
 
 
-@pytest.mark.parametrize("where", ["remember_thread", "save_delivery", "mark_event"])
+@pytest.mark.parametrize("where", ["remember_thread", "Steps.save_delivery", "Steps.mark_event"])
 def test_an_error_anywhere_while_processing_leaves_the_event_failed_and_listed(app, services, monkeypatch, capsys, redis_url, where):
-    original = getattr(services.store, where)
+    owner, _, where = where.rpartition(".")
+    owner = Steps if owner else services.store
+    original = getattr(owner, where)
     # Fail once, where process_event's own handling never looked; recording the failure must still work.
     calls = []
-    monkeypatch.setattr(services.store, where, lambda *a, **k: original(*a, **k) if calls else calls.append(1) or broken(ValueError("odd input"))())
+    monkeypatch.setattr(owner, where, lambda *a, **k: original(*a, **k) if calls else calls.append(1) or broken(ValueError("odd input"))())
     run(app, tasks.PROCESS_EVENT, "e1")
     event = services.store.load_event("e1")
     assert (event.status, event.reason) == ("failed", "could not process the payload: ValueError: odd input")
@@ -63,7 +66,7 @@ def test_an_error_anywhere_while_processing_leaves_the_event_failed_and_listed(a
 
 
 def test_failed_events_are_listed_by_the_events_command_and_hinted_at_by_deliveries(app, services, monkeypatch, capsys, redis_url, tmp_path):
-    monkeypatch.setattr(pipeline, "process_event", broken(KeyError("boom")))
+    monkeypatch.setattr(pipeline, "process_loaded", broken(KeyError("boom")))
     run(app, tasks.PROCESS_EVENT, "e1")
     config = tmp_path / "bridge.yml"
     config.write_text(CONFIG.format(url="http://127.0.0.1:9"))
@@ -75,13 +78,13 @@ def test_failed_events_are_listed_by_the_events_command_and_hinted_at_by_deliver
 
 
 def test_a_redis_error_that_is_not_transient_is_not_retried(app, services, monkeypatch):
-    monkeypatch.setattr(pipeline, "process_event", broken(redis.ResponseError("ERR value is not an integer")))
+    monkeypatch.setattr(pipeline, "process_loaded", broken(redis.ResponseError("ERR value is not an integer")))
     run(app, tasks.PROCESS_EVENT, "e1")
     assert services.store.load_event("e1").status == "failed"
 
 
 def test_redis_trouble_is_retried_a_bounded_number_of_times_then_fails_the_item(app, services, monkeypatch):
-    monkeypatch.setattr(pipeline, "process_event", broken(redis.ConnectionError("Connection refused")))
+    monkeypatch.setattr(pipeline, "process_loaded", broken(redis.ConnectionError("Connection refused")))
     with pytest.raises(redis.ConnectionError):  # called directly, Celery's retry re-raises instead of queuing
         run(app, tasks.PROCESS_EVENT, "e1", troubles=tasks.MAX_TROUBLES - 1)
     assert services.store.load_event("e1").status == "queued"
@@ -135,3 +138,61 @@ def test_a_received_task_holds_its_item_and_says_how_far_the_queue_was_consumed(
     # accept() numbered the event 1, queueing it numbered it 2: received, it no longer waits.
     assert services.store.redis.get(sequence.RECEIVED) == b"2"
     assert services.store.redis.zcard(sequence.waiting_key("events")) == 0
+
+
+def test_a_worker_dying_mid_attempt_leaves_both_runs_counted_and_a_finished_task_none(app, services, monkeypatch):
+    runs = {}
+    original = pipeline.targets.send
+
+    def send(*args, **kwargs):
+        # Mid-post, a SIGKILL would leave exactly what Redis holds now.
+        runs.update({key: int(services.store.redis.get(key)) for key in services.store.redis.scan_iter("hookdock:runs:*")})
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.targets, "send", send)
+    run(app, tasks.PROCESS_EVENT, "e1")
+    assert runs == {b"hookdock:runs:events:e1": 1, b"hookdock:runs:deliveries:e1.team-chat": 1}
+    assert list(services.store.redis.scan_iter("hookdock:runs:*")) == []
+
+
+def test_an_event_to_one_chat_takes_four_round_trips_to_redis(chat, redis_url, monkeypatch):
+    app = create_app(
+        parse_config(CONFIG.format(url=chat.url).replace("{flow_token: devflow-flow-token}", "{org: acme, flow: main, token: devflow-token}")), redis_url
+    )
+    services = app.extensions["hookdock"]
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    for n in (0, 1):
+        services.store.accept(Event(f"e{n}", "widgets", "github", "push", f"d-{n}", headers, fixture_bytes("github", "push__many_commits")))
+    run(app, tasks.PROCESS_EVENT, "e0")  # Redis has every script loaded once one task ran
+    pool = services.store.redis.connection_pool
+    taken = []
+    original = pool.get_connection
+    monkeypatch.setattr(pool, "get_connection", lambda *a, **k: taken.append(1) or original(*a, **k))
+    run(app, tasks.PROCESS_EVENT, "e1")
+    # Hold and read the event; create the delivery, settle the event and start the delivery's run; pace
+    # the target; settle the delivery and end both runs. Each round trip costs the worker more than a render.
+    assert len(taken) == 4
+    assert services.store.load_delivery("e1.team-chat").status == "delivered"
+
+
+def test_a_delivery_to_retry_has_its_run_ended_before_its_next_try_is_queued(chat, redis_url, monkeypatch):
+    app = create_app(parse_config(CONFIG.format(url=chat.url).replace("max_attempts: 2", "max_attempts: 3")), redis_url)
+    services, celery = app.extensions["hookdock"], app.extensions["celery"]
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    services.store.accept(Event("e1", "widgets", "github", "push", "d-1", headers, fixture_bytes("github", "push__many_commits")))
+    monkeypatch.setattr(pipeline.targets, "send", lambda *a, **k: pipeline.targets.Outcome("retry", 503, 1.0, "HTTP 503"))
+    runs_when_queued = []
+
+    def queue(**kwargs):
+        runs_when_queued.append(sorted(services.store.redis.scan_iter("hookdock:runs:*")))
+        return Retry()
+
+    # Inline in the event's task, only the event's own run is still going when the retry is queued.
+    monkeypatch.setattr(celery.tasks[tasks.DELIVER], "apply_async", lambda **kwargs: queue())
+    run(app, tasks.PROCESS_EVENT, "e1")
+    assert runs_when_queued == [[b"hookdock:runs:events:e1"]]
+    monkeypatch.setattr(celery.tasks[tasks.DELIVER], "retry", queue)
+    with pytest.raises(Retry):
+        run(app, tasks.DELIVER, "e1.team-chat")
+    assert runs_when_queued[1:] == [[]] and services.store.load_delivery("e1.team-chat").status == "retrying"
+    assert list(services.store.redis.scan_iter("hookdock:runs:*")) == []
