@@ -89,7 +89,11 @@ class _Gather:
         self.parts.append(data)
 
 
-class OneWriteResponse(wsgi.Response):
+# gunicorn's own class, even when this file is loaded again (a reload): one OneWriteResponse must not wrap another.
+_PLAIN_RESPONSE = next(cls for cls in wsgi.Response.__mro__ if cls.__module__ == wsgi.__name__)
+
+
+class OneWriteResponse(_PLAIN_RESPONSE):
     """gunicorn's response, sending its head with the first part of the body in one write instead of two.
 
     Each write is a syscall, and a TCP segment the client must wake for: a webhook's answer (head and a

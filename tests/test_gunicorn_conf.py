@@ -53,7 +53,8 @@ def test_the_installed_gunicorn_is_the_one_one_write_responses_were_written_for(
 
 
 def test_the_configuration_makes_every_response_a_one_write_response():
-    assert wsgi.Response is CONF["OneWriteResponse"]
+    # By name: each load of the file (other tests load it too) makes a class of its own.
+    assert wsgi.Response.__name__ == "OneWriteResponse" and wsgi.Response.__mro__[1].__module__ == "gunicorn.http.wsgi"
 
 
 def test_a_webhook_answer_leaves_in_one_write_where_plain_gunicorn_makes_two():
