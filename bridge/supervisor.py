@@ -40,7 +40,23 @@ def child_commands(args) -> list[tuple[str, list[str]]]:
 
 def worker_command(name: str) -> list[str]:
     """One delivery worker process: Celery's solo pool runs each task on the main thread (render's time limit needs it), with no pool to feed."""
-    return [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker", "--pool", "solo", "--hostname", f"{name}@%h", "--loglevel", "INFO"]
+    # --concurrency 1 is what solo does anyway; said, Celery's banner shows it instead of the CPU count.
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "app.celery_app",
+        "worker",
+        "--pool",
+        "solo",
+        "--concurrency",
+        "1",
+        "--hostname",
+        f"{name}@%h",
+        "--loglevel",
+        "INFO",
+    ]
 
 
 def serve(args) -> int:

@@ -70,9 +70,10 @@ def test_every_way_of_running_the_worker_runs_solo_processes_one_task_each():
     for name, argv in workers.items():
         assert argv == worker_command(name)
         assert argv[argv.index("--pool") + 1] == "solo" and argv[argv.index("--hostname") + 1] == f"{name}@%h"
+        assert argv[argv.index("--concurrency") + 1] == "1"  # Celery's banner otherwise shows the CPU count
     assert [name for name, _ in child_commands(argparse.Namespace(**{**vars(args), "concurrency": 1}))] == ["worker", "web"]
     compose = COMPOSE["services"]["worker"]
-    assert compose["command"][compose["command"].index("--pool") + 1] == "solo" and "--concurrency" not in compose["command"]
+    assert compose["command"][compose["command"].index("--pool") + 1] == "solo" and compose["command"][compose["command"].index("--concurrency") + 1] == "1"
     assert compose["deploy"]["replicas"] == 2
     for harness in ("bench/stack.py", "tests/e2e/processes.py"):
         assert "worker_command(" in (PROJECT / harness).read_text()
