@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -298,6 +299,7 @@ class Store:
         # readiness poll and its bookkeeping on every flush, a fifth of the round trip's client CPU.
         self._accept_lock = threading.Lock()
         self._accept_connection: redis.connection.AbstractConnection | None = None
+        self._accept_pid = 0
 
     def accept(self, event: Event, message: Message | None = None) -> Accepted:
         """Store, number and queue (as message; without one, as if its task were lost) a new event in one round trip; or name the earlier event."""
@@ -363,9 +365,11 @@ class Store:
         """Send commands in one write and read their replies, retried on a lost connection as redis-py retries one command."""
         with self._accept_lock:
             conn = self._accept_connection
-            if conn is None:
+            # A forked child must not share its parent's socket (their replies would cross), as redis-py's pool ensures.
+            if conn is None or self._accept_pid != os.getpid():
                 pool = self.redis.connection_pool
                 conn = self._accept_connection = pool.connection_class(**pool.connection_kwargs)
+                self._accept_pid = os.getpid()
             try:
                 return conn.retry.call_with_retry(lambda: self._send_and_read(conn, commands), lambda _error: conn.disconnect())
             except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -197,6 +198,26 @@ def test_concurrent_accepts_each_get_their_own_answer(store):
     for e in events:
         assert store.load_event(e.id).body == e.body
     assert sorted(queued_event_ids(store.redis)) == sorted(e.id for e in events)
+
+
+def test_a_forked_child_accepts_over_a_connection_of_its_own(store):
+    first = event("d-parent")
+    store.accept(first, message(first))
+    parent_end = store._accept_connection._sock.getsockname()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: accept, then say which local address it used
+        child = event("d-child")
+        store.accept(child, message(child))
+        os.write(write, repr(store._accept_connection._sock.getsockname()).encode())
+        os._exit(0)
+    os.close(write)
+    child_end = os.read(read, 200).decode()
+    assert os.waitpid(pid, 0)[1] == 0
+    assert child_end and child_end != repr(parent_end)
+    last = event("d-parent-again")
+    assert store.accept(last, message(last)).earlier is None
+    assert len(queued_event_ids(store.redis)) == 3
 
 
 def test_the_same_delivery_twice_in_one_batch_is_stored_once_and_answered_as_a_duplicate(store):
