@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import redis
 from flask import Flask, current_app
@@ -18,9 +17,6 @@ from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer
 from bridge.store import Store
 from bridge.targets import base
-
-if TYPE_CHECKING:
-    from celery import Celery
 
 __version__ = "0.13.0"
 
@@ -71,7 +67,7 @@ def renderers(config: Config) -> dict[str, Renderer]:
 
 
 class Extensions(dict):
-    """app.extensions, making an entry the first time it is asked for: the web queues without Celery and loads it only to replay."""
+    """app.extensions, making an entry the first time it is asked for: the web queues without Celery, so only the worker and tests load it."""
 
     def __init__(self, existing: dict, **factories):
         super().__init__(existing)
@@ -92,13 +88,8 @@ def celery_for(services: Services, redis_url: str):
 
 
 def current_services() -> Services:
-    """The current app's services: all that reading needs."""
+    """The current app's services: all that reading and replaying need."""
     return current_app.extensions["hookdock"]
-
-
-def current_services_and_celery() -> tuple[Services, Celery]:
-    """The current app's services and Celery app, for replays only: asking for Celery loads it into the web worker (~20 MB)."""
-    return current_app.extensions["hookdock"], current_app.extensions["celery"]
 
 
 def create_app(config: Config | None = None, redis_url: str | None = None) -> Flask:

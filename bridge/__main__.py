@@ -146,13 +146,13 @@ def cmd_replay(args) -> int:
         print("hookdock: give an event or delivery id, or --failed [--since T]", file=sys.stderr)
         return 2
     app = create_app(load_config(args.config))
-    services, celery = app.extensions["hookdock"], app.extensions["celery"]
+    services = app.extensions["hookdock"]
     try:
         if args.id:
-            replayed = admin.replay(services, celery, args.id)
+            replayed = admin.replay(services, args.id)
             print(f"queued {replayed['replayed']} again for {', '.join(replayed['targets']) or 'its route'}")
             return 0
-        queued = admin.replay_failed(services, celery, admin.parse_since(args.since))
+        queued = admin.replay_failed(services, admin.parse_since(args.since))
     except (admin.NotFound, ValueError) as exc:  # Refused is a ValueError
         print(f"hookdock: {exc}", file=sys.stderr)
         return 1

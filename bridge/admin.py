@@ -8,16 +8,11 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from bridge import liveness, sequence
-from bridge.broker import PROCESS_EVENT
+from bridge import broker, liveness, sequence
 from bridge.logsafe import HIDDEN, hide_secrets, hide_secrets_in
 from bridge.pipeline import Services
 from bridge.store import Delivery, Event, delivery_id_for
-
-if TYPE_CHECKING:
-    from celery import Celery  # the web loads Celery only when it replays (bridge/__init__.py Extensions)
 
 RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -74,7 +69,7 @@ def events_view(services: Services, failed: bool = False, route: str | None = No
     return [{k: v for k, v in asdict(e).items() if k != "body"} for e in services.store.list_events(failed, route, limit)]
 
 
-def replay(services: Services, celery: Celery, item_id: str) -> dict:
+def replay(services: Services, item_id: str) -> dict:
     """Queue an event (its targets not yet delivered) or one delivery again, rendered with today's templates.
 
     A delivered message is never sent again: its uuid is fixed, so the chat would drop the repeat
@@ -105,17 +100,19 @@ def replay(services: Services, celery: Celery, item_id: str) -> dict:
         store.forget_runs("deliveries", delivery_id_for(event_id, t))
     store.forget_runs("events", event_id)
     store.mark_event(event_id, "queued", f"replayed at {time.strftime('%Y-%m-%dT%H:%M:%S')}")
-    celery.send_task(PROCESS_EVENT, args=[event_id], kwargs={"only_target": target or None}, headers=sequence.stamp(store.redis, "events", event_id))
+    # Queued as send_task would queue it, without loading Celery into the web worker that serves the console (about 20 MB).
+    message = broker.task_message(broker.PROCESS_EVENT, [event_id], sequence.HEADER, {"only_target": target or None})
+    broker.publish(store.redis, message, sequence.stamp(store.redis, "events", event_id)[sequence.HEADER])
     return {"replayed": item_id, "targets": todo}
 
 
-def replay_failed(services: Services, celery: Celery, since: float) -> list[str]:
+def replay_failed(services: Services, since: float) -> list[str]:
     """Replay every failed event and dead-lettered delivery since a time that still exists; return what was queued."""
     events, deliveries = services.store.failed_since(since)
     queued = []
     for item in events + [d for d in deliveries if d.partition(".")[0] not in events]:
         try:
-            queued.append(replay(services, celery, item)["replayed"])
+            queued.append(replay(services, item)["replayed"])
         except (NotFound, Refused):
             continue  # expired with the retention window, or settled since it failed
     return queued

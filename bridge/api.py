@@ -6,7 +6,7 @@ import hmac
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bridge import admin, current_services, current_services_and_celery
+from bridge import admin, current_services
 from bridge.pipeline import failure_reason
 from bridge.preview import preview, route_for_source
 from bridge.sources.base import Rejected, parse_json_body
@@ -77,7 +77,7 @@ def list_events():
 @bp.post("/replay/<item_id>")
 def replay_one(item_id: str):
     """Queue an event or one delivery again, rendered with today's templates."""
-    return jsonify(admin.replay(*current_services_and_celery(), item_id)), 202
+    return jsonify(admin.replay(current_services(), item_id)), 202
 
 
 @bp.post("/replay")
@@ -85,7 +85,7 @@ def replay_failed():
     """Queue every failure again: ?failed=1 (required), ?since=2h or an ISO time."""
     if request.args.get("failed") not in ("1", "true"):
         return error(400, "say which items to replay: POST /api/replay?failed=1[&since=2h], or POST /api/replay/<id>")
-    queued = admin.replay_failed(*current_services_and_celery(), admin.parse_since(request.args.get("since")))
+    queued = admin.replay_failed(current_services(), admin.parse_since(request.args.get("since")))
     return jsonify({"replayed": queued}), 202
 
 

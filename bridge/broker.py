@@ -19,6 +19,8 @@ import uuid
 from functools import cache
 from typing import NamedTuple
 
+import redis
+
 PROCESS_EVENT = "hookdock.process_event"
 DELIVER = "hookdock.deliver"
 # The versions this envelope was read from; tests/test_broker.py fails once the installed ones differ.
@@ -70,6 +72,11 @@ def task_message(task: str, args: list, header: str, kwargs: dict | None = None)
 def _filled(pieces: list[str], values: dict[str, str]) -> str:
     """Envelope text with each hole (an odd item) replaced by its value."""
     return "".join([piece if i % 2 == 0 else values[piece] for i, piece in enumerate(pieces)])
+
+
+def publish(client: redis.Redis, message: Message, seq: int) -> None:
+    """Queue a message numbered seq, as kombu's Redis transport would (an LPUSH onto the queue's list)."""
+    client.lpush(message.queue, f"{message.head}{seq}{message.tail}")
 
 
 def _hole(name: str) -> str:

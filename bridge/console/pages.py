@@ -7,7 +7,7 @@ import math
 
 from flask import flash, redirect, render_template, request, url_for
 
-from bridge import admin, current_services, current_services_and_celery
+from bridge import admin, current_services
 from bridge.console import bp
 from bridge.pipeline import failure_reason
 from bridge.preview import preview
@@ -79,12 +79,12 @@ def event(event_id: str):
 @bp.route("/console/replay/<item_id>", methods=["GET", "POST"])
 def replay(item_id: str):
     """GET asks for confirmation; POST queues the event or delivery again through admin.replay."""
-    services, celery = current_services_and_celery()
+    services = current_services()
     event_id = item_id.partition(".")[0]
     if request.method == "GET":
         return render_template("console/confirm_replay.html", item_id=item_id, event=admin.event_page(services, event_id))
     try:
-        done = admin.replay(services, celery, item_id)
+        done = admin.replay(services, item_id)
     except admin.Refused as exc:
         flash(str(exc), "error")
     else:
@@ -95,7 +95,7 @@ def replay(item_id: str):
 @bp.route("/console/replay-failed", methods=["GET", "POST"])
 def replay_failed():
     """GET lists what failed since a time and asks for confirmation; POST replays all of it through admin.replay_failed."""
-    services, celery = current_services_and_celery()
+    services = current_services()
     given = request.values.get("since", "1h")
     try:
         since = admin.parse_since(given)
@@ -104,7 +104,7 @@ def replay_failed():
     if request.method == "GET":
         failed_events, dead_letters = services.store.failed_since(since)
         return render_template("console/confirm_replay_failed.html", since=given, failed_events=failed_events, dead_letters=dead_letters)
-    queued = admin.replay_failed(services, celery, since)
+    queued = admin.replay_failed(services, since)
     flash(f"Replayed {len(queued)} failures since {given}: {', '.join(queued) or 'nothing was left to replay'}.", "ok")
     return redirect(url_for("console.events", outcome="queued"))
 
