@@ -295,11 +295,11 @@ class Store:
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
         self.accept_script = client.register_script(ACCEPT)
         self.steps_script = client.register_script(STEPS)
-        # Accepts go over a connection of their own, one flush at a time: taking one from the pool costs a
-        # readiness poll and its bookkeeping on every flush, a fifth of the round trip's client CPU.
-        self._accept_lock = threading.Lock()
-        self._accept_connection: redis.connection.AbstractConnection | None = None
-        self._accept_pid = 0
+        # Accepts and the worker's steps go over a connection of their own, one call at a time: taking one from
+        # the pool and redis-py's command path cost more client CPU than the round trip's syscalls.
+        self._own_lock = threading.Lock()
+        self._own_connection: redis.connection.AbstractConnection | None = None
+        self._own_pid = 0
 
     def accept(self, event: Event, message: Message | None = None) -> Accepted:
         """Store, number and queue (as message; without one, as if its task were lost) a new event in one round trip; or name the earlier event."""
@@ -320,7 +320,7 @@ class Store:
                 outcomes.append(exc)
         sent = [i for i, outcome in enumerate(outcomes) if type(outcome) is bytes]
         if sent:
-            for i, reply in zip(sent, self._evalsha_all([outcomes[i] for i in sent]), strict=True):
+            for i, reply in zip(sent, self._evalsha_all([outcomes[i] for i in sent], ACCEPT), strict=True):
                 outcomes[i] = self._accepted(reply)
         return outcomes
 
@@ -350,30 +350,30 @@ class Store:
         earlier, seq = reply
         return Accepted(earlier.decode() if earlier else None, seq)
 
-    def _evalsha_all(self, commands: list[bytes]) -> list:
-        """Each packed command's reply (an error reply as its ResponseError); a Redis that lost its scripts gets ACCEPT again first."""
+    def _evalsha_all(self, commands: list[bytes], script: str) -> list:
+        """Each packed EVALSHA of script and its reply (an error reply as its ResponseError); a Redis that lost its scripts gets it again first."""
         replies = self._exchange(commands)
         # After a restart or SCRIPT FLUSH no command ran: loading the script and sending them again is safe.
         missing = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
         if missing:
-            self.redis.script_load(ACCEPT)
+            self.redis.script_load(script)
             for i, reply in zip(missing, self._exchange([commands[i] for i in missing]), strict=True):
                 replies[i] = reply
         return replies
 
     def _exchange(self, commands: list[bytes]) -> list:
         """Send commands in one write and read their replies, retried on a lost connection as redis-py retries one command."""
-        with self._accept_lock:
-            conn = self._accept_connection
+        with self._own_lock:
+            conn = self._own_connection
             # A forked child must not share its parent's socket (their replies would cross), as redis-py's pool ensures.
-            if conn is None or self._accept_pid != os.getpid():
+            if conn is None or self._own_pid != os.getpid():
                 pool = self.redis.connection_pool
-                conn = self._accept_connection = pool.connection_class(**pool.connection_kwargs)
-                self._accept_pid = os.getpid()
+                conn = self._own_connection = pool.connection_class(**pool.connection_kwargs)
+                self._own_pid = os.getpid()
             try:
                 return conn.retry.call_with_retry(lambda: self._send_and_read(conn, commands), lambda _error: conn.disconnect())
             except BaseException:
-                conn.disconnect()  # replies may still be on their way: the next flush must not read them as its own
+                conn.disconnect()  # replies may still be on their way: the next call must not read them as its own
                 raise
 
     @staticmethod
@@ -700,4 +700,9 @@ class Steps:
         """Run the steps gathered (in one round trip) and start afresh; the replies of those that give one, in order."""
         keys, args = self.keys, self.args
         self.keys, self.args, self.sent = [], [], True
-        return list(self.store.steps_script(keys=keys, args=args)) if args else []
+        if not args:
+            return []
+        [reply] = self.store._evalsha_all([packed(("EVALSHA", self.store.steps_script.sha, len(keys), *keys, *args))], STEPS)
+        if isinstance(reply, Exception):
+            raise reply
+        return list(reply)

@@ -203,13 +203,13 @@ def test_concurrent_accepts_each_get_their_own_answer(store):
 def test_a_forked_child_accepts_over_a_connection_of_its_own(store):
     first = event("d-parent")
     store.accept(first, message(first))
-    parent_end = store._accept_connection._sock.getsockname()
+    parent_end = store._own_connection._sock.getsockname()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: accept, then say which local address it used
         child = event("d-child")
         store.accept(child, message(child))
-        os.write(write, repr(store._accept_connection._sock.getsockname()).encode())
+        os.write(write, repr(store._own_connection._sock.getsockname()).encode())
         os._exit(0)
     os.close(write)
     child_end = os.read(read, 200).decode()
