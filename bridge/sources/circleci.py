@@ -6,12 +6,11 @@ is the version that counts). The body's `id` names the event, so a retried deliv
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from bridge import builds
 from bridge.sources import auth
-from bridge.sources.base import Decision, Inbound, Rejected, body_digest, parse_json_body, required_header
+from bridge.sources.base import Decision, Inbound, Rejected, body_digest, loads, parse_json_body, required_header
 from bridge.sources.common import id_part, obj, route_facts, seconds_between, text
 
 SIGNATURE_HEADER = "circleci-signature"
@@ -59,7 +58,7 @@ def parse(headers: Mapping[str, str], raw: bytes) -> tuple[str, dict]:
 def delivery_id(headers: Mapping[str, str], raw: bytes) -> str:
     """The body's id (CircleCI's own dedupe key), or the body's hash."""
     try:
-        found = json.loads(raw).get("id")
+        found = loads(raw).get("id")
     except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
         found = None
     return found if isinstance(found, str) and found.strip() else body_digest(raw)
