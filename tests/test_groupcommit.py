@@ -207,9 +207,13 @@ def test_a_forked_child_accepts_over_a_connection_of_its_own(store):
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: accept, then say which local address it used
-        child = event("d-child")
-        store.accept(child, message(child))
-        os.write(write, repr(store._accept_connection._sock.getsockname()).encode())
+        # Whatever happens, the child ends here: an exception left to unwind would run the rest of pytest's session in it.
+        try:
+            child = event("d-child")
+            store.accept(child, message(child))
+            os.write(write, repr(store._accept_connection._sock.getsockname()).encode())
+        except BaseException:
+            os._exit(1)
         os._exit(0)
     os.close(write)
     child_end = os.read(read, 200).decode()
