@@ -638,9 +638,6 @@ class Steps:
         # Handed to a script call (run, or carried by other steps): whether or not that call succeeded.
         self.sent = False
 
-    def __bool__(self) -> bool:
-        return bool(self.args)
-
     def _step(self, name: str, keys: list[str], args: list) -> Steps:
         self.keys += keys
         self.args += [name, *args]
