@@ -78,7 +78,7 @@ def count(client, name: str, n: int = 1, **labels) -> None:
 
 
 class Tally:
-    """Metric writes gathered while an item is worked on, queued on the pipeline that records the item: no round trip of their own."""
+    """Metric writes gathered while an item is worked on, written by the script call that records the item (bridge/store.py STEPS): no round trip of their own."""
 
     def __init__(self) -> None:
         self.counts: list[tuple[str, int]] = []
@@ -94,14 +94,6 @@ class Tally:
         index = next((i for i, bound in enumerate(buckets) if seconds <= bound), len(buckets))
         self.counts.append((field(name, labels, f"b{index}"), 1))
         self.sums.append((field(name, labels, "sum"), max(0.0, seconds)))
-
-    def queue(self, pipe) -> int:
-        """Queue the writes on pipe; return how many commands were queued."""
-        for key, n in self.counts:
-            pipe.hincrby(KEY, key, n)
-        for key, seconds in self.sums:
-            pipe.hincrbyfloat(KEY, key, seconds)
-        return len(self.counts) + len(self.sums)
 
 
 def ignore_kind(reason: str) -> str:

@@ -173,6 +173,11 @@ return out
 """
 
 
+# What the store's own connection (accepts and the worker's steps) and packer (Store._exchange, packed) were written for; tests/test_groupcommit.py
+# fails once the installed versions differ.
+OWN_CONNECTION_WRITTEN_FOR = {"redis": "8.1.0", "hiredis": "3.5.0"}
+
+
 def packed(command: tuple) -> bytes:
     """A command in Redis' wire protocol, as one buffer: redis-py gives a body past 6000 bytes a send of its own, and each send wakes Redis."""
     # hiredis is what redis-py packs with (it is pinned); called directly, it skips redis-py's per-argument wrapper.
@@ -637,9 +642,6 @@ class Steps:
         self.args: list = []
         # Handed to a script call (run, or carried by other steps): whether or not that call succeeded.
         self.sent = False
-
-    def __bool__(self) -> bool:
-        return bool(self.args)
 
     def _step(self, name: str, keys: list[str], args: list) -> Steps:
         self.keys += keys

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
 from types import SimpleNamespace
 
 import gevent
@@ -19,7 +20,7 @@ import redis
 from bridge import broker, create_app, groupcommit, sequence
 from bridge.config import parse_config
 from bridge.groupcommit import GroupCommit, Interrupted
-from bridge.store import ACCEPT, Event, NotQueued, Store, new_event_id
+from bridge.store import ACCEPT, OWN_CONNECTION_WRITTEN_FOR, Event, NotQueued, Store, new_event_id
 from tests.support import github_headers, wait_until
 from tests.test_web import CONFIG, PING
 
@@ -187,6 +188,16 @@ def queued_event_ids(client: redis.Redis) -> list[str]:
     return [json.loads(base64.b64decode(json.loads(m)["body"]))[0][0] for m in client.lrange("celery", 0, -1)]
 
 
+@pytest.mark.parametrize("package", sorted(OWN_CONNECTION_WRITTEN_FOR))
+def test_the_installed_redis_and_hiredis_are_the_ones_the_accept_path_was_written_for(package):
+    written, installed = OWN_CONNECTION_WRITTEN_FOR[package], version(package)
+    assert installed == written, (
+        f"bridge/store.py's accept path was written for {package} {written}; {installed} is installed. Re-read redis-py's "
+        "ConnectionPool (connection_class, connection_kwargs) and Connection (send_packed_command, read_response, retry), and "
+        "hiredis.pack_command, make Store._exchange and packed match, run this file, then set store.OWN_CONNECTION_WRITTEN_FOR."
+    )
+
+
 def test_concurrent_accepts_each_get_their_own_answer(store):
     held = HeldFlush(store.accept_many)
     commit = GroupCommit(held)
@@ -207,9 +218,13 @@ def test_a_forked_child_accepts_over_a_connection_of_its_own(store):
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: accept, then say which local address it used
-        child = event("d-child")
-        store.accept(child, message(child))
-        os.write(write, repr(store._own_connection._sock.getsockname()).encode())
+        # Whatever happens, the child ends here: an exception left to unwind would run the rest of pytest's session in it.
+        try:
+            child = event("d-child")
+            store.accept(child, message(child))
+            os.write(write, repr(store._own_connection._sock.getsockname()).encode())
+        except BaseException:
+            os._exit(1)
         os._exit(0)
     os.close(write)
     child_end = os.read(read, 200).decode()
