@@ -65,7 +65,8 @@ def task_message(task: str, args: list, header: str, kwargs: dict | None = None)
         "argsrepr": json.dumps(repr(args))[1:-1],
         "body": base64.b64encode(body.encode()).decode(),
     }
-    head, tail = _envelope(task, header, repr(kwargs))
+    # The process id is part of the key: a process forked after the first message names itself, not its parent.
+    head, tail = _envelope(task, header, repr(kwargs), os.getpid())
     return Message(QUEUE, _filled(head, values), _filled(tail, values))
 
 
@@ -88,7 +89,7 @@ _HOLES = re.compile(r"\\u0000hookdock-(id|tag|argsrepr|body)\\u0000")
 
 
 @cache
-def _envelope(task: str, header: str, kwargsrepr: str) -> tuple[list[str], list[str]]:
+def _envelope(task: str, header: str, kwargsrepr: str, pid: int) -> tuple[list[str], list[str]]:
     """A task's message before and after the sequence number, each split at its holes (odd items name one).
 
     Every message of a task differs only in its ids, arguments and body: serialising the rest once per
@@ -111,7 +112,7 @@ def _envelope(task: str, header: str, kwargsrepr: str) -> tuple[list[str], list[
         "argsrepr": _hole("argsrepr"),
         "kwargsrepr": kwargsrepr,
         # Celery's anon_nodename(): who sent it, for the worker's log.
-        "origin": f"gen{os.getpid()}@{_hostname()}",
+        "origin": f"gen{pid}@{_hostname()}",
         "ignore_result": None,
         "replaced_task_nesting": 0,
         "stamped_headers": None,

@@ -127,7 +127,6 @@ def process_loaded(
         store.mark_event(event_id, "processed", note)
     elif started is not None and holder and fresh:
         started[fresh[0].id] = replies[-1]
-    # A redelivered task may queue a delivery twice; the message uuid keeps the post single.
     if saved is not None:
         saved.update((d.id, d) for d in pending)
     return [d.id for d in pending]

@@ -81,6 +81,8 @@ return redis.call('HGET', KEYS[1], 'state')
 # Settling an event writes nothing for one that expired (that would leave a record without its body and TTL);
 # failed and ignored ones are indexed (the console lists them without reading every event); a settled
 # one no longer waits or is held. A run's count back at zero is deleted, so finished items leave no key behind.
+# key() and arg() read the next key and argument; `local x, y = arg(), arg()` relies on Lua 5.1 (Redis' and Valkey's)
+# evaluating an expression list left to right, which the language does not promise but that interpreter does.
 STEPS = """
 local k, a, out = 0, 0, {}
 local function key()
@@ -640,8 +642,9 @@ class Steps:
         self.store = store
         self.keys: list[str] = []
         self.args: list = []
-        # Handed to a script call (run, or carried by other steps): whether or not that call succeeded.
-        self.sent = False
+        # Set once the script call that ran these steps (theirs, or the one of the steps that carried them) succeeded.
+        self.done = False
+        self.carrier: Steps | None = None
 
     def _step(self, name: str, keys: list[str], args: list) -> Steps:
         self.keys += keys
@@ -692,19 +695,26 @@ class Steps:
         return self._step("mark_event", keys, [status, printable(reason), event_id, repr(now), repr(now - self.store.ttl)])
 
     def carry(self, other: Steps) -> Steps:
-        """Take other's steps, to run after these; other is then sent."""
+        """Take other's steps, to run after these: other is written when these are."""
         self.keys += other.keys
         self.args += other.args
-        other.keys, other.args, other.sent = [], [], True
+        other.keys, other.args, other.carrier = [], [], self
         return self
 
     def run(self) -> list:
         """Run the steps gathered (in one round trip) and start afresh; the replies of those that give one, in order."""
         keys, args = self.keys, self.args
-        self.keys, self.args, self.sent = [], [], True
+        self.keys, self.args = [], []
         if not args:
+            self.done = True
             return []
         [reply] = self.store._evalsha_all([packed(("EVALSHA", self.store.steps_script.sha, len(keys), *keys, *args))], STEPS)
         if isinstance(reply, Exception):
             raise reply
+        self.done = True
         return list(reply)
+
+    @property
+    def written(self) -> bool:
+        """Whether these steps reached Redis: their call, or the call of the steps that carried them, succeeded."""
+        return self.done or (self.carrier is not None and self.carrier.written)

@@ -51,7 +51,8 @@ class Runs:
 
     def end(self, kind: str, item_id: str) -> None:
         """The run on an item finished: counted off with the next write, unless the item's settling write took its end already."""
-        if not any(steps.sent and (kind, item_id) in items for steps, items in self.carried):
+        # A settling write that failed (a Redis blip) took no end with it: ending the run again keeps a blip from counting as a crash.
+        if not any(steps.written and (kind, item_id) in items for steps, items in self.carried):
             self.ending.end_run(kind, item_id)
 
     def closing(self, *items: tuple[str, str]) -> Steps:

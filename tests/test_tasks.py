@@ -198,3 +198,23 @@ def test_a_delivery_to_retry_has_its_run_ended_before_its_next_try_is_queued(cha
         run(app, tasks.DELIVER, "e1.team-chat")
     assert runs_when_queued[1:] == [[]] and services.store.load_delivery("e1.team-chat").status == "retrying"
     assert list(services.store.redis.scan_iter("hookdock:runs:*")) == []
+
+
+def test_a_settling_write_lost_to_a_redis_blip_still_ends_its_runs(app, services, monkeypatch):
+    original = Steps.run
+    failed = []
+
+    def blip(steps):
+        # The write that settles the delivery carries the runs' ends; Redis drops it once, then answers again.
+        if not failed and "save_delivery" in steps.args and "end_run" in steps.args:
+            failed.append(list(steps.args))
+            steps.keys, steps.args = [], []
+            raise redis.ConnectionError("Connection reset by peer")
+        return original(steps)
+
+    monkeypatch.setattr(Steps, "run", blip)
+    monkeypatch.setattr(app.extensions["celery"].tasks[tasks.DELIVER], "apply_async", lambda **kwargs: None)
+    run(app, tasks.PROCESS_EVENT, "e1")
+    assert failed
+    # Ended with the task's last write instead: a blip is not a worker dying mid-item (MAX_CUT_SHORT counts those).
+    assert list(services.store.redis.scan_iter("hookdock:runs:*")) == []
