@@ -377,6 +377,14 @@ class Store:
                 pool = self.redis.connection_pool
                 conn = self._own_connection = pool.connection_class(**pool.connection_kwargs)
                 self._own_pid = os.getpid()
+            # As redis-py's pool does before each use: a connection Redis closed (a restart, a timeout) or that holds
+            # an unread reply is replaced, so the call goes out on a live one instead of failing once.
+            try:
+                stale = conn.can_read()
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                stale = True
+            if stale:
+                conn.disconnect()
             try:
                 return conn.retry.call_with_retry(lambda: self._send_and_read(conn, commands), lambda _error: conn.disconnect())
             except BaseException:

@@ -211,6 +211,16 @@ def test_concurrent_accepts_each_get_their_own_answer(store):
     assert sorted(queued_event_ids(store.redis)) == sorted(e.id for e in events)
 
 
+def test_an_accept_after_redis_dropped_the_connection_goes_through(store):
+    first = event("d-first")
+    store.accept(first, message(first))
+    # As after a Redis restart: the store's own connection is dead before the next webhook comes.
+    store.redis.client_kill_filter(_type="normal", skipme=True)
+    second = event("d-second")
+    assert store.accept(second, message(second)).earlier is None
+    assert store.load_event(second.id) is not None
+
+
 def test_a_forked_child_accepts_over_a_connection_of_its_own(store):
     first = event("d-parent")
     store.accept(first, message(first))
