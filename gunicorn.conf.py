@@ -47,7 +47,7 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"
 
 
 class SafeLogger(Logger):
-    """gunicorn's logger with only harmless access-log atoms, each scrubbed, whatever access_log_format asks for."""
+    """gunicorn's logger with only harmless access-log atoms, whatever access_log_format asks for, in lines scrubbed whole."""
 
     ATOMS = ("h", "t", "m", "U", "H", "s", "B", "b", "T", "D", "M", "L", "p", "a")
     HEADERS = ("{x-github-event}i", "{x-github-delivery}i", "{content-type}i", "{content-length}i", "{x-forwarded-for}i", "{x-request-id}i")
