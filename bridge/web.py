@@ -5,13 +5,18 @@ Nothing here loads Celery or kombu: the accept script queues the task message br
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import redis
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request
 
 from bridge import broker, metrics, sequence
 from bridge.config import Route
@@ -22,6 +27,8 @@ from bridge.store import Event, NotQueued, new_event_id
 log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+HOOKS_PATH = "/hooks/"
+STATUS_LINES = {code: f"{code} {HTTP_STATUS_CODES[code]}" for code in HTTP_STATUS_CODES}
 
 
 def error(status: int, message: str, **extra):
@@ -41,43 +48,44 @@ class Hook(NamedTuple):
 @bp.record_once
 def _hooks(state) -> None:
     """One Hook per configured route, made when the app takes this blueprint (its config is fixed by then)."""
-    routes = state.app.extensions["hookdock"].config.routes
+    app = state.app
+    routes = app.extensions["hookdock"].config.routes
     # Some senders may be set to PUT (Grafana's contact point); a source says so with METHODS.
     hooks = {}
     for name, route in routes.items():
         source = source_for(name, route)
         hooks[name] = Hook(route, source, tuple(getattr(source, "METHODS", ("POST",))), route.credentials())
-    state.app.extensions["hookdock.hooks"] = hooks
+    app.extensions["hookdock.hooks"] = hooks
     # Webhooks arriving together are stored and queued in one round trip (bridge/groupcommit.py), each by its own script call.
-    state.app.extensions["hookdock.accepts"] = GroupCommit(state.app.extensions["hookdock"].store.accept_many)
+    app.extensions["hookdock.accepts"] = GroupCommit(app.extensions["hookdock"].store.accept_many)
+    app.wsgi_app = FastLane(app, app.wsgi_app)
 
 
-@bp.route("/hooks/<route_name>", methods=ANY_METHOD)
-def receive(route_name: str):
-    """Accept one webhook: answer in milliseconds, do the work in the worker."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup rather than one per use
-    hook = app.extensions["hookdock.hooks"].get(route_name)
-    if hook is None:
-        return error(404, f"no route named {route_name!r}")
-    route, source, methods = hook.route, hook.source, hook.methods
+class Answer(NamedTuple):
+    """What a verified, parsed or refused webhook is answered, and the labels it is counted under."""
+
+    status: int
+    body: dict
+    labels: dict
+    # The accept script counted it in the same round trip; anything else is counted after the answer.
+    counted: bool = False
+
+
+def take(app, hook: Hook, route_name: str, headers, raw: bytes, args) -> Answer:
+    """Verify, parse, store and queue one webhook whose body has been read: the answer, whichever way it is served."""
     # An unknown route's name and an unverified event's name stay out of the labels: a stranger would choose them.
-    g.webhook = labels = {"route": route_name, "source": route.source}
-    if request.method not in methods:
-        response, status = error(405, f"webhooks are delivered with {' or '.join(methods)}")
-        response.headers["Allow"] = ", ".join(methods)
-        return response, status
-    raw = read_body()
-    headers = request.headers
+    labels = {"route": route_name, "source": hook.route.source}
+    source = hook.source
     try:
-        source.verify(Inbound(headers, raw, request.args), hook.credentials)
+        source.verify(Inbound(headers, raw, args), hook.credentials)
         name, _ = source.parse(headers, raw)
     except Rejected as exc:
-        return error(exc.status, exc.message)
+        return Answer(exc.status, {"error": exc.message, "status": exc.status}, labels)
     labels["event"] = name
     event = Event(
         new_event_id(),
         route_name,
-        route.source,
+        hook.route.source,
         name,
         source.delivery_id(headers, raw),
         {h: value for h in source.KEPT_HEADERS if (value := headers.get(h)) is not None},
@@ -87,16 +95,87 @@ def receive(route_name: str):
         accepted = app.extensions["hookdock.accepts"].submit((event, broker.task_message(broker.PROCESS_EVENT, [event.id], sequence.HEADER)))
     except NotQueued:
         log.exception("could not queue event %s", event.id)
-        return error(503, "the event could not be queued; please retry")
+        return Answer(503, {"error": "the event could not be queued; please retry", "status": 503}, labels)
     except (redis.RedisError, Interrupted):
         log.exception("could not reach Redis for event %s", event.id)
-        return error(503, "the event could not be stored; please retry")
-    labels["counted"] = True  # by the accept script, in the same round trip
+        return Answer(503, {"error": "the event could not be stored; please retry", "status": 503}, labels)
     if accepted.earlier is not None:
-        return jsonify({"duplicate": True, "event": accepted.earlier}), 200
+        return Answer(200, {"duplicate": True, "event": accepted.earlier}, labels, counted=True)
     # Stored and queued in that one round trip: there is no window in which a task could be missing.
-    # Written out rather than through jsonify, whose encoder and provider cost more than the rest of the answer (the id is hex).
-    return app.response_class(f'{{"event": "{event.id}"}}\n', 202, mimetype="application/json")
+    return Answer(202, {"event": event.id}, labels, counted=True)
+
+
+@bp.route("/hooks/<route_name>", methods=ANY_METHOD)
+def receive(route_name: str):
+    """Accept one webhook the fast lane left to Flask: an unknown route or method, an unusual body, or an error."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup rather than one per use
+    hook = app.extensions["hookdock.hooks"].get(route_name)
+    if hook is None:
+        return error(404, f"no route named {route_name!r}")
+    g.webhook = {"route": route_name, "source": hook.route.source}
+    if request.method not in hook.methods:
+        response, status = error(405, f"webhooks are delivered with {' or '.join(hook.methods)}")
+        response.headers["Allow"] = ", ".join(hook.methods)
+        return response, status
+    answer = take(app, hook, route_name, request.headers, read_body(), request.args)
+    g.webhook = {**answer.labels, "counted": answer.counted}
+    return jsonify(answer.body), answer.status
+
+
+class FastLane:
+    """Serves the usual webhook without Flask's request machinery, which cost more than storing and queueing it.
+
+    Only a POST (or a route's own method) to a configured route whose body's length is announced and within the
+    limit takes this lane; everything else, and anything that fails in it before an answer, goes to Flask, with the
+    body handed back as read, so that every refusal is worded, counted and logged in one place (receive above).
+    """
+
+    def __init__(self, app: Flask, flask_wsgi_app: Callable) -> None:
+        self.app = app
+        self.flask = flask_wsgi_app
+        self.hooks: dict[str, Hook] = app.extensions["hookdock.hooks"]
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        hook = self.hooks.get(path[len(HOOKS_PATH) :]) if path.startswith(HOOKS_PATH) else None
+        length = environ.get("CONTENT_LENGTH", "")
+        if hook is None or environ.get("REQUEST_METHOD") not in hook.methods or not length.isdigit() or "HTTP_TRANSFER_ENCODING" in environ:
+            return self.flask(environ, start_response)
+        length = int(length)
+        if length > self.app.config["MAX_CONTENT_LENGTH"]:
+            return self.flask(environ, start_response)
+        try:
+            raw = environ["wsgi.input"].read(length)
+        except Exception as exc:  # a stalled or broken body: Flask words the refusal (408, 400) as it always has
+            environ["wsgi.input"] = Unreadable(exc)
+            return self.flask(environ, start_response)
+        if len(raw) != length:
+            environ["wsgi.input"] = io.BytesIO(raw)
+            return self.flask(environ, start_response)
+        incoming = Request(environ)  # werkzeug's own, for headers and query arguments parsed as Flask parses them
+        try:
+            answer = take(self.app, hook, path[len(HOOKS_PATH) :], incoming.headers, raw, incoming.args)
+        except Exception:  # a bug: Flask answers it as any other request's (a JSON 500), from the same body
+            environ["wsgi.input"] = io.BytesIO(raw)
+            return self.flask(environ, start_response)
+        if not answer.counted:
+            metrics.count(self.app.extensions["hookdock"].store.redis, metrics.RECEIVED, status=answer.status, **answer.labels)
+        body = (json.dumps(answer.body) + "\n").encode()
+        start_response(STATUS_LINES[answer.status], [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+class Unreadable(io.RawIOBase):
+    """A request body whose reading failed: it fails again, the same way, for Flask's reader."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise self.error
 
 
 @bp.after_request

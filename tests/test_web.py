@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from urllib.parse import urlencode
 
 import pytest
 import redis
+from werkzeug.test import EnvironBuilder
 
 from bridge import create_app
 from bridge.config import parse_config
@@ -154,3 +156,63 @@ def test_an_event_that_cannot_be_queued_is_refused_and_the_retry_is_accepted(cli
     assert app.extensions["hookdock"].store.list_events() == [] and not r.keys("hookdock:seen:*")
     r.delete("celery")
     assert post(client).status_code == 202 and len(queue()) == 1
+
+
+@pytest.fixture
+def without_flask(app):
+    """The app with Flask's own request handling made to fail: what still answers was served by the fast lane."""
+    entered = []
+
+    def flask(environ, start_response):
+        entered.append(environ["PATH_INFO"])
+        start_response("599 Flask", [])
+        return [b""]
+
+    app.wsgi_app.flask = flask
+    return entered
+
+
+def test_a_signed_webhook_and_a_refused_one_are_served_without_flask(client, app, without_flask, redis_url):
+    accepted = post(client)
+    assert accepted.status_code == 202 and accepted.get_json() == {"event": accepted.get_json()["event"]}
+    assert post(client).get_json() == {"duplicate": True, "event": accepted.get_json()["event"]}
+    refused = post(client, **{"X-GitHub-Delivery": "d-2", "X-Hub-Signature-256": "sha256=" + "0" * 64})
+    assert refused.status_code == 401 and refused.get_json()["status"] == 401
+    assert without_flask == []
+    # Counted as Flask's path counts them: the accept script counts the first two, the lane the refusal.
+    counters = redis.Redis.from_url(redis_url).hgetall("hookdock:metrics")
+    received = {k.decode(): int(v) for k, v in counters.items() if k.startswith(b"hookdock_webhooks_received")}
+    assert sorted(received.values()) == [1, 1, 1] and any('"401"' in k for k in received)
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda c: c.post("/hooks/nowhere", data=PING, headers=github_headers("ping", PING)),  # no such route
+        lambda c: c.put("/hooks/widgets", data=PING, headers=github_headers("ping", PING)),  # not its method
+        lambda c: c.post("/hooks/widgets", input_stream=io.BytesIO(PING), headers={**github_headers("ping", PING), "Transfer-Encoding": "chunked"}),
+        lambda c: c.post("/hooks/widgets", data=b"x" * 65537, headers=github_headers("ping", b"x" * 65537)),  # past the limit
+    ],
+)
+def test_what_the_fast_lane_does_not_serve_goes_to_flask(client, without_flask, send):
+    assert send(client).status_code == 599 and without_flask
+
+
+def test_a_body_that_fails_to_read_is_refused_by_flask_as_before(app):
+    environ = EnvironBuilder("/hooks/widgets", method="POST", data=PING, headers=github_headers("ping", PING)).get_environ()
+
+    class Stalled:
+        def read(self, size=-1):
+            raise TimeoutError("timed out")
+
+    environ["wsgi.input"] = Stalled()
+    answered = []
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: answered.append(status)))
+    assert answered == ["408 REQUEST TIMEOUT"] and b"stopped arriving" in body
+
+
+def test_a_bug_in_a_source_is_a_json_500_from_flask(client, app, monkeypatch):
+    hook = app.extensions["hookdock.hooks"]["widgets"]
+    monkeypatch.setattr(hook.source, "verify", lambda *a: 1 / 0)
+    response = post(client)
+    assert response.status_code == 500 and response.get_json()["status"] == 500
