@@ -33,6 +33,10 @@ class Connection:
         return await asyncio.wait_for(self._exchange(data), timeout)
 
     async def _exchange(self, data: bytes) -> int:
+        if self.writer is not None and self.reader.at_eof():
+            # The server closed it while it sat idle (gunicorn's keep-alive timeout): open a new one, as urllib3 does,
+            # rather than send into a closed connection and count the server's tidying as a failed request.
+            self.close()
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
             self.opened += 1

@@ -45,3 +45,29 @@ def test_measured_requests_never_repeat_a_warmup_delivery_id(recorder):
     summary = asyncio.run(loadgen.run(args))
     assert summary["ok"] == summary["requests"] == 100
     assert max(Recorder.seen.values()) == 1, Recorder.seen.most_common(3)
+
+
+class Tidy(Recorder):
+    """Answers like Recorder, then closes the connection a moment later, as gunicorn closes an idle keep-alive one."""
+
+    def do_POST(self):
+        super().do_POST()
+        self.wfile.flush()
+        self.close_connection = True
+
+
+def test_a_connection_the_server_closed_while_idle_is_reopened_not_counted_as_an_error():
+    Recorder.seen = Counter()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tidy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # Ten requests a second on one connection: each finds the last one closed by the server.
+        args = argparse.Namespace(
+            url=f"http://127.0.0.1:{server.server_port}/hooks/bench", rate=10, duration=0.5, count=None, warmup=0, timeout=5, vary=False, connections=1
+        )
+        summary = asyncio.run(loadgen.run(args))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert summary["errors"] == 0 and summary["ok"] == 5, summary["error_kinds"]
+    assert summary["connections_opened"] == 5
