@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 from urllib.parse import urlencode
 
 import pytest
@@ -216,3 +217,21 @@ def test_a_bug_in_a_source_is_a_json_500_from_flask(client, app, monkeypatch):
     monkeypatch.setattr(hook.source, "verify", lambda *a: 1 / 0)
     response = post(client)
     assert response.status_code == 500 and response.get_json()["status"] == 500
+
+
+def test_a_failure_after_the_webhook_was_stored_is_answered_and_logged_once_not_taken_again(client, app, caplog):
+    accepts = app.extensions["hookdock.accepts"]
+    taken = []
+
+    def stored_then_failed(item):
+        taken.append(accepts.__class__.submit(accepts, item))
+        if len(taken) == 1:
+            raise RuntimeError("the reply was misread after the event was stored")
+        return taken[-1]
+
+    accepts.submit = stored_then_failed
+    with caplog.at_level(logging.ERROR):
+        response = post(client)
+    # Taken again from Flask, it went through the accept script twice and was answered as a duplicate of itself, its error logged nowhere.
+    assert (response.status_code, response.get_json().get("status"), len(taken)) == (500, 500, 1)
+    assert "the reply was misread" in caplog.text
