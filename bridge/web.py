@@ -143,7 +143,11 @@ class FastLane:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        hook = self.hooks.get(path[len(HOOKS_PATH) :]) if path.startswith(HOOKS_PATH) else None
+        name = path[len(HOOKS_PATH) :]
+        if not name.isascii():
+            # PATH_INFO holds the URL's bytes as Latin-1 (PEP 3333); Flask's routing reads them as UTF-8, as this does.
+            name = name.encode("latin-1").decode(errors="replace")
+        hook = self.hooks.get(name) if path.startswith(HOOKS_PATH) else None
         length = environ.get("CONTENT_LENGTH", "")
         if hook is None or environ.get("REQUEST_METHOD") not in hook.methods or not length.isdigit() or "HTTP_TRANSFER_ENCODING" in environ:
             return self.flask(environ, start_response)
@@ -160,7 +164,7 @@ class FastLane:
             return self.flask(environ, start_response)
         incoming = Request(environ)  # werkzeug's own, for headers and query arguments parsed as Flask parses them
         try:
-            answer = take(self.app, hook, path[len(HOOKS_PATH) :], incoming.headers, raw, incoming.args)
+            answer = take(self.app, hook, name, incoming.headers, raw, incoming.args)
         except Exception as exc:  # a bug: Flask answers, counts and logs this very error as any other request's (a JSON 500)
             environ[RAISED] = exc
             environ["wsgi.input"] = io.BytesIO(raw)

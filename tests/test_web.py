@@ -235,3 +235,15 @@ def test_a_failure_after_the_webhook_was_stored_is_answered_and_logged_once_not_
     # Taken again from Flask, it went through the accept script twice and was answered as a duplicate of itself, its error logged nowhere.
     assert (response.status_code, response.get_json().get("status"), len(taken)) == (500, 500, 1)
     assert "the reply was misread" in caplog.text
+
+
+def test_a_route_name_beyond_ascii_is_the_route_flask_would_pick(redis_url):
+    # PATH_INFO carries the URL's UTF-8 bytes as Latin-1 (PEP 3333): "café" arrives as "cafÃ©", another route's name.
+    config = CONFIG.replace(
+        "routes:\n",
+        'routes:\n  café: {source: github, secret: "first", targets: [team-chat]}\n  cafÃ©: {source: github, secret: "second", targets: [team-chat]}\n',
+    )
+    app = create_app(parse_config(config), redis_url)
+    response = app.test_client().post("/hooks/café", data=PING, headers=github_headers("ping", PING, secret="first"))
+    assert response.status_code == 202
+    assert app.extensions["hookdock"].store.load_event(response.get_json()["event"]).route == "café"
