@@ -148,8 +148,14 @@ class FastLane:
             # PATH_INFO holds the URL's bytes as Latin-1 (PEP 3333); Flask's routing reads them as UTF-8, as this does.
             name = name.encode("latin-1").decode(errors="replace")
         hook = self.hooks.get(name) if path.startswith(HOOKS_PATH) else None
+        # isdigit() alone takes "²", a Latin-1 byte a server other than gunicorn may pass on, which int() refuses.
         length = environ.get("CONTENT_LENGTH", "")
-        if hook is None or environ.get("REQUEST_METHOD") not in hook.methods or not length.isdigit() or "HTTP_TRANSFER_ENCODING" in environ:
+        if (
+            hook is None
+            or environ.get("REQUEST_METHOD") not in hook.methods
+            or not (length.isascii() and length.isdigit())
+            or "HTTP_TRANSFER_ENCODING" in environ
+        ):
             return self.flask(environ, start_response)
         length = int(length)
         if length > self.app.config["MAX_CONTENT_LENGTH"]:

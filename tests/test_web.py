@@ -247,3 +247,12 @@ def test_a_route_name_beyond_ascii_is_the_route_flask_would_pick(redis_url):
     response = app.test_client().post("/hooks/café", data=PING, headers=github_headers("ping", PING, secret="first"))
     assert response.status_code == 202
     assert app.extensions["hookdock"].store.load_event(response.get_json()["event"]).route == "café"
+
+
+def test_a_content_length_of_digits_beyond_ascii_is_left_to_flask(app):
+    # str.isdigit() takes "²" (a Latin-1 byte a client can send), which int() refuses.
+    environ = EnvironBuilder("/hooks/widgets", method="POST", data=PING, headers=github_headers("ping", PING)).get_environ()
+    environ["CONTENT_LENGTH"] = "²"
+    answered = []
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: answered.append(status)))
+    assert answered[0].startswith("401") and json.loads(body)["status"] == 401
