@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 HOOKS_PATH = "/hooks/"
+# Where the fast lane leaves Flask what take() raised, so that Flask answers that error instead of taking the webhook again.
+RAISED = "hookdock.raised"
 STATUS_LINES = {code: f"{code} {HTTP_STATUS_CODES[code]}" for code in HTTP_STATUS_CODES}
 
 
@@ -117,6 +119,9 @@ def receive(route_name: str):
         response, status = error(405, f"webhooks are delivered with {' or '.join(hook.methods)}")
         response.headers["Allow"] = ", ".join(hook.methods)
         return response, status
+    if (raised := request.environ.get(RAISED)) is not None:
+        # take() may have stored and queued it before failing: a second take would run the accept script again.
+        raise raised
     answer = take(app, hook, route_name, request.headers, read_body(), request.args)
     g.webhook = {**answer.labels, "counted": answer.counted}
     return jsonify(answer.body), answer.status
@@ -127,7 +132,8 @@ class FastLane:
 
     Only a POST (or a route's own method) to a configured route whose body's length is announced and within the
     limit takes this lane; everything else, and anything that fails in it before an answer, goes to Flask, with the
-    body handed back as read, so that every refusal is worded, counted and logged in one place (receive above).
+    body handed back as read (and what take() raised, to be raised there), so that every refusal is worded, counted
+    and logged in one place (receive above).
     """
 
     def __init__(self, app: Flask, flask_wsgi_app: Callable) -> None:
@@ -137,9 +143,19 @@ class FastLane:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        hook = self.hooks.get(path[len(HOOKS_PATH) :]) if path.startswith(HOOKS_PATH) else None
+        name = path[len(HOOKS_PATH) :]
+        if not name.isascii():
+            # PATH_INFO holds the URL's bytes as Latin-1 (PEP 3333); Flask's routing reads them as UTF-8, as this does.
+            name = name.encode("latin-1").decode(errors="replace")
+        hook = self.hooks.get(name) if path.startswith(HOOKS_PATH) else None
+        # isdigit() alone takes "²", a Latin-1 byte a server other than gunicorn may pass on, which int() refuses.
         length = environ.get("CONTENT_LENGTH", "")
-        if hook is None or environ.get("REQUEST_METHOD") not in hook.methods or not length.isdigit() or "HTTP_TRANSFER_ENCODING" in environ:
+        if (
+            hook is None
+            or environ.get("REQUEST_METHOD") not in hook.methods
+            or not (length.isascii() and length.isdigit())
+            or "HTTP_TRANSFER_ENCODING" in environ
+        ):
             return self.flask(environ, start_response)
         length = int(length)
         if length > self.app.config["MAX_CONTENT_LENGTH"]:
@@ -154,8 +170,9 @@ class FastLane:
             return self.flask(environ, start_response)
         incoming = Request(environ)  # werkzeug's own, for headers and query arguments parsed as Flask parses them
         try:
-            answer = take(self.app, hook, path[len(HOOKS_PATH) :], incoming.headers, raw, incoming.args)
-        except Exception:  # a bug: Flask answers it as any other request's (a JSON 500), from the same body
+            answer = take(self.app, hook, name, incoming.headers, raw, incoming.args)
+        except Exception as exc:  # a bug: Flask answers, counts and logs this very error as any other request's (a JSON 500)
+            environ[RAISED] = exc
             environ["wsgi.input"] = io.BytesIO(raw)
             return self.flask(environ, start_response)
         if not answer.counted:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 from urllib.parse import urlencode
 
 import pytest
@@ -216,3 +217,42 @@ def test_a_bug_in_a_source_is_a_json_500_from_flask(client, app, monkeypatch):
     monkeypatch.setattr(hook.source, "verify", lambda *a: 1 / 0)
     response = post(client)
     assert response.status_code == 500 and response.get_json()["status"] == 500
+
+
+def test_a_failure_after_the_webhook_was_stored_is_answered_and_logged_once_not_taken_again(client, app, caplog):
+    accepts = app.extensions["hookdock.accepts"]
+    taken = []
+
+    def stored_then_failed(item):
+        taken.append(accepts.__class__.submit(accepts, item))
+        if len(taken) == 1:
+            raise RuntimeError("the reply was misread after the event was stored")
+        return taken[-1]
+
+    accepts.submit = stored_then_failed
+    with caplog.at_level(logging.ERROR):
+        response = post(client)
+    # Taken again from Flask, it went through the accept script twice and was answered as a duplicate of itself, its error logged nowhere.
+    assert (response.status_code, response.get_json().get("status"), len(taken)) == (500, 500, 1)
+    assert "the reply was misread" in caplog.text
+
+
+def test_a_route_name_beyond_ascii_is_the_route_flask_would_pick(redis_url):
+    # PATH_INFO carries the URL's UTF-8 bytes as Latin-1 (PEP 3333): "café" arrives as "cafÃ©", another route's name.
+    config = CONFIG.replace(
+        "routes:\n",
+        'routes:\n  café: {source: github, secret: "first", targets: [team-chat]}\n  cafÃ©: {source: github, secret: "second", targets: [team-chat]}\n',
+    )
+    app = create_app(parse_config(config), redis_url)
+    response = app.test_client().post("/hooks/café", data=PING, headers=github_headers("ping", PING, secret="first"))
+    assert response.status_code == 202
+    assert app.extensions["hookdock"].store.load_event(response.get_json()["event"]).route == "café"
+
+
+def test_a_content_length_of_digits_beyond_ascii_is_left_to_flask(app):
+    # str.isdigit() takes "²" (a Latin-1 byte a client can send), which int() refuses.
+    environ = EnvironBuilder("/hooks/widgets", method="POST", data=PING, headers=github_headers("ping", PING)).get_environ()
+    environ["CONTENT_LENGTH"] = "²"
+    answered = []
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: answered.append(status)))
+    assert answered[0].startswith("401") and json.loads(body)["status"] == 401
