@@ -97,6 +97,23 @@ local function index(name, score, member, oldest)
   redis.call('ZADD', name, score, member)
   redis.call('ZREMRANGEBYSCORE', name, '-inf', oldest)
 end
+local function listed(name, on, score, member, oldest)
+  if on then
+    index(name, score, member, oldest)
+  else
+    redis.call('ZREM', name, member)
+  end
+end
+local function waits(unsettled, held, waiting, id, still, now, oldest)
+  if still then
+    redis.call('ZADD', unsettled, now, id)
+  else
+    redis.call('ZREM', unsettled, id)
+    redis.call('HDEL', held, id)
+    redis.call('ZREM', waiting, id)
+  end
+  redis.call('ZREMRANGEBYSCORE', unsettled, '-inf', oldest)
+end
 while a < #ARGV do
   local step = arg()
   if step == 'start_run' then
@@ -114,7 +131,7 @@ while a < #ARGV do
   elseif step == 'save_delivery' or step == 'create_delivery' then
     local record, all, failed, unsettled, held, waiting = key(), key(), key(), key(), key(), key()
     local id, text, ttl, created, oldest_created = arg(), arg(), arg(), arg(), arg()
-    local status, updated, oldest_updated, now, oldest_now, holding = arg(), arg(), arg(), arg(), arg(), arg()
+    local status, now, oldest_now, holding = arg(), arg(), arg(), arg()
     if step == 'create_delivery' then
       local found = redis.call('GET', record)
       table.insert(out, found)
@@ -124,19 +141,8 @@ while a < #ARGV do
     end
     redis.call('SET', record, text, 'EX', ttl)
     index(all, created, id, oldest_created)
-    if status == 'failed' then
-      index(failed, updated, id, oldest_updated)
-    else
-      redis.call('ZREM', failed, id)
-    end
-    if status == 'pending' or status == 'retrying' then
-      redis.call('ZADD', unsettled, now, id)
-    else
-      redis.call('ZREM', unsettled, id)
-      redis.call('HDEL', held, id)
-      redis.call('ZREM', waiting, id)
-    end
-    redis.call('ZREMRANGEBYSCORE', unsettled, '-inf', oldest_now)
+    listed(failed, status == 'failed', now, id, oldest_now)
+    waits(unsettled, held, waiting, id, status == 'pending' or status == 'retrying', now, oldest_now)
     if holding ~= '' then
       redis.call('HSET', held, id, holding)
     end
@@ -145,23 +151,9 @@ while a < #ARGV do
     local status, reason, id, now, horizon = arg(), arg(), arg(), arg(), arg()
     if redis.call('EXISTS', event) == 1 then
       redis.call('HSET', event, 'status', status, 'reason', reason)
-      for i, kind in ipairs({'failed', 'ignored'}) do
-        local index = ({failed, ignored})[i]
-        if status == kind then
-          redis.call('ZADD', index, now, id)
-          redis.call('ZREMRANGEBYSCORE', index, '-inf', horizon)
-        else
-          redis.call('ZREM', index, id)
-        end
-      end
-      if status == 'queued' then
-        redis.call('ZADD', unsettled, now, id)
-      else
-        redis.call('ZREM', unsettled, id)
-        redis.call('HDEL', held, id)
-        redis.call('ZREM', waiting, id)
-      end
-      redis.call('ZREMRANGEBYSCORE', unsettled, '-inf', horizon)
+      listed(failed, status == 'failed', now, id, horizon)
+      listed(ignored, status == 'ignored', now, id, horizon)
+      waits(unsettled, held, waiting, id, status == 'queued', now, horizon)
     end
   elseif step == 'count' then
     redis.pcall('HINCRBY', key(), arg(), arg())
@@ -686,7 +678,7 @@ class Steps:
         ]
         # vars, not asdict: json.dumps walks the message itself, asdict would deep-copy it first.
         args = [delivery.id, json.dumps(vars(delivery)), ttl, repr(delivery.created_at), repr(delivery.created_at - ttl), delivery.status]
-        args += [repr(delivery.updated_at), repr(delivery.updated_at - ttl), repr(now), repr(now - ttl), holding(held_by, now) if held_by is not None else ""]
+        args += [repr(now), repr(now - ttl), holding(held_by, now) if held_by is not None else ""]
         self._step("create_delivery" if create else "save_delivery", keys, args)
         if tally is not None:
             for field, n in tally.counts:
