@@ -78,32 +78,27 @@ def broker_url(redis_url: str) -> str:
     return redis_url
 
 
-def transport_options(visibility_timeout: float) -> dict:
-    """Redis transport settings that bring back a dead worker's tasks soon after the visibility timeout."""
-    return {
-        # Unacknowledged tasks go back to the queue after this; config keeps retry waits below it.
-        "visibility_timeout": visibility_timeout,
-        # Kombu sweeps for such tasks every interval x throttle seconds (100 s by default);
-        # sweep every call, a few times per visibility timeout, at least every 10 s.
-        "unacked_restore_interval": max(1, min(10, int(visibility_timeout / 4))),
-        "unacked_restore_throttle": 1,
-        # A sweep holds a lock in Redis; if its worker is killed mid-sweep the lock blocks every
-        # sweep until it expires (300 s by default), so it must not outlast a sweep by much.
-        "unacked_mutex_expire": max(5, min(60, int(visibility_timeout / 4))),
-    }
+# kombu's Redis transport copies every task it hands out into an "unacknowledged" hash and sorted set and
+# deletes it again on the acknowledgement, two more round trips and about a tenth of the worker's CPU per
+# message, so that a dead worker's tasks come back after the visibility timeout. hookdock already brings
+# them back itself, sooner: every item a worker holds is recorded with its worker, and every task is
+# numbered as it is queued, so the recovery sweep (bridge/recovery.py) queues again what a dead worker
+# held and what was taken off the queue but never received. kombu's copy is therefore left off; a
+# worker that stops gracefully still puts the tasks it was holding back on the queue.
+TRANSPORT_OPTIONS = {"ack_emulation": False}
 
 
 def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
     """A Celery app whose tasks close over the shared services."""
     celery = Celery("hookdock", broker=broker_url(redis_url), set_as_current=False)
     celery.conf.update(
-        # Both tasks are idempotent (deterministic delivery ids and message uuids), so it is
-        # safe to acknowledge only after they finish and to requeue them if a worker dies.
+        # Both tasks are idempotent (deterministic delivery ids and message uuids), so it is safe to
+        # acknowledge only after they finish: a worker that stops puts back what it has not finished.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         # One task at a time per process: a dying worker takes nothing else down with it.
         worker_prefetch_multiplier=1,
-        broker_transport_options=transport_options(services.config.delivery.visibility_timeout),
+        broker_transport_options=TRANSPORT_OPTIONS,
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,
         task_serializer="json",

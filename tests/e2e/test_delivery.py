@@ -243,7 +243,7 @@ def test_work_held_by_a_sigkilled_worker_is_delivered_within_a_minute_of_a_new_w
             stack.send(i)
         stack.send(39, ref="refs/heads/\ud800")  # a lone surrogate once made its event stay queued for ever
         broker = redis.Redis.from_url(stack.redis.url)
-        wait_until(lambda: len(stack.posts()) >= 40 and broker.hlen("unacked") > 0, 60, 0.1, "every event tried once, retries held")
+        wait_until(lambda: len(stack.posts()) >= 40 and broker.hlen("hookdock:held:deliveries") > 0, 60, 0.1, "every event tried once, retries held")
         worker.kill()
         assert len(stack.stored()["messages"]) < 40
         stack.worker("worker2")
