@@ -11,7 +11,7 @@ from bridge.config import Route
 from bridge.config_base import TargetSettings
 from bridge.filters import hush
 from bridge.links import safe_activity
-from bridge.payload import prepare, quieted, shortened, view
+from bridge.payload import prepare, prepare_quieted, shortened, view
 from bridge.render import Renderer, RenderError, RenderTooLong
 from bridge.routing import asks_for, drop_reason, full_name
 from bridge.shape import conform, thread_id
@@ -102,7 +102,11 @@ def messages_for(
     """
     route = services.config.routes[route_name]
     source = source_for(route_name, route)
-    payload = prepare(payload)
+    # What templates are shown cannot ping anyone unless the route allows it; everything else reads the payload as sent.
+    if route.allow_mentions:
+        payload = shown = prepare(payload)
+    else:
+        payload, shown = prepare_quieted(payload)
     decision = source.classify(event_name, payload)
     # A CI build or an alert group: both are judged against what the route received before.
     build: builds.Tracked | None = builds.of(source, event_name, payload) or alerts.of(source, event_name, payload)
@@ -117,7 +121,6 @@ def messages_for(
             decision = build.judge(decision, verdict, asked)
     if decision.template is None:
         return decision, {}, []
-    shown = payload if route.allow_mentions else quieted(payload)
     prose = str if route.allow_mentions else hush
     context = source.context(event_name, shown)
     if build is not None:

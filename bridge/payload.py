@@ -2,9 +2,9 @@
 
 prepare() runs on every payload: strings lose terminal escapes, control characters and bidi overrides
 and are cut to MAX_TEXT; nulls are dropped, so a missing field and a null one read the same everywhere
-(never "None"); lists, depth and keys are bounded. quieted() then breaks mentions and tags (unless a
-route allows them), and view() hands templates Records and Items, which print as nothing rather than
-as a Python repr when a template prints a whole object.
+(never "None"); lists, depth and keys are bounded. prepare_quieted() also makes the copy templates are
+shown unless a route allows mentions, in which mentions and tags are broken; view() hands templates
+Records and Items, which print as nothing rather than as a Python repr when a template prints a whole object.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import cast
 
-from bridge.filters import chat, quiet, unsafe
+from bridge.filters import UNSAFE_OR_SIGN, chat, quiet, unsafe
 
 # Longer than any message (Flowdock takes 8096 characters of chat), short enough that a template that
 # prints one such string a few times, escaped and JSON-encoded, stays far below the render limit.
@@ -101,9 +101,52 @@ def prepare(payload: dict) -> Record:
     return cast(Record, walk(payload, clean_text))
 
 
-def quieted(value: object) -> object:
-    """A copy in which no string can ping anyone or add a tag."""
-    return walk(value, quiet)
+def prepare_quieted(payload: dict) -> tuple[Record, Record]:
+    """prepare(payload), and a copy of that in which no string can ping anyone or add a tag, in one walk; the two share what quieting leaves alone."""
+    # Two walks cost the worker a tenth of a message's CPU.
+    return cast(tuple[Record, Record], _both(payload, 0))
+
+
+def _both(value: object, depth: int) -> tuple[object, object]:
+    """value prepared, and that quieted: the very same object wherever quieting changes nothing."""
+    if isinstance(value, str):
+        return _text_both(value)
+    if isinstance(value, dict):
+        # The quieted copy is made only from its first difference on: most records have none.
+        record, quiet_record = Record(), None
+        if depth < MAX_DEPTH:
+            for key, item in value.items():
+                if not absent(item):
+                    clean_key, shown_key = _text_both(str(key))
+                    clean, shown = (item, item) if type(item) in SCALARS else _both(item, depth + 1)
+                    if quiet_record is None and (shown_key is not clean_key or shown is not clean):
+                        quiet_record = Record(record)
+                    record[clean_key] = clean
+                    if quiet_record is not None:
+                        quiet_record[shown_key] = shown
+        return record, record if quiet_record is None else quiet_record
+    if isinstance(value, (list, tuple)):
+        items, quiet_items = Items(), None
+        if depth < MAX_DEPTH:
+            for item in value[:MAX_ITEMS]:
+                if not absent(item):
+                    clean, shown = (item, item) if type(item) in SCALARS else _both(item, depth + 1)
+                    if quiet_items is None and shown is not clean:
+                        quiet_items = Items(items)
+                    items.append(clean)
+                    if quiet_items is not None:
+                        quiet_items.append(shown)
+        return items, items if quiet_items is None else quiet_items
+    return value, value
+
+
+def _text_both(text: str) -> tuple[str, str]:
+    """One string cleaned, and that quieted: the very same string when quieting changes nothing."""
+    if len(text) <= MAX_TEXT and UNSAFE_OR_SIGN.search(text) is None:
+        return text, text
+    clean = clean_text(text)
+    shown = quiet(clean)
+    return clean, clean if shown == clean else shown
 
 
 def shortened(context: dict) -> Record:
