@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import redis
-import requests
 
 from bridge import builds, metrics, targets
 from bridge.build_history import BuildHistory
@@ -28,12 +27,12 @@ MAX_PACING_SLEEP = 2.0
 
 @dataclass
 class Services:
-    """What the web and the worker share: configuration, records, templates and an HTTP session."""
+    """What the web and the worker share: configuration, records, templates and an HTTP client for the chats."""
 
     config: Config
     store: Store
     renderers: dict[str, Renderer]
-    session: requests.Session
+    http: targets.Client
     limiter: RateLimiter
     # The built-in templates, when a failing override should fall back to them.
     fallback: Renderer | None = None
@@ -206,7 +205,7 @@ def attempt(services: Services, delivery_id: str, fresh: Delivery | None = None,
         root = store.thread_root(delivery.target, thread) if thread else None
         route = config.routes.get(delivery.route)
         sending = targets.Sending(root, bool(route and route.allow_mentions), config.api_url)
-        outcome = targets.send(services.session, target, newest_thread_state(store, delivery), sending, config.delivery.timeout)
+        outcome = targets.send(services.http, target, newest_thread_state(store, delivery), sending, config.delivery.timeout)
     except redis.RedisError:
         raise  # transient: the task retries
     except Exception as exc:  # a bug must dead-letter the delivery, not leave it pending for ever

@@ -24,7 +24,8 @@ import requests
 from pydantic import Discriminator, Tag
 
 from bridge.targets import discord, flowdock, matrix, mattermost, slack, teams, zulip
-from bridge.targets.base import Outcome, Request, Sending, execute, failed, redact, secrets_of
+from bridge.targets.base import Outcome, Request, Sending, failed, redact, secrets_of
+from bridge.targets.client import Client
 
 log = logging.getLogger(__name__)
 
@@ -72,33 +73,33 @@ def uses_roots(settings: Any) -> bool:
     return bool(module_of(settings).ROOTS)
 
 
-def send(session: requests.Session, settings: Any, message: dict, sending: Sending, timeout: float) -> Outcome:
+def send(http: Client, settings: Any, message: dict, sending: Sending, timeout: float) -> Outcome:
     """Make one attempt to deliver message to a target of any type, then its best-effort follow-ups."""
     module = module_of(settings)
     secrets = secrets_of(settings)
-    outcome = attempt(session, module, module.build(settings, message, sending), timeout, secrets)
+    outcome = attempt(http, module, module.build(settings, message, sending), timeout, secrets)
     if outcome.kind == "delivered":
         for extra in getattr(module, "followups", lambda *_: [])(settings, message, sending):
-            follow_up(session, module, extra, timeout, secrets)
+            follow_up(http, module, extra, timeout, secrets)
     return outcome
 
 
-def attempt(session: requests.Session, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> Outcome:
+def attempt(http: Client, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> Outcome:
     """One request and what the target's module makes of its answer (or of getting none)."""
     started = time.monotonic()
     try:
-        response = execute(session, request, timeout)
+        response = http.send(request, timeout)
     except requests.RequestException as exc:
         return failed(exc, started, secrets)
     outcome: Outcome = module.answer(response, (time.monotonic() - started) * 1000, secrets)
     return outcome
 
 
-def follow_up(session: requests.Session, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> None:
+def follow_up(http: Client, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> None:
     """A request whose failure costs only freshness (the root's status): logged, never retried."""
-    outcome = attempt(session, module, request, timeout, secrets)
+    outcome = attempt(http, module, request, timeout, secrets)
     if outcome.kind != "delivered":
         log.warning("could not update a thread's root message: HTTP %s %s", outcome.status, outcome.error[:300])
 
 
-__all__ = ["TARGETS", "AnyTarget", "Outcome", "Sending", "module_of", "redact", "secrets_of", "send", "uses_roots"]
+__all__ = ["TARGETS", "AnyTarget", "Client", "Outcome", "Sending", "module_of", "redact", "secrets_of", "send", "uses_roots"]

@@ -6,7 +6,6 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -90,36 +89,6 @@ def bearer(token: SecretStr | None) -> dict:
     """The Authorization header of a chat API token (settings require one where a request needs it)."""
     assert token is not None
     return {"Authorization": f"Bearer {token.get_secret_value()}"}
-
-
-class Session(requests.Session):
-    """A requests session that reads the environment's proxy and CA settings once per chat origin, not on every request."""
-
-    # requests walks the whole environment for them on each call (about 0.2 ms, a sixth of a post's CPU); a
-    # process's environment does not change, nor do this session's own settings, so the answer for an origin holds.
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.environment: dict[tuple[str, str], Any] = {}
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert) -> Any:
-        """requests' own answer, kept per origin for the calls that pass no settings of their own (every post a target makes)."""
-        if proxies or stream is not None or verify is not None or cert is not None:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        origin = (parts.scheme, parts.netloc)
-        if origin not in self.environment:
-            self.environment[origin] = super().merge_environment_settings(url, {}, None, None, None)
-        settings = self.environment[origin]
-        return {**settings, "proxies": dict(settings["proxies"])}
-
-
-def execute(session: requests.Session, request: Request, timeout: float) -> requests.Response:
-    """Send one request; redirects are not followed (a webhook URL that moved is a configuration error)."""
-    headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **request.headers}
-    return session.request(
-        request.method, request.url, json=request.json, data=request.form, auth=request.auth, headers=headers, timeout=timeout, allow_redirects=False
-    )
 
 
 def kind_of(status: int) -> str:

@@ -11,7 +11,8 @@ import requests
 from pydantic import Field, model_validator
 
 from bridge.config_base import Secret, TargetSettings
-from bridge.targets.base import PERMANENT, RETRY_LATER, Outcome, Request, Sending, error_text, execute, failed, json_of, kind_of, parse_retry_after, redact
+from bridge.targets.base import PERMANENT, RETRY_LATER, Outcome, Request, Sending, error_text, failed, json_of, kind_of, parse_retry_after, redact
+from bridge.targets.client import Client
 
 __all__ = ["PERMANENT", "RETRY_LATER", "Outcome", "parse_retry_after", "redact"]
 
@@ -75,7 +76,7 @@ def request_for(api_url: str, target: Settings, message: dict) -> tuple[str, dic
         # Flowdock takes the API token as the Basic user name; the password is ignored.
         return url, message, (target.token.get_secret_value().encode(), b"")
     password = target.password.get_secret_value() if target.password else ""
-    # Encode as UTF-8 ourselves: requests would use Latin-1 and fail on other passwords.
+    # Encode as UTF-8 ourselves: text credentials go out as Latin-1 (as requests sends them), which fails on other passwords.
     return url, message, ((target.email or "").encode(), password.encode())
 
 
@@ -90,12 +91,12 @@ def secrets_of(target: Settings) -> list[str]:
     return [s.get_secret_value() for s in (target.token, target.password, target.flow_token) if s is not None]
 
 
-def post(session: requests.Session, api_url: str, target: Settings, message: dict, timeout: float) -> Outcome:
+def post(http: Client, api_url: str, target: Settings, message: dict, timeout: float) -> Outcome:
     """Make one attempt and classify it as the contract's table says."""
     request = build(target, message, Sending(api_url=api_url))
     started = time.monotonic()
     try:
-        response = execute(session, request, timeout)
+        response = http.send(request, timeout)
     except requests.RequestException as exc:
         return failed(exc, started, secrets_of(target))
     return classify(response, (time.monotonic() - started) * 1000, secrets_of(target))
