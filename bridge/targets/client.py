@@ -194,24 +194,23 @@ def basic_auth(user: str | bytes, password: str | bytes) -> str:
     return "Basic " + b64encode(b":".join(pair)).decode("ascii")
 
 
+# urllib3's exceptions and the requests ones its adapter turns them into, first match wins; anything else is a ConnectionError.
+# urllib3 counts a refused connection as a connect timeout (NewConnectionError is a ConnectTimeoutError); requests does not.
+MAPPED: tuple[tuple[type[Exception], type[failures.RequestException]], ...] = (
+    (errors.ProxyError, failures.ProxyError),
+    (errors.SSLError, failures.SSLError),
+    (errors.NewConnectionError, failures.ConnectionError),
+    (errors.ConnectTimeoutError, failures.ConnectTimeout),
+    (errors.ReadTimeoutError, failures.ReadTimeout),
+    (errors.InvalidHeader, failures.InvalidHeader),
+    (errors.DecodeError, failures.ContentDecodingError),
+    (errors.LocationValueError, failures.InvalidURL),
+)
+
+
 def mapped(exc: Exception) -> failures.RequestException:
     """The requests exception for what urllib3 raised, as requests' adapter maps them."""
-    if isinstance(exc, errors.ProxyError):
-        return failures.ProxyError(exc)
-    if isinstance(exc, errors.SSLError):
-        return failures.SSLError(exc)
-    # urllib3 counts a refused connection as a connect timeout; requests does not.
-    if isinstance(exc, errors.ConnectTimeoutError) and not isinstance(exc, errors.NewConnectionError):
-        return failures.ConnectTimeout(exc)
-    if isinstance(exc, errors.ReadTimeoutError):
-        return failures.ReadTimeout(exc)
-    if isinstance(exc, errors.InvalidHeader):
-        return failures.InvalidHeader(exc)
-    if isinstance(exc, errors.DecodeError):
-        return failures.ContentDecodingError(exc)
-    if isinstance(exc, errors.LocationValueError):
-        return failures.InvalidURL(exc)
-    return failures.ConnectionError(exc)
+    return next((theirs(exc) for ours, theirs in MAPPED if isinstance(exc, ours)), failures.ConnectionError(exc))
 
 
 def response_of(raw: urllib3.BaseHTTPResponse, url: str) -> requests.Response:
