@@ -74,7 +74,8 @@ return redis.call('HGET', KEYS[1], 'state')
 
 # The worker's writes (and the one read it pairs with them) on an item, as steps run in order by one script call:
 # one EVALSHA costs the client about a tenth of a MULTI of the dozen commands a delivery's record takes, and
-# steps due together share a round trip (bridge/tasks.py). Each step reads its own keys and arguments in turn
+# steps due together share a round trip (bridge/tasks.py). A task due now is received (bridge/sequence.py's
+# RECEIPT, defined ahead of the steps) in the call that starts its run, rather than in one of its own. Each step reads its own keys and arguments in turn
 # (Steps below writes them). Metrics never fail the work they describe (pcall); any other failing command
 # stops the script there, so steps queued after it did not run. A create_delivery that finds the record
 # already there returns it and stops: the caller merges what is stored and writes the rest itself.
@@ -83,7 +84,9 @@ return redis.call('HGET', KEYS[1], 'state')
 # one no longer waits or is held. A run's count back at zero is deleted, so finished items leave no key behind.
 # key() and arg() read the next key and argument; `local x, y = arg(), arg()` relies on Lua 5.1 (Redis' and Valkey's)
 # evaluating an expression list left to right, which the language does not promise but that interpreter does.
-STEPS = """
+STEPS = (
+    sequence.RECEIPT
+    + """
 local k, a, out = 0, 0, {}
 local function key()
   k = k + 1
@@ -121,6 +124,9 @@ while a < #ARGV do
     redis.call('HSET', held, arg(), arg())
     table.insert(out, redis.call('INCR', runs))
     redis.call('EXPIRE', runs, arg())
+  elseif step == 'receive' then
+    local waiting, received = key(), key()
+    receipt(waiting, received, arg(), tonumber(arg()))
   elseif step == 'end_run' then
     local runs = key()
     if redis.call('DECR', runs) <= 0 then
@@ -165,6 +171,7 @@ while a < #ARGV do
 end
 return out
 """
+)
 
 
 # What the store's own connection (accepts and the worker's steps) and packer (Store._exchange, packed) were written for; tests/test_groupcommit.py
@@ -654,6 +661,10 @@ class Steps:
     def start_run(self, kind: str, item_id: str, worker: str) -> Steps:
         """Store.start_run's hold and count; its reply is the count of runs not finished, this one included."""
         return self._step("start_run", [f"{PREFIX}held:{kind}", f"{PREFIX}runs:{kind}:{item_id}"], [item_id, holding(worker, time.time()), self.store.ttl])
+
+    def receive(self, kind: str, item_id: str, seq: int) -> Steps:
+        """The item's task, numbered seq, reached a worker (bridge/sequence.py's RECEIPT; start_run writes the hold); no reply."""
+        return self._step("receive", [sequence.waiting_key(kind), sequence.RECEIVED], [item_id, int(seq)])
 
     def end_run(self, kind: str, item_id: str) -> Steps:
         """Store.end_run's; no reply."""
