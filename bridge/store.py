@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -185,6 +186,12 @@ def packed(command: tuple) -> bytes:
     return hiredis.pack_command(command)
 
 
+@lru_cache(maxsize=16)
+def sha_of(script: str) -> str:
+    """The digest EVALSHA names a script by (worked out once per script, not per call)."""
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
 def holding(worker: str, due: float) -> str:
     """A hold's record: which worker holds an item and when it works on it."""
     return json.dumps({"worker": worker, "due": due})
@@ -300,7 +307,6 @@ class Store:
         self.ttl = int(retention_seconds)
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
         self.accept_script = client.register_script(ACCEPT)
-        self.steps_script = client.register_script(STEPS)
         # Accepts and the worker's steps go over a connection of their own, one call at a time: taking one from
         # the pool and redis-py's command path cost more client CPU than the round trip's syscalls.
         self._own_lock = threading.Lock()
@@ -356,6 +362,13 @@ class Store:
         earlier, seq = reply
         return Accepted(earlier.decode() if earlier else None, seq)
 
+    def call(self, script: str, keys: list, args: list):
+        """One call of a Lua script over the store's own connection: its reply, or its error reply raised, as redis-py's Script raises it."""
+        [reply] = self._evalsha_all([packed(("EVALSHA", sha_of(script), len(keys), *keys, *args))], script)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
     def _evalsha_all(self, commands: list[bytes], script: str) -> list:
         """Each packed EVALSHA of script and its reply (an error reply as its ResponseError); a Redis that lost its scripts gets it again first."""
         replies = self._exchange(commands)
@@ -377,9 +390,10 @@ class Store:
                 conn = self._own_connection = pool.connection_class(**pool.connection_kwargs)
                 self._own_pid = os.getpid()
             # As redis-py's pool does before each use: a connection Redis closed (a restart, a timeout) or that holds
-            # an unread reply is replaced, so the call goes out on a live one instead of failing once.
+            # an unread reply is replaced, so the call goes out on a live one instead of failing once. One not open is
+            # left to the call to open: can_read() would try to connect first, doubling the wait while Redis is away.
             try:
-                stale = conn.can_read()
+                stale = conn.is_connected and conn.can_read()
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 stale = True
             if stale:
@@ -719,9 +733,7 @@ class Steps:
         if not args:
             self.done = True
             return []
-        [reply] = self.store._evalsha_all([packed(("EVALSHA", self.store.steps_script.sha, len(keys), *keys, *args))], STEPS)
-        if isinstance(reply, Exception):
-            raise reply
+        reply = self.store.call(STEPS, keys, args)
         self.done = True
         return list(reply)
 
