@@ -47,7 +47,7 @@ def build_services(config: Config, redis_url: str) -> Services:
     pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT, health_check_interval=30)
     client = redis.Redis(connection_pool=pool)
     store = Store(client, config.retention_days * 86400)
-    services = replace(offline_services(config), store=store, http=Client(), limiter=RateLimiter(client))
+    services = replace(offline_services(config), store=store, http=Client(), limiter=RateLimiter(store))
     return replace(services, history=BuildHistory(client, config.retention_days * 86400))
 
 

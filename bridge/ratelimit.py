@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import redis
-
 from bridge.config import RateLimit
+from bridge.store import Store
 
 PREFIX = "hookdock:rate:"
 
@@ -29,9 +28,10 @@ return tostring(wait)
 class RateLimiter:
     """Reserve send slots so that a burst of events becomes a steady stream."""
 
-    def __init__(self, client: redis.Redis):
-        self.reserve_script = client.register_script(RESERVE)
+    def __init__(self, store: Store):
+        self.store = store
 
     def reserve(self, target: str, limit: RateLimit, max_wait: float) -> float:
         """Seconds until this send may go; above max_wait nothing was reserved."""
-        return float(self.reserve_script(keys=[PREFIX + target], args=[1.0 / limit.per_second, limit.burst, max_wait]))
+        # Over the store's own connection: a script call through redis-py's pool cost the worker twice the CPU.
+        return float(self.store.call(RESERVE, [PREFIX + target], [1.0 / limit.per_second, limit.burst, max_wait]))

@@ -6,6 +6,8 @@ next number of one counter, and the item waits under that number until a worker 
 task. The highest number any worker has received says how far the queue has been consumed: an
 item still waiting under a lower number was taken off the queue and never received (its worker
 died in between). When the queue is empty, everything published so far was taken off it.
+A task with a countdown is received as it reaches its worker (and held until due); one due now,
+as its run starts, in the round trip that holds it (bridge/tasks.py).
 Tasks published and received in slightly different orders by concurrent processes are allowed
 for by a grace: an item counts as passed over only once the queue had gone past it GRACE seconds
 ago and it is still not received.
@@ -42,21 +44,30 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], 'XX', ARGV[2], ARGV[1])
 return seq
 """
-# A worker received a task: it holds the item, which no longer waits unless a later publish is
-# still queued, and the queue has been consumed at least this far.
-RECEIVE = """
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] ~= '' then
-  local seq = tonumber(ARGV[3])
-  local waiting = redis.call('ZSCORE', KEYS[2], ARGV[1])
-  if waiting and tonumber(waiting) <= seq then
-    redis.call('ZREM', KEYS[2], ARGV[1])
+# What receiving a task numbered seq means, besides its hold: the item no longer waits unless a later
+# publish is still queued, and the queue has been consumed at least this far. A Lua function, so that
+# RECEIVE and the store's STEPS (where a task due now is received as its run starts) say it once.
+RECEIPT = """
+local function receipt(waiting, received, id, seq)
+  local number = redis.call('ZSCORE', waiting, id)
+  if number and tonumber(number) <= seq then
+    redis.call('ZREM', waiting, id)
   end
-  if seq > tonumber(redis.call('GET', KEYS[3]) or '0') then
-    redis.call('SET', KEYS[3], seq)
+  if seq > tonumber(redis.call('GET', received) or '0') then
+    redis.call('SET', received, seq)
   end
 end
 """
+# A worker received a task: it holds the item (and, numbered, receives it as RECEIPT says).
+RECEIVE = (
+    RECEIPT
+    + """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then
+  receipt(KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[3]))
+end
+"""
+)
 # Note how far the queue is consumed now; return how far it was at least a grace ago.
 ADVANCE = """
 local now, grace = tonumber(ARGV[1]), tonumber(ARGV[2])

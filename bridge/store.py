@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -74,7 +75,8 @@ return redis.call('HGET', KEYS[1], 'state')
 
 # The worker's writes (and the one read it pairs with them) on an item, as steps run in order by one script call:
 # one EVALSHA costs the client about a tenth of a MULTI of the dozen commands a delivery's record takes, and
-# steps due together share a round trip (bridge/tasks.py). Each step reads its own keys and arguments in turn
+# steps due together share a round trip (bridge/tasks.py). A task due now is received (bridge/sequence.py's
+# RECEIPT, defined ahead of the steps) in the call that starts its run, rather than in one of its own. Each step reads its own keys and arguments in turn
 # (Steps below writes them). Metrics never fail the work they describe (pcall); any other failing command
 # stops the script there, so steps queued after it did not run. A create_delivery that finds the record
 # already there returns it and stops: the caller merges what is stored and writes the rest itself.
@@ -83,7 +85,9 @@ return redis.call('HGET', KEYS[1], 'state')
 # one no longer waits or is held. A run's count back at zero is deleted, so finished items leave no key behind.
 # key() and arg() read the next key and argument; `local x, y = arg(), arg()` relies on Lua 5.1 (Redis' and Valkey's)
 # evaluating an expression list left to right, which the language does not promise but that interpreter does.
-STEPS = """
+STEPS = (
+    sequence.RECEIPT
+    + """
 local k, a, out = 0, 0, {}
 local function key()
   k = k + 1
@@ -121,6 +125,9 @@ while a < #ARGV do
     redis.call('HSET', held, arg(), arg())
     table.insert(out, redis.call('INCR', runs))
     redis.call('EXPIRE', runs, arg())
+  elseif step == 'receive' then
+    local waiting, received = key(), key()
+    receipt(waiting, received, arg(), tonumber(arg()))
   elseif step == 'end_run' then
     local runs = key()
     if redis.call('DECR', runs) <= 0 then
@@ -165,6 +172,7 @@ while a < #ARGV do
 end
 return out
 """
+)
 
 
 # What the store's own connection (accepts and the worker's steps) and packer (Store._exchange, packed) were written for; tests/test_groupcommit.py
@@ -176,6 +184,12 @@ def packed(command: tuple) -> bytes:
     """A command in Redis' wire protocol, as one buffer: redis-py gives a body past 6000 bytes a send of its own, and each send wakes Redis."""
     # hiredis is what redis-py packs with (it is pinned); called directly, it skips redis-py's per-argument wrapper.
     return hiredis.pack_command(command)
+
+
+@lru_cache(maxsize=16)
+def sha_of(script: str) -> str:
+    """The digest EVALSHA names a script by (worked out once per script, not per call)."""
+    return hashlib.sha1(script.encode()).hexdigest()
 
 
 def holding(worker: str, due: float) -> str:
@@ -293,7 +307,6 @@ class Store:
         self.ttl = int(retention_seconds)
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
         self.accept_script = client.register_script(ACCEPT)
-        self.steps_script = client.register_script(STEPS)
         # Accepts and the worker's steps go over a connection of their own, one call at a time: taking one from
         # the pool and redis-py's command path cost more client CPU than the round trip's syscalls.
         self._own_lock = threading.Lock()
@@ -349,6 +362,13 @@ class Store:
         earlier, seq = reply
         return Accepted(earlier.decode() if earlier else None, seq)
 
+    def call(self, script: str, keys: list, args: list):
+        """One call of a Lua script over the store's own connection: its reply, or its error reply raised, as redis-py's Script raises it."""
+        [reply] = self._evalsha_all([packed(("EVALSHA", sha_of(script), len(keys), *keys, *args))], script)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
     def _evalsha_all(self, commands: list[bytes], script: str) -> list:
         """Each packed EVALSHA of script and its reply (an error reply as its ResponseError); a Redis that lost its scripts gets it again first."""
         replies = self._exchange(commands)
@@ -370,9 +390,10 @@ class Store:
                 conn = self._own_connection = pool.connection_class(**pool.connection_kwargs)
                 self._own_pid = os.getpid()
             # As redis-py's pool does before each use: a connection Redis closed (a restart, a timeout) or that holds
-            # an unread reply is replaced, so the call goes out on a live one instead of failing once.
+            # an unread reply is replaced, so the call goes out on a live one instead of failing once. One not open is
+            # left to the call to open: can_read() would try to connect first, doubling the wait while Redis is away.
             try:
-                stale = conn.can_read()
+                stale = conn.is_connected and conn.can_read()
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 stale = True
             if stale:
@@ -655,6 +676,10 @@ class Steps:
         """Store.start_run's hold and count; its reply is the count of runs not finished, this one included."""
         return self._step("start_run", [f"{PREFIX}held:{kind}", f"{PREFIX}runs:{kind}:{item_id}"], [item_id, holding(worker, time.time()), self.store.ttl])
 
+    def receive(self, kind: str, item_id: str, seq: int) -> Steps:
+        """The item's task, numbered seq, reached a worker (bridge/sequence.py's RECEIPT; start_run writes the hold); no reply."""
+        return self._step("receive", [sequence.waiting_key(kind), sequence.RECEIVED], [item_id, int(seq)])
+
     def end_run(self, kind: str, item_id: str) -> Steps:
         """Store.end_run's; no reply."""
         return self._step("end_run", [f"{PREFIX}runs:{kind}:{item_id}"], [])
@@ -708,9 +733,7 @@ class Steps:
         if not args:
             self.done = True
             return []
-        [reply] = self.store._evalsha_all([packed(("EVALSHA", self.store.steps_script.sha, len(keys), *keys, *args))], STEPS)
-        if isinstance(reply, Exception):
-            raise reply
+        reply = self.store.call(STEPS, keys, args)
         self.done = True
         return list(reply)
 

@@ -40,9 +40,11 @@ class Runs:
         # Ends handed to an item's settling write (Runs.closing), with the runs they end.
         self.carried: list[tuple[Steps, tuple[tuple[str, str], ...]]] = []
 
-    def start(self, kind: str, item_id: str, load: bool = False) -> tuple[int, Event | None]:
-        """Hold the item and count this run, with the ends due (and, with load, reading the event); the count and the event."""
+    def start(self, kind: str, item_id: str, load: bool = False, seq: int | None = None) -> tuple[int, Event | None]:
+        """Hold the item and count this run, with the ends due (with seq, receiving its task so numbered; with load, reading the event); the count and the event."""
         steps, self.ending = self.ending, self.store.steps()
+        if seq is not None:
+            steps.receive(kind, item_id, seq)
         steps.start_run(kind, item_id, self.worker)
         if load:
             steps.load_event(item_id)
@@ -67,6 +69,12 @@ class Runs:
         """Write the ends due now; a failed write drops them, as a failed end_run did (the run then counts as cut short)."""
         steps, self.ending = self.ending, self.store.steps()
         steps.run()
+
+
+def number_of(task) -> int | None:
+    """The number the running task was queued under (bridge/sequence.py); None if it came unnumbered or was called directly."""
+    seq = task.request.get(sequence.HEADER)
+    return None if seq is None else int(seq)
 
 
 def broker_url(redis_url: str) -> str:
@@ -116,7 +124,7 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
 
         def start() -> int:
             # The event is read in the round trip that holds it.
-            count, event = runs.start("events", event_id, load=True)
+            count, event = runs.start("events", event_id, load=True, seq=number_of(self))
             loaded.append(event)
             return count
 
@@ -154,11 +162,11 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         inline: the item is worked on inside another item's task, so Redis trouble hands it to a
         task of its own (returned as a wait) rather than retrying the task around it; its run's end
         goes with the task's next write. started: the run's count, when it began with earlier writes;
-        start: what begins the run otherwise (runs.start by default).
+        start: what begins the run otherwise (runs.start by default, receiving the task's own item).
         """
         try:
             if started is None:
-                started = start() if start is not None else runs.start(kind, item_id)[0]
+                started = start() if start is not None else runs.start(kind, item_id, seq=None if inline else number_of(task))[0]
             cut_short = started - 1
         except TRANSIENT as exc:
             return TROUBLE_BACKOFF_CAP if inline else retry_or_give_up(task, kind, item_id, exc, troubles)
@@ -211,13 +219,18 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
 
     @task_received.connect(weak=False)
     def note_holder(sender, request, **kwargs) -> None:
-        """A task (perhaps with a retry's countdown) came into this worker's hands: hold its item until it is due."""
+        """A task with a retry's countdown (or an unnumbered one) came into this worker's hands: hold its item until it is due."""
         kind = KINDS.get(request.task_name)
         if kind is None or sender.app is not celery or not request.args:
             return
+        seq = request.request_dict.get(sequence.HEADER)
+        if request.eta is None and seq is not None:
+            # Due now, it runs at once (a solo worker, prefetch 1) and its run's start receives it in the round trip
+            # that holds it. Lost before that, it still waits under its number: the sweep finds it GRACE after the queue passed it.
+            return
         due = request.eta.timestamp() if request.eta else time.time()
         try:
-            sequence.receive(services.store.redis, kind, request.args[0], liveness.identity(), due, request.request_dict.get(sequence.HEADER))
+            sequence.receive(services.store.redis, kind, request.args[0], liveness.identity(), due, seq)
         except Exception:  # the consumer must keep consuming; the task itself holds the item when it runs
             log.exception("could not note that this worker holds %s %s", kind, request.args[0])
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 import redis
 
+from bridge import tasks
 from bridge.config import RateLimit
 from bridge.ratelimit import RateLimiter
+from bridge.store import Store
+from tests.support import free_port
 
 
 @pytest.fixture
 def limiter(redis_url):
-    return RateLimiter(redis.Redis.from_url(redis_url))
+    return RateLimiter(Store(redis.Redis.from_url(redis_url), 3600))
 
 
 def test_a_burst_passes_then_slots_are_spaced_by_the_rate(limiter):
@@ -37,3 +40,17 @@ def test_targets_have_separate_buckets(limiter):
     assert limiter.reserve("chat", limit, max_wait=5) == 0
     assert limiter.reserve("inbox", limit, max_wait=5) == 0
     assert limiter.reserve("chat", limit, max_wait=5) > 0.5
+
+
+def test_a_redis_that_lost_its_scripts_gets_the_reservation_again(limiter):
+    limit = RateLimit(per_second=1, burst=1)
+    assert limiter.reserve("chat", limit, max_wait=5) == 0
+    limiter.store.redis.script_flush()  # as a restart without persistence leaves it
+    assert limiter.reserve("chat", limit, max_wait=5) > 0.5
+
+
+def test_redis_away_raises_what_the_worker_retries():
+    limiter = RateLimiter(Store(redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1), 3600))
+    with pytest.raises(redis.ConnectionError):
+        limiter.reserve("chat", RateLimit(per_second=1, burst=1), max_wait=5)
+    assert issubclass(redis.ConnectionError, tasks.TRANSIENT)

@@ -136,13 +136,13 @@ def accept_over_http(app, count: int) -> list[str]:
 
 
 def take(app, redis_url, receive: bool) -> str:
-    """Take the next task off the queue as a worker's BRPOP does; record its receipt as task_received does, or die first."""
+    """Take the next task off the queue as a worker's BRPOP does; receive it as its run's start does (it is due now), or die first."""
     raw = redis.Redis.from_url(redis_url).rpop("celery")
     message = json.loads(raw)
     [event_id], _, _ = json.loads(base64.b64decode(message["body"]))
     if receive:
         store = app.extensions["hookdock"].store
-        sequence.receive(store.redis, "events", event_id, "live-worker", time.time(), message["headers"][sequence.HEADER])
+        store.steps().receive("events", event_id, message["headers"][sequence.HEADER]).start_run("events", event_id, "live-worker").run()
         store.mark_event(event_id, "processed")  # its worker finished it
     return event_id
 
@@ -170,7 +170,7 @@ def test_a_task_the_queue_passed_over_is_queued_again_within_a_minute(app, redis
     liveness.beat(app.extensions["hookdock"].store.redis, "live-worker")
     *_, waiting = accept_over_http(app, 4)
     take(app, redis_url, receive=True)
-    lost = take(app, redis_url, receive=False)  # its worker died between BRPOP and task_received
+    lost = take(app, redis_url, receive=False)  # its worker died between BRPOP and its run's start
     take(app, redis_url, receive=True)
     start = time.time()
     after, found = sweeps_until_found(app, start, 120)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import time
+from contextlib import contextmanager
+
 import pytest
 import redis
 from celery.exceptions import Retry
 from celery.signals import task_received
 from celery.worker.request import Request
+from kombu.exceptions import OperationalError
 
-from bridge import admin, create_app, liveness, pipeline, sequence, tasks
+from bridge import admin, broker, create_app, liveness, pipeline, recovery, sequence, tasks
 from bridge.__main__ import main
 from bridge.config import parse_config
 from bridge.store import Event, Steps
 from tests.support import fixture_bytes, queued
+
+
+def queued_messages(app) -> list[dict]:
+    """The task messages waiting in the Celery queue, oldest first."""
+    return [json.loads(raw) for raw in reversed(app.extensions["hookdock"].store.redis.lrange("celery", 0, -1))]
+
 
 CONFIG = """\
 api_url: {url}
@@ -128,16 +139,83 @@ class Consumer:
         self.app = app
 
 
-def test_a_received_task_holds_its_item_and_says_how_far_the_queue_was_consumed(app, services):
-    celery = app.extensions["celery"]
-    celery.send_task(tasks.PROCESS_EVENT, args=["e1"], headers=sequence.stamp(services.store.redis, "events", "e1"))
+@contextmanager
+def arriving(app, task: str, item_id: str, numbered: bool = True, countdown: float | None = None):
+    """Queue a task for an item and take it off the queue as a worker's consumer does, signalling it received: the worker's request for it."""
+    celery, store = app.extensions["celery"], app.extensions["hookdock"].store
+    headers = sequence.stamp(store.redis, tasks.KINDS[task], item_id) if numbered else {}
+    celery.send_task(task, args=[item_id], countdown=countdown, headers=headers)
     with celery.connection_for_read() as connection:
-        message = connection.SimpleQueue("celery").get(timeout=5)  # taken off the queue as a worker's consumer does
-        task_received.send(sender=Consumer(celery), request=Request(message, app=celery))
-    assert services.store.holdings("events")["e1"]["worker"] == liveness.identity()
-    # accept() numbered the event 1, queueing it numbered it 2: received, it no longer waits.
-    assert services.store.redis.get(sequence.RECEIVED) == b"2"
-    assert services.store.redis.zcard(sequence.waiting_key("events")) == 0
+        message = connection.SimpleQueue("celery").get(timeout=5)
+        request = Request(message, on_ack=message.ack_log_error, on_reject=message.reject_log_error, app=celery)
+        task_received.send(sender=Consumer(celery), request=request)
+        yield request  # request.execute() runs it as a solo worker does, then acknowledges it
+
+
+def receipt(services, kind: str, item_id: str) -> tuple:
+    """What receiving an item's task writes: who holds it, the number it waits under, how far the queue was consumed."""
+    hold = services.store.holdings(kind).get(item_id)
+    waiting = services.store.redis.zscore(sequence.waiting_key(kind), item_id)
+    return hold and hold["worker"], waiting, services.store.redis.get(sequence.RECEIVED)
+
+
+@pytest.mark.parametrize("task, work", [(tasks.PROCESS_EVENT, "process_loaded"), (tasks.DELIVER, "attempt")])
+def test_a_numbered_task_due_now_is_received_by_its_runs_start_not_on_arrival(app, services, monkeypatch, task, work):
+    kind = tasks.KINDS[task]
+    item_id = "e1" if kind == "events" else pipeline.process_event(services, "e1")[0]
+    seen, original = [], getattr(pipeline, work)
+    monkeypatch.setattr(pipeline, work, lambda *a, **k: seen.append(receipt(services, kind, item_id)) or original(*a, **k))
+    with arriving(app, task, item_id) as request:
+        # accept() numbered the event 1, queueing this task numbered it 2: on arrival nothing is written.
+        assert receipt(services, kind, item_id) == (None, 2.0, None)
+        request.execute()
+    # The start that held the item received the task: it no longer waits, and the queue was consumed this far.
+    assert seen == [(liveness.identity(), None, b"2")]
+    assert services.store.load_delivery("e1.team-chat").status == "delivered"
+
+
+def test_a_task_with_a_countdown_is_held_on_arrival_until_it_is_due_and_received(app, services):
+    with arriving(app, tasks.PROCESS_EVENT, "e1", countdown=60):
+        hold = services.store.holdings("events")["e1"]
+        assert (hold["worker"], hold["due"]) == (liveness.identity(), pytest.approx(time.time() + 60, abs=5))
+        assert receipt(services, "events", "e1")[1:] == (None, b"2")
+
+
+def test_an_unnumbered_task_is_held_on_arrival_and_leaves_the_numbers_alone(app, services):
+    with arriving(app, tasks.PROCESS_EVENT, "e1", numbered=False) as request:
+        assert receipt(services, "events", "e1") == (liveness.identity(), 1.0, None)
+        request.execute()
+    assert services.store.load_event("e1").status == "processed"
+    assert services.store.redis.get(sequence.RECEIVED) is None
+
+
+@pytest.mark.parametrize("retry_queued", [True, False])
+def test_a_start_lost_to_a_redis_blip_leaves_the_task_held_or_passed_over(app, services, monkeypatch, retry_queued):
+    celery = app.extensions["celery"]
+    with arriving(app, tasks.PROCESS_EVENT, "e1") as request:
+        # Redis goes away as the run starts: the start and the retry's number are lost (and, say, the retry's publish).
+        monkeypatch.setattr(Steps, "run", broken(redis.ConnectionError("Connection reset by peer")))
+        monkeypatch.setattr(sequence, "stamp", broken(redis.ConnectionError("Connection reset by peer")))
+        if not retry_queued:
+            monkeypatch.setattr(celery.tasks[tasks.PROCESS_EVENT], "apply_async", broken(OperationalError("broker away too")))
+        request.execute()
+        monkeypatch.undo()
+    assert receipt(services, "events", "e1") == (None, 2.0, None)
+    if retry_queued:
+        # Its retry, unnumbered: the worker that receives it holds the item until it is due, so the sweep leaves it to that worker.
+        [retry] = queued_messages(app)
+        assert retry["headers"].get(sequence.HEADER) is None and retry["headers"]["eta"]
+        with celery.connection_for_read() as connection:
+            task_received.send(sender=Consumer(celery), request=Request(connection.SimpleQueue("celery").get(timeout=5), app=celery))
+        assert receipt(services, "events", "e1")[0] == liveness.identity()
+    else:
+        # Nothing holds it and nothing is queued: the queue went past its number, and the sweep queues it again after the grace.
+        assert queued_messages(app) == []
+        found, now = [], time.time()
+        for later in (0, sequence.GRACE + recovery.SWEEP_SECONDS):
+            services.store.redis.delete(recovery.LOCK)
+            found.append(recovery.sweep(services, celery, now + later))
+        assert found == [([], []), (["e1"], [])]
 
 
 def test_a_worker_dying_mid_attempt_leaves_both_runs_counted_and_a_finished_task_none(app, services, monkeypatch):
@@ -155,26 +233,39 @@ def test_a_worker_dying_mid_attempt_leaves_both_runs_counted_and_a_finished_task
     assert list(services.store.redis.scan_iter("hookdock:runs:*")) == []
 
 
-def test_an_event_to_one_chat_takes_four_round_trips_to_redis(chat, redis_url, monkeypatch):
+def test_an_event_to_one_chat_takes_four_round_trips_to_redis_its_receipt_included(chat, redis_url, monkeypatch):
     app = create_app(
         parse_config(CONFIG.format(url=chat.url).replace("{flow_token: devflow-flow-token}", "{org: acme, flow: main, token: devflow-token}")), redis_url
     )
-    services = app.extensions["hookdock"]
+    services, celery = app.extensions["hookdock"], app.extensions["celery"]
     headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
     for n in (0, 1):
-        services.store.accept(Event(f"e{n}", "widgets", "github", "push", f"d-{n}", headers, fixture_bytes("github", "push__many_commits")))
-    run(app, tasks.PROCESS_EVENT, "e0")  # Redis has every script loaded once one task ran
+        # Stored, numbered and queued as the web does it.
+        event = Event(f"e{n}", "widgets", "github", "push", f"d-{n}", headers, fixture_bytes("github", "push__many_commits"))
+        services.store.accept(event, broker.task_message(broker.PROCESS_EVENT, [event.id], sequence.HEADER))
     pool, store = services.store.redis.connection_pool, services.store
     taken = []
-    # A round trip goes over a connection from redis-py's pool, or over the store's own (its script calls).
-    original, exchange = pool.get_connection, store._exchange
-    monkeypatch.setattr(pool, "get_connection", lambda *a, **k: taken.append(1) or original(*a, **k))
-    monkeypatch.setattr(store, "_exchange", lambda commands: taken.append(len(commands)) or exchange(commands))
-    run(app, tasks.PROCESS_EVENT, "e1")
-    # Hold and read the event; create the delivery, settle the event and start the delivery's run; pace
-    # the target; settle the delivery and end both runs. Each round trip costs the worker more than a render.
-    assert len(taken) == 4
+
+    def work_on_next(queue) -> None:
+        # As the worker's consumer does (Celery's own traffic, kombu's, is not counted).
+        message = queue.get(timeout=5)
+        request = Request(message, on_ack=message.ack_log_error, on_reject=message.reject_log_error, app=celery)
+        task_received.send(sender=Consumer(celery), request=request)
+        request.execute()
+
+    with celery.connection_for_read() as connection:
+        queue = connection.SimpleQueue(broker.QUEUE)
+        work_on_next(queue)  # Redis has every script loaded once one task ran
+        # A round trip goes over a connection from redis-py's pool, or over the store's own (its script calls).
+        original, exchange = pool.get_connection, store._exchange
+        monkeypatch.setattr(pool, "get_connection", lambda *a, **k: taken.append("pool") or original(*a, **k))
+        monkeypatch.setattr(store, "_exchange", lambda commands: taken.extend(["own"] * len(commands)) or exchange(commands))
+        work_on_next(queue)
+    # Receive the task, hold and read the event; create the delivery, settle the event and start the delivery's
+    # run; pace the target; settle the delivery and end both runs. Each round trip costs the worker more than a render.
+    assert taken == ["own"] * 4
     assert services.store.load_delivery("e1.team-chat").status == "delivered"
+    assert services.store.redis.get(sequence.RECEIVED) == b"2" and services.store.redis.zcard(sequence.waiting_key("events")) == 0
 
 
 def test_a_delivery_to_retry_has_its_run_ended_before_its_next_try_is_queued(chat, redis_url, monkeypatch):
