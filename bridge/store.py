@@ -15,8 +15,9 @@ from typing import NamedTuple
 import hiredis
 import redis
 
-from bridge import metrics, sequence
+from bridge import metrics, ratelimit, sequence
 from bridge.broker import QUEUE, Message
+from bridge.config_base import RateLimit
 
 PREFIX = "hookdock:"
 # Records fetched per round trip when listing; a long scan grows its chunks up to MAX_CHUNK.
@@ -76,7 +77,8 @@ return redis.call('HGET', KEYS[1], 'state')
 # The worker's writes (and the one read it pairs with them) on an item, as steps run in order by one script call:
 # one EVALSHA costs the client about a tenth of a MULTI of the dozen commands a delivery's record takes, and
 # steps due together share a round trip (bridge/tasks.py). A task due now is received (bridge/sequence.py's
-# RECEIPT, defined ahead of the steps) in the call that starts its run, rather than in one of its own. Each step reads its own keys and arguments in turn
+# RECEIPT, defined ahead of the steps) in the call that starts its run, rather than in one of its own, and the first
+# delivery's send slot is reserved (bridge/ratelimit.py's RESERVING) with the writes that create it. Each step reads its own keys and arguments in turn
 # (Steps below writes them). Metrics never fail the work they describe (pcall); any other failing command
 # stops the script there, so steps queued after it did not run. A create_delivery that finds the record
 # already there returns it and stops: the caller merges what is stored and writes the rest itself.
@@ -87,6 +89,7 @@ return redis.call('HGET', KEYS[1], 'state')
 # evaluating an expression list left to right, which the language does not promise but that interpreter does.
 STEPS = (
     sequence.RECEIPT
+    + ratelimit.RESERVING
     + """
 local k, a, out = 0, 0, {}
 local function key()
@@ -133,6 +136,8 @@ while a < #ARGV do
     if redis.call('DECR', runs) <= 0 then
       redis.call('DEL', runs)
     end
+  elseif step == 'reserve' then
+    table.insert(out, reserve(key(), tonumber(arg()), tonumber(arg()), tonumber(arg())))
   elseif step == 'load_event' then
     table.insert(out, redis.call('HGETALL', key()))
   elseif step == 'save_delivery' or step == 'create_delivery' then
@@ -683,6 +688,10 @@ class Steps:
     def end_run(self, kind: str, item_id: str) -> Steps:
         """Store.end_run's; no reply."""
         return self._step("end_run", [f"{PREFIX}runs:{kind}:{item_id}"], [])
+
+    def reserve(self, target: str, limit: RateLimit, max_wait: float) -> Steps:
+        """RateLimiter.reserve's, as bridge/ratelimit.py's RESERVING does it: its reply is the wait in seconds, as text."""
+        return self._step("reserve", [ratelimit.bucket(target)], ratelimit.terms(limit, max_wait))
 
     def load_event(self, event_id: str) -> Steps:
         """The event's hash as a flat list (event_from reads it); empty once it has expired."""

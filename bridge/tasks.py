@@ -133,11 +133,12 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
             # worker's largest cost; a redelivered process_event skips what was delivered.
             saved: dict[str, pipeline.Delivery] = {}
             started: dict[str, int] = {}
-            pending = pipeline.process_loaded(services, event_id, loaded[0], only_target, runs.worker, saved, started)
+            reserved: dict[str, float] = {}
+            pending = pipeline.process_loaded(services, event_id, loaded[0], only_target, runs.worker, saved, started, reserved)
             for i, delivery_id in enumerate(pending):
                 # Settling the last delivery is the task's last write: the runs end with it.
                 closing = runs.closing(("deliveries", delivery_id), ("events", event_id)) if i == len(pending) - 1 else None
-                attempt = partial(pipeline.attempt, services, delivery_id, saved.get(delivery_id), closing)
+                attempt = partial(pipeline.attempt, services, delivery_id, saved.get(delivery_id), closing, reserved.get(delivery_id))
                 wait = guarded(self, "deliveries", delivery_id, attempt, troubles, runs, inline=True, started=started.get(delivery_id))
                 if wait is not None:
                     # Its run ends before its next try is queued, as a task of its own would end it.

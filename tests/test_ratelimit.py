@@ -42,6 +42,21 @@ def test_targets_have_separate_buckets(limiter):
     assert limiter.reserve("chat", limit, max_wait=5) > 0.5
 
 
+def test_the_workers_steps_reserve_from_the_same_bucket_as_the_limiter(limiter):
+    limit = RateLimit(per_second=10, burst=2)
+
+    def by_steps() -> float:
+        [wait] = limiter.store.steps().reserve("chat", limit, 60).run()
+        return float(wait)
+
+    waits = [by_steps(), limiter.reserve("chat", limit, 60), by_steps(), limiter.reserve("chat", limit, 60), by_steps()]
+    assert waits[:2] == [0, 0]
+    assert [b - a for a, b in zip(waits[2:], waits[3:], strict=False)] == [pytest.approx(0.1, abs=0.02)] * 2
+    # Beyond max_wait the steps reserve nothing either.
+    [refused] = limiter.store.steps().reserve("chat", limit, 0.01).run()
+    assert float(refused) > 0.01 and limiter.reserve("chat", limit, 60) == pytest.approx(waits[-1] + 0.1, abs=0.03)
+
+
 def test_a_redis_that_lost_its_scripts_gets_the_reservation_again(limiter):
     limit = RateLimit(per_second=1, burst=1)
     assert limiter.reserve("chat", limit, max_wait=5) == 0
