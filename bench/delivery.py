@@ -9,6 +9,7 @@ import psutil
 from bench.ingest import ROUNDS, best, light_latency, say
 from bench.payload import ROUTE
 from bench.stack import dump, used_memory, wait_until
+from bridge import sequence
 
 EVENTS = 1000
 # hookdock's store indexes deliveries by creation time; the first one marks when the worker began.
@@ -34,8 +35,8 @@ def stored_times(stack, count: int, timeout: float = 180) -> list[int]:
 
 
 def drained(stack) -> bool:
-    """Every task taken and acknowledged, so Redis holds only what is retained."""
-    return stack.client.llen("celery") == 0 and stack.client.hlen("unacked") == 0
+    """Every task done with, so Redis holds only what is retained."""
+    return sequence.idle(stack.client, "celery")
 
 
 def tree_cpu(*pids: int) -> float:

@@ -138,6 +138,17 @@ def receive(client: redis.Redis, kind: str, item_id: str, worker: str, due: floa
     _script(client, RECEIVE)(keys=keys, args=[item_id, hold, "" if seq is None else int(seq)])
 
 
+def idle(client: redis.Redis, queue: str, kinds: tuple[str, ...] = ("events", "deliveries")) -> bool:
+    """No task queued, none taken off the queue and not yet received, no item in a worker's hands: nothing unsettled can still be posted."""
+    # Settling an item lets go of its hold and of its number, so once everything has settled this holds at once.
+    busy = client.pipeline(transaction=False)
+    busy.llen(queue)
+    for kind in kinds:
+        busy.zcard(waiting_key(kind))
+        busy.hlen(f"{PREFIX}held:{kind}")
+    return not any(busy.execute())
+
+
 def advance(client: redis.Redis, queue: str, now: float) -> int:
     """Note how far the queue has been consumed; return the number it had passed at least GRACE seconds ago."""
     return int(_script(client, ADVANCE)(keys=[queue, COUNTER, RECEIVED, MARKS, PASSED], args=[repr(now), GRACE]))

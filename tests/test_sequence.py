@@ -59,3 +59,18 @@ def test_receipt_lets_go_of_the_wait_it_was_numbered_for_and_raises_how_far_the_
     Store(client, 3600).steps().receive("events", "e2", 2).receive("events", "e1", 1).run()
     assert client.zrange(sequence.waiting_key("events"), 0, -1, withscores=True) == [(b"e1", 3.0)]
     assert client.get(sequence.RECEIVED) == b"2"
+
+
+def test_idle_until_nothing_is_queued_waiting_or_held_and_again_once_settled(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    store = Store(client, 3600)
+    assert sequence.idle(client, "celery")
+    client.lpush("celery", "a task")
+    assert not sequence.idle(client, "celery")
+    client.delete("celery")
+    sequence.stamp(client, "deliveries", "e1.chat")  # taken off the queue, not yet received
+    assert not sequence.idle(client, "celery")
+    store.steps().receive("deliveries", "e1.chat", 1).start_run("deliveries", "e1.chat", "w1").run()  # in a worker's hands
+    assert client.zcard(sequence.waiting_key("deliveries")) == 0 and not sequence.idle(client, "celery")
+    store.release("deliveries", "e1.chat")  # as settling it does
+    assert sequence.idle(client, "celery")

@@ -12,6 +12,7 @@ import requests
 
 from bench.payload import SECRET
 from bench.stack import Program, Workers, celery_worker, devflow, free_port, gunicorn
+from bridge import sequence
 from bridge.embedded import EmbeddedRedis
 
 CONFIG = Path(__file__).with_name("soak.yml")
@@ -86,8 +87,8 @@ class SoakStack:
         return dict(counts)
 
     def broker_quiet(self) -> bool:
-        """No task queued or held unacknowledged: nothing more can reach the chat server."""
-        return self.client.llen("celery") == 0 and self.client.hlen("unacked") == 0
+        """No task queued or in a worker's hands: nothing more can reach the chat server."""
+        return sequence.idle(self.client, "celery")
 
     def close(self) -> None:
         """Stop everything, newest first, Redis last."""

@@ -53,6 +53,6 @@ def test_a_worker_runs_acknowledges_and_numbers_the_task_the_accept_script_queue
     # The worker read the number the script wrote in: the recovery machinery sees the task received.
     assert int(r.get(sequence.RECEIVED) or 0) >= 1 and r.zcard(sequence.waiting_key("events")) == 0
     assert r.llen(broker.QUEUE) == 0
-    # Acknowledged: kombu's Redis transport keeps nothing of it as unacknowledged.
-    wait_until(lambda: r.hlen("unacked") == 0, 10, what="the task to be acknowledged")
+    # Settled: nothing of it is queued, waiting to be received or held.
+    wait_until(lambda: sequence.idle(r, broker.QUEUE), 10, what="the task to be done with")
     assert "Received unregistered task" not in worker.output() and "Traceback" not in worker.output()
