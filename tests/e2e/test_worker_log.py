@@ -84,3 +84,5 @@ def test_every_worker_line_appears_once_at_its_level(worker_log):
         assert len(lines) == 1, lines
         assert re.search(r"\bINFO/(MainProcess|ForkPoolWorker-\d+)\]", lines[0]), lines[0]
     assert "WARNING/ForkPoolWorker" not in output and "WARNING/MainProcess" not in output
+    # One line per outcome: Celery's "succeeded in" line for each finished task is left out, its "received" line kept.
+    assert " succeeded in " not in output and re.search(r"Task hookdock\.process_event\[[^\]]+\] received", output)
