@@ -126,7 +126,7 @@ def _envelope(task: str, header: str, kwargsrepr: str, pid: int) -> tuple[list[s
         "delivery_info": {"exchange": EXCHANGE, "routing_key": QUEUE},
         "priority": PRIORITY,
         "body_encoding": "base64",
-        # The Redis transport keeps an unacknowledged message under this tag until the worker acks it.
+        # The tag the worker acknowledges the message by (kombu's copy of unacknowledged messages is off: bridge/tasks.py).
         "delivery_tag": _hole("tag"),
     }
     message = {

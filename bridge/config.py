@@ -99,13 +99,13 @@ class Delivery(Strict):
     backoff_base: float = Field(default=2.0, gt=0)
     backoff_cap: float = Field(default=300.0, gt=0)
     timeout: float = Field(default=10.0, gt=0, le=120)
-    # Redis hands a task that was taken but not acknowledged to another worker after this many
-    # seconds: a worker that died mid-delivery is recovered then, not sooner.
+    # Seconds a task may take: a hold of a live worker overdue by more than this (plus backoff_cap and
+    # timeout) is taken for lost and queued again. A dead worker's work comes back far sooner (recovery).
     visibility_timeout: float = Field(default=900.0, ge=5)
 
     @model_validator(mode="after")
     def waits_fit_in_the_visibility_timeout(self) -> Delivery:
-        """A retry waiting longer than the visibility timeout would be handed to a second worker and run twice."""
+        """The rule from when kombu handed out tasks again after this long, kept so that every configuration stays as valid as it was."""
         if self.backoff_cap + self.timeout >= self.visibility_timeout:
             raise _FieldError(
                 ("delivery", "backoff_cap"),

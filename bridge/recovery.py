@@ -3,12 +3,12 @@
 Work in a worker's hands is recorded as held, with the worker and when the item is due (now
 while it runs, later while a retry waits). A worker that dies stops renewing its heartbeat
 (bridge/liveness.py); within seconds the sweep queues again everything it held, each item at its
-due time, instead of waiting for kombu's visibility timeout. Work a live worker holds is never
-queued again. Redis does not make Celery's hand-over atomic either: a worker killed between
+due time. Work a live worker holds is never queued again, unless it is long overdue, or the worker
+dropped it (take_back_dropped). Redis does not make Celery's hand-over atomic either: a worker killed between
 taking a task off the queue and recording it loses the task before anyone held it. Every publish
 is numbered (bridge/sequence.py), so such a task is told apart from one still waiting in the
 queue, however long the queue: the queue went past its number and no worker received it. Both
-tasks are idempotent, so a task restored later by kombu finds its item settled and does nothing.
+tasks are idempotent, so a task that turns up again anyway finds its item settled and does nothing.
 """
 
 from __future__ import annotations
@@ -79,12 +79,32 @@ def recover(services: Services, celery: Celery, kind: str, now: float, passed: i
     # Passed over by the queue, or (from before numbering) tracked by nothing for longer than any task waits.
     candidates = dict.fromkeys([*sequence.passed_over(store.redis, kind, passed), *sequence.untracked(store.redis, kind, stale)])
     lost = [item for item in candidates if item not in held]
-    recovered = []
-    for item, due in [*orphans.items(), *((item, now) for item in lost)]:
-        # Numbering lets go of the hold and touches the item: it waits in the queue again, for anyone.
-        celery.send_task(TASKS[kind], args=[item], countdown=max(0.0, due - now), headers=sequence.stamp(store.redis, kind, item))
-        recovered.append(item)
-    return recovered
+    return requeue(services, celery, kind, {**orphans, **dict.fromkeys(lost, now)}, now)
+
+
+def requeue(services: Services, celery: Celery, kind: str, due: dict[str, float], now: float) -> list[str]:
+    """Queue each item again at its due time; numbering lets go of its hold and touches it: it waits in the queue again, for anyone."""
+    for item, when in due.items():
+        celery.send_task(TASKS[kind], args=[item], countdown=max(0.0, when - now), headers=sequence.stamp(services.store.redis, kind, item))
+    return list(due)
+
+
+def take_back_dropped(services: Services, celery: Celery, in_hand: set[tuple[str, str]], now: float | None = None) -> list[str]:
+    """Queue again what this worker holds but no longer has in hand (kind, item): its consumer starts afresh.
+
+    Celery drops the retries waiting in a worker's memory when it loses the broker connection, expecting the
+    broker to hand them out again; kombu's unacknowledged copy being off, nothing would until the sweep's
+    horizon (a live worker's hold is respected until then).
+    """
+    now = time.time() if now is None else now
+    me = liveness.identity()
+    found = []
+    for kind in TASKS:
+        dropped = {item: h["due"] for item, h in services.store.holdings(kind).items() if h["worker"] == me and (kind, item) not in in_hand}
+        found += requeue(services, celery, kind, dropped, now)
+    if found:
+        log.warning("queued again %d item(s) this worker held when its broker connection was lost", len(found))
+    return found
 
 
 def start(services: Services, celery: Celery) -> threading.Thread:

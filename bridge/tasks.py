@@ -8,9 +8,10 @@ from contextlib import suppress
 from functools import partial
 
 import redis
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.exceptions import Retry
 from celery.signals import task_received, worker_init, worker_ready
+from celery.worker import state as worker_state
 from kombu.exceptions import OperationalError
 
 from bridge import broker, kombu_redis, liveness, pipeline, sequence, workerlog  # noqa: F401  (workerlog: the worker's log setup, by Celery signals)
@@ -92,7 +93,8 @@ def broker_url(redis_url: str) -> str:
 # them back itself, sooner: every item a worker holds is recorded with its worker, and every task is
 # numbered as it is queued, so the recovery sweep (bridge/recovery.py) queues again what a dead worker
 # held and what was taken off the queue but never received. kombu's copy is therefore left off; a
-# worker that stops gracefully still puts the tasks it was holding back on the queue.
+# worker that stops gracefully still puts the tasks it was holding back on the queue, and one that
+# lost its broker connection queues again the retries Celery dropped (TakeBackDropped below).
 TRANSPORT_OPTIONS = {"ack_emulation": False}
 
 
@@ -234,6 +236,24 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
             sequence.receive(services.store.redis, kind, request.args[0], liveness.identity(), due, seq)
         except Exception:  # the consumer must keep consuming; the task itself holds the item when it runs
             log.exception("could not note that this worker holds %s %s", kind, request.args[0])
+
+    class TakeBackDropped(bootsteps.StartStopStep):
+        """Each time the consumer starts (again after a lost broker connection), queue again what this worker holds but dropped."""
+
+        requires = {"celery.worker.consumer.tasks:Tasks"}
+
+        def start(self, parent) -> None:
+            from bridge import recovery
+
+            # What the worker still has: running, ready, or waiting for its countdown (Celery clears the rest on a lost connection).
+            requests = (*worker_state.active_requests, *worker_state.reserved_requests, *worker_state.scheduled_requests)
+            in_hand = {(KINDS[r.task_name], r.args[0]) for r in requests if r.task_name in KINDS and r.args}
+            try:
+                recovery.take_back_dropped(services, celery, in_hand)
+            except Exception:  # Redis away again: the sweep still takes them back at its horizon
+                log.exception("could not queue again what this worker held")
+
+    celery.steps["consumer"].add(TakeBackDropped)
 
     @worker_init.connect(weak=False)
     def announce(sender, **kwargs) -> None:

@@ -115,6 +115,21 @@ def test_work_a_live_worker_holds_is_left_alone_until_long_overdue(app, redis_ur
     assert sweep(app, now=LATER) == ([], ["e1.team-chat"])  # its task is gone, though the worker is not
 
 
+def test_a_worker_starting_its_consumer_again_queues_what_it_holds_but_dropped_at_its_due_time(app, redis_url):
+    services, celery = app.extensions["hookdock"], app.extensions["celery"]
+    store, me, now = services.store, liveness.identity(), time.time()
+    for item in ("e1.team-chat", "e2.team-chat", "e3.team-chat"):
+        store.save_delivery(Delivery(item, item[:2], "widgets", "team-chat", {}, status="retrying"))
+    store.hold("deliveries", "e1.team-chat", me, now + 30)  # dropped with the lost connection
+    store.hold("deliveries", "e2.team-chat", me, now + 30)  # still in hand
+    store.hold("deliveries", "e3.team-chat", "another-worker", now + 30)  # not this worker's to take back
+    assert recovery.take_back_dropped(services, celery, {("deliveries", "e2.team-chat")}, now) == ["e1.team-chat"]
+    assert queued(redis_url) == [("hookdock.deliver", ["e1.team-chat"], {})]
+    [raw] = redis.Redis.from_url(redis_url).lrange("celery", 0, -1)
+    assert datetime.fromisoformat(json.loads(raw)["headers"]["eta"]).timestamp() == pytest.approx(now + 30, abs=1)
+    assert set(store.holdings("deliveries")) == {"e2.team-chat", "e3.team-chat"}  # numbered: it waits in the queue, held by no one
+
+
 def test_holds_on_settled_work_are_let_go(app):
     store = app.extensions["hookdock"].store
     store.save_delivery(Delivery("e1.team-chat", "e1", "widgets", "team-chat", {}, status="retrying"))

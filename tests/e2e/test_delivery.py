@@ -248,10 +248,29 @@ def test_work_held_by_a_sigkilled_worker_is_delivered_within_a_minute_of_a_new_w
         worker.kill()
         assert len(stack.stored()["messages"]) < 40
         stack.worker("worker2")
-        # Deadline, not a timing assertion: kombu alone would return the held retries after 900 s.
+        # Deadline, not a timing assertion: without the sweep the held retries would never come back.
         messages = stack.wait_for_messages(40, timeout=60)
         assert_each_once(messages, 40)
         assert stack.stored()["duplicates"] == 0
         assert len([p for p in stack.posts() if 200 <= p["status"] < 300]) == 40
+    finally:
+        stack.close()
+
+
+def test_a_retry_waiting_in_a_worker_through_a_redis_restart_comes_back_at_once(tmp_path):
+    stack = Bridge(tmp_path, config_text=SHIPPED_DEFAULTS)
+    try:
+        stack.web()
+        stack.worker(concurrency=1)
+        stack.fault(status=429, times=1, retry_after="8")  # the retry waits 8 s in the worker's memory
+        stack.send(0)
+        broker = redis.Redis.from_url(stack.redis.url)
+        wait_until(lambda: stack.posts() and broker.hlen("hookdock:held:deliveries") == 1, 30, 0.1, "the first try refused, its retry held")
+        stack.redis.stop()
+        stack.redis.start()
+        # Celery drops a worker's waiting retries when its broker connection is lost. Deadline, not a timing
+        # assertion: left to the sweep, a live worker's hold would wait out its horizon (over 20 minutes here).
+        assert_each_once(stack.wait_for_messages(1, timeout=60), 1)
+        assert stack.stored()["duplicates"] == 0
     finally:
         stack.close()
