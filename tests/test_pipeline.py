@@ -162,6 +162,24 @@ def test_a_target_over_its_pace_is_put_back_without_spending_an_attempt(chat, re
     assert (delivery.status, delivery.attempts) == ("pending", [])
 
 
+def test_the_first_slot_reserved_with_the_writes_paces_as_the_limiter_does(chat, redis_url):
+    paced = CONFIG.replace("token: devflow-token}}", "token: devflow-token, rate_limit: {{per_second: 0.1, burst: 1}}}}", 1)
+    services = build_services(parse_config(paced.format(url=chat.url)), redis_url)
+    tries = []
+    for event_id in ("e1", "e2"):
+        accept(services, event_id=event_id)
+        saved: dict = {}
+        reserved: dict[str, float] = {}
+        first, _ = pipeline.process_loaded(services, event_id, services.store.load_event(event_id), None, "w1", saved, {}, reserved)
+        assert list(reserved) == [first]  # the first delivery's only, made with the writes
+        tries.append((first, reserved[first], pipeline.attempt(services, first, saved[first], reserved=reserved[first])))
+    (_, wait, put_back), (second, later, again) = tries
+    assert (wait, put_back) == (0.0, None)  # posted at once
+    assert later > pipeline.MAX_PACING_SLEEP and again == services.config.delivery.backoff_cap  # the 10 s pace, capped
+    delivery = services.store.load_delivery(second)
+    assert (delivery.status, delivery.attempts) == ("pending", [])
+
+
 def threads(chat) -> list[dict]:
     response = requests.get(f"{chat.url}/flows/acme/main/threads", auth=("devflow-token", ""), headers={"Accept": "application/json"}, timeout=5)
     return response.json()

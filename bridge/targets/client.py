@@ -21,7 +21,7 @@ from bridge.targets.base import USER_AGENT, Request
 
 # What a requests Session sends on every request (its Accept-Encoding and Connection too), with the Accept and User-Agent of ours.
 DEFAULT_HEADERS = {**utils.default_headers(), "Accept": "application/json", "User-Agent": USER_AGENT}
-# requests' pool sizes (DEFAULT_POOLSIZE): a worker posts one message at a time, the web a few at most.
+# requests' pool size (DEFAULT_POOLSIZE); a worker process posts one message at a time.
 POOL_SIZE = 10
 # Origins are few (one per chat host); many URLs of one origin differ only in an id (Matrix transactions, Mattermost posts).
 URL_CACHE = 1024
@@ -78,12 +78,6 @@ class Client:
         except (errors.HTTPError, OSError) as exc:
             raise mapped(exc) from exc
         return response_of(raw, target.url)
-
-    def close(self) -> None:
-        """Close every pooled connection."""
-        for origin in self.origins.values():
-            origin.manager.clear()
-        self.origins.clear()
 
 
 @lru_cache(maxsize=URL_CACHE)
@@ -144,7 +138,7 @@ def tls_settings(scheme: str, verify: Any) -> dict[str, Any]:
 
 
 def encode(request: Request) -> tuple[bytes | None, str | None]:
-    """The body and its Content-Type as requests makes them: a form when there is one, else compact JSON (NaN refused)."""
+    """The body and its Content-Type as requests makes them: a form when there is one, else JSON as json.dumps writes it (NaN refused)."""
     if request.form:
         return form_body(request.form).encode(), "application/x-www-form-urlencoded"
     if request.json is None:
