@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+import select
+import socket
 import ssl
 import threading
 import time
@@ -76,6 +78,32 @@ class Recorder(ThreadingHTTPServer):
         if tls is not None:
             self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server_address[1]}"
+
+
+class Tunnel(BaseHTTPRequestHandler):
+    """A forward proxy's CONNECT: records the request, opens the tunnel, then carries bytes both ways until either side closes."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_CONNECT(self) -> None:
+        server = self.server
+        assert isinstance(server, Recorder)
+        server.seen.append(Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, b"", self.client_address[1]))
+        host, port = self.path.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as upstream:
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            ends = [self.connection, upstream]
+            while True:
+                ready, _, _ = select.select(ends, [], [], 5)
+                chunks = [(end, end.recv(65536)) for end in ready]
+                if not ready or any(not chunk for _, chunk in chunks):
+                    return
+                for end, chunk in chunks:
+                    (upstream if end is self.connection else self.connection).sendall(chunk)
+
+    def log_message(self, *args) -> None:
+        pass
 
 
 def running(server: Recorder):
@@ -225,6 +253,26 @@ def test_the_ca_bundle_of_the_environment_is_used_and_verification_stays_on(monk
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
     assert Client().send(post(f"{tls_chat.url}/m", json={}), timeout=5).status_code == 202
     assert len(tls_chat.seen) == 1
+
+
+@pytest.fixture
+def tunnel():
+    server = Recorder()
+    server.RequestHandlerClass = Tunnel
+    yield from running(server)
+
+
+def test_an_https_chat_through_a_proxy_goes_through_its_tunnel_with_the_certificate_checked(monkeypatch, tunnel, tls_chat, certificate):
+    monkeypatch.setenv("HTTPS_PROXY", f"http://hook:s3cret@127.0.0.1:{tunnel.server_address[1]}")
+    with pytest.raises(requests.exceptions.SSLError):
+        Client().send(post(f"{tls_chat.url}/m", json={}), timeout=5)  # the tunnel changes nothing about whom the chat must prove to be
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
+    assert Client().send(post(f"{tls_chat.url}/m", json={"content": "x"}), timeout=5).status_code == 202
+    host = tls_chat.url.removeprefix("https://")
+    assert [(seen.method, seen.target) for seen in tunnel.seen] == [("CONNECT", host)] * 2
+    assert tunnel.seen[-1].headers["proxy-authorization"] == "Basic " + base64.b64encode(b"hook:s3cret").decode()
+    [seen] = tls_chat.seen
+    assert (seen.target, seen.body, "proxy-authorization" in seen.headers) == ("/m", b'{"content": "x"}', False)
 
 
 def test_a_ca_directory_is_passed_on_as_one(monkeypatch, tmp_path):
