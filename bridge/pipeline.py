@@ -44,13 +44,6 @@ class Services:
         return self.renderers.get(route) or self.renderers[""]
 
 
-def process_event(
-    services: Services, event_id: str, only_target: str | None = None, holder: str | None = None, saved: dict[str, Delivery] | None = None
-) -> list[str]:
-    """Render an event for each of its route's targets (or one); return the deliveries to send, held by holder, their records put in saved."""
-    return process_loaded(services, event_id, services.store.load_event(event_id), only_target, holder, saved)
-
-
 def process_loaded(
     services: Services,
     event_id: str,
@@ -61,8 +54,9 @@ def process_loaded(
     started: dict[str, int] | None = None,
     reserved: dict[str, float] | None = None,
 ) -> list[str]:
-    """process_event with the event already read (None: expired); with started, the first delivery's run starts with the writes, its count put there.
+    """Render an event already read (None: expired) for its route's targets (or only_target): the deliveries to send, held by holder.
 
+    saved: their records go there. started: the first delivery's run starts with the writes, its count put there.
     reserved: the first delivery's send slot is reserved with the writes too, its wait put there.
     """
     # saved spares the first attempt reading back the record it has just been handed.

@@ -615,15 +615,6 @@ class Store:
         if item_ids:
             self.redis.hdel(f"{PREFIX}held:{kind}", *item_ids)
 
-    def start_run(self, kind: str, item_id: str, worker: str) -> int:
-        """Hold an item for a task starting on it now; return how many runs on it have not finished, this one included."""
-        [count] = self.steps().start_run(kind, item_id, worker).run()
-        return count
-
-    def end_run(self, kind: str, item_id: str) -> None:
-        """A run finished (whatever its outcome): only runs cut short by a dying worker stay counted."""
-        self.steps().end_run(kind, item_id).run()
-
     def steps(self) -> Steps:
         """Writes to gather and send as one script call."""
         return Steps(self)
@@ -678,7 +669,7 @@ class Steps:
         return self
 
     def start_run(self, kind: str, item_id: str, worker: str) -> Steps:
-        """Store.start_run's hold and count; its reply is the count of runs not finished, this one included."""
+        """Hold an item for a task starting on it now, and count the run; its reply is the count of runs not finished, this one included."""
         return self._step("start_run", [f"{PREFIX}held:{kind}", f"{PREFIX}runs:{kind}:{item_id}"], [item_id, holding(worker, time.time()), self.store.ttl])
 
     def receive(self, kind: str, item_id: str, seq: int) -> Steps:
@@ -686,7 +677,7 @@ class Steps:
         return self._step("receive", [sequence.waiting_key(kind), sequence.RECEIVED], [item_id, int(seq)])
 
     def end_run(self, kind: str, item_id: str) -> Steps:
-        """Store.end_run's; no reply."""
+        """A run finished (whatever its outcome): only runs cut short by a dying worker stay counted; no reply."""
         return self._step("end_run", [f"{PREFIX}runs:{kind}:{item_id}"], [])
 
     def reserve(self, target: str, limit: RateLimit, max_wait: float) -> Steps:

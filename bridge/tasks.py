@@ -33,7 +33,7 @@ MAX_CUT_SHORT = 5
 
 
 class Runs:
-    """One task's runs on its items (Store.start_run, end_run): a run's end waits for the task's next write, so it takes no round trip of its own."""
+    """One task's runs on its items (the store steps start_run and end_run): a run's end waits for the task's next write, so it takes no round trip of its own."""
 
     def __init__(self, store: Store, worker: str):
         self.store, self.worker = store, worker

@@ -119,10 +119,15 @@ def routed(source: str, extra: str, fixture: str, change=None) -> str:
     return sent["chat"]["content"] if sent else decision.reason
 
 
+def process_event(services, event_id: str, only_target: str | None = None, holder: str | None = None, saved: dict | None = None) -> list[str]:
+    """The worker's processing of a stored event, without Celery: the deliveries to send, held by holder, their records put in saved."""
+    return pipeline.process_loaded(services, event_id, services.store.load_event(event_id), only_target, holder, saved)
+
+
 def worker_messages(app, event_id: str) -> dict[str, dict]:
     """What each target would receive for an event, through the worker's logic (nothing is posted)."""
     services = app.extensions["hookdock"]
-    deliveries = (services.store.load_delivery(d) for d in pipeline.process_event(services, event_id))
+    deliveries = (services.store.load_delivery(d) for d in process_event(services, event_id))
     return {delivery.target: delivery.message for delivery in deliveries}
 
 

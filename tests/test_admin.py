@@ -10,7 +10,7 @@ import redis
 from bridge import admin, create_app, pipeline
 from bridge.config import parse_config
 from bridge.store import Event
-from tests.support import queued
+from tests.support import process_event, queued
 
 CONFIG = """\
 api_url: {url}
@@ -64,13 +64,13 @@ def test_a_dead_letter_replayed_after_the_fix_is_delivered_with_a_fresh_round(ap
 
     requests.post(f"{chat.url}/_devflow/faults", json={"status": 500, "times": 2}, timeout=5)
     save(services)
-    first, _ = pipeline.process_event(services, "e1")
+    first, _ = process_event(services, "e1")
     while pipeline.attempt(services, first) is not None:
         pass
     assert services.store.load_delivery(first).status == "failed"
 
     admin.replay(services, first)
-    assert pipeline.process_event(services, "e1", only_target="team-chat") == [first]
+    assert process_event(services, "e1", only_target="team-chat") == [first]
     assert pipeline.attempt(services, first) is None
     delivery = services.store.load_delivery(first)
     assert (delivery.status, [a["status"] for a in delivery.attempts], delivery.round_start) == ("delivered", [500, 500, 202], 2)
@@ -99,7 +99,7 @@ def test_parse_since_iso_time_and_errors():
 
 def test_event_view_leaves_out_the_body_and_lists_deliveries(services):
     save(services)
-    pipeline.process_event(services, "e1")
+    process_event(services, "e1")
     view = admin.event_view(services, "e1")
     assert "body" not in view and view["status"] == "processed"
     assert [d["target"] for d in view["deliveries"]] == ["team-chat", "other"]
@@ -116,7 +116,7 @@ def test_replay_failed_skips_what_has_expired(app, services, redis_url):
 
 
 def deliver_all(services, event_id="e1"):
-    for delivery_id in pipeline.process_event(services, event_id):
+    for delivery_id in process_event(services, event_id):
         while pipeline.attempt(services, delivery_id) is not None:
             pass
 
@@ -135,12 +135,12 @@ def test_replaying_an_event_delivered_to_one_target_and_failed_at_another_retrie
     import requests
 
     save(services)
-    [first, second] = pipeline.process_event(services, "e1")
+    [first, second] = process_event(services, "e1")
     pipeline.attempt(services, first)
     requests.post(f"{chat.url}/_devflow/faults", json={"status": 400, "times": 1}, timeout=5)
     pipeline.attempt(services, second)
     assert admin.replay(services, "e1") == {"replayed": "e1", "targets": ["other"]}
-    assert pipeline.process_event(services, "e1") == [second]  # what the queued task does
+    assert process_event(services, "e1") == [second]  # what the queued task does
     assert pipeline.attempt(services, second) is None
     assert len(requests.get(f"{chat.url}/_devflow/messages", timeout=5).json()["messages"]) == 2
 
@@ -150,7 +150,7 @@ def test_replaying_a_delivery_still_being_tried_is_refused(app, services, chat, 
 
     requests.post(f"{chat.url}/_devflow/faults", json={"status": 503, "times": 1}, timeout=5)
     save(services)
-    [first, _] = pipeline.process_event(services, "e1")
+    [first, _] = process_event(services, "e1")
     assert pipeline.attempt(services, first) is not None  # retrying
     with pytest.raises(admin.Refused, match="still being delivered to team-chat"):
         admin.replay(services, first)

@@ -3,7 +3,7 @@
 Each example takes a GitHub fixture, changes one to four of its fields (null, empty, another type,
 text full of mentions, terminal escapes, bidi overrides and halves of surrogate pairs, a 300,000
 character string, a javascript: URL, nesting hundreds or thousands deep), posts it signed to the
-Flask endpoint (real Redis), runs pipeline.process_event, and checks every composed message:
+Flask endpoint (real Redis), runs the worker's processing (process_loaded), and checks every composed message:
 no mention or tag Flowdock would read, no control or bidi character, no None/Undefined/repr, chat
 text within 8096 characters, links only to http(s), every thread titled, and nothing accepted lost.
 Derandomized with a bounded number of examples, so it is reproducible and fast in `make test`.
@@ -20,12 +20,12 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge import create_app, pipeline
+from bridge import create_app
 from bridge.config import parse_config
 from bridge.render import MAX_CONTENT
 from tests.flowdock_text import mentions
 from tests.sources.test_safety import UNSAFE, links_of, shown_text
-from tests.support import FIXTURES, SECRET, fields, github_headers
+from tests.support import FIXTURES, SECRET, fields, github_headers, process_event
 
 CONFIG = """\
 api_url: http://127.0.0.1:9
@@ -119,7 +119,7 @@ def test_hostile_payloads_never_ping_leak_markup_or_get_lost(world, data):
         assert response.get_json()["status"] == 400
         return
     event_id = response.get_json()["event"]
-    pending = pipeline.process_event(services, event_id)
+    pending = process_event(services, event_id)
     event = services.store.load_event(event_id)
     assert event.status in ("processed", "ignored"), event.reason
     for delivery_id in pending:

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bridge import build_services, create_app, metrics, pipeline
 from bridge.config import parse_config
 from bridge.store import Delivery, Event, Store
-from tests.support import fixture_bytes, github_headers
+from tests.support import fixture_bytes, github_headers, process_event
 
 CONFIG = """\
 api_url: {url}
@@ -71,11 +71,11 @@ def test_worker_counts_attempts_deliveries_dead_letters_ignores_and_latency(app,
     headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
     for event_id, route, fixture in (("ok", "widgets", "push__many_commits"), ("dead", "broken", "push__many_commits")):
         services.store.save_event(Event(event_id, route, "github", "push", event_id, headers, fixture_bytes("github", fixture)))
-        for delivery_id in pipeline.process_event(services, event_id):
+        for delivery_id in process_event(services, event_id):
             assert pipeline.attempt(services, delivery_id) is None
     body = fixture_bytes("github", "push__many_commits").replace(b'"refs/heads/master"', b'"refs/heads/feature"')
     services.store.save_event(Event("off", "widgets", "github", "push", "off", headers, body))
-    assert pipeline.process_event(services, "off") == []
+    assert process_event(services, "off") == []
     found = scrape(app)
     assert found[("hookdock_delivery_attempts_total", labels(target="team-chat", outcome="delivered"))] == 1
     assert found[("hookdock_delivery_attempts_total", labels(target="wrong", outcome="permanent"))] == 1

@@ -9,7 +9,7 @@ from bridge import build_services, pipeline
 from bridge.config import parse_config
 from bridge.store import Event, delivery_id_for
 from bridge.targets.flowdock import message_uuid
-from tests.support import FIXTURES, fixture_bytes
+from tests.support import FIXTURES, fixture_bytes, process_event
 
 CONFIG = """\
 api_url: {url}
@@ -40,7 +40,7 @@ def accept(services, fixture="push__many_commits", event="push", route="widgets"
 
 
 def test_event_becomes_one_delivery_per_target_and_each_arrives_once(services, chat):
-    pending = pipeline.process_event(services, accept(services))
+    pending = process_event(services, accept(services))
     assert pending == [delivery_id_for("e1", "team-chat"), delivery_id_for("e1", "team-inbox")]
     for delivery_id in pending:
         assert pipeline.attempt(services, delivery_id) is None
@@ -59,18 +59,18 @@ def test_event_becomes_one_delivery_per_target_and_each_arrives_once(services, c
 
 def test_processing_twice_and_delivering_twice_posts_once(services, chat):
     accept(services)
-    pending = pipeline.process_event(services, "e1")
+    pending = process_event(services, "e1")
     pipeline.attempt(services, pending[0])
-    assert pipeline.process_event(services, "e1") == []  # a stale task finds the event settled
+    assert process_event(services, "e1") == []  # a stale task finds the event settled
     services.store.mark_event("e1", "queued", "replayed")
-    assert pipeline.process_event(services, "e1") == [pending[1]]  # the delivered one is not queued again
+    assert process_event(services, "e1") == [pending[1]]  # the delivered one is not queued again
     assert pipeline.attempt(services, pending[0]) is None
     assert len(stored(chat)["messages"]) == 1
 
 
 def test_ignored_event_is_recorded_with_its_reason(services, chat):
     accept(services, fixture="watch__started", event="watch")
-    assert pipeline.process_event(services, "e1") == []
+    assert process_event(services, "e1") == []
     event = services.store.load_event("e1")
     assert (event.status, event.reason) == ("ignored", "watch action 'started' is shown only when a route's events names it")
 
@@ -87,7 +87,7 @@ def services_with_override(chat, redis_url, folder, templates: dict[str, str], f
 def test_template_failure_keeps_the_event_with_the_reason(chat, redis_url, tmp_path):
     services = services_with_override(chat, redis_url, tmp_path, {"push.txt": "{{ 1 // 0 }}"})
     accept(services)
-    assert pipeline.process_event(services, "e1") == []
+    assert process_event(services, "e1") == []
     event = services.store.load_event("e1")
     assert event.status == "failed" and "push.txt:1: ZeroDivisionError" in event.reason
 
@@ -95,7 +95,7 @@ def test_template_failure_keeps_the_event_with_the_reason(chat, redis_url, tmp_p
 def test_a_failing_override_falls_back_to_the_built_in_template_when_configured(chat, redis_url, tmp_path):
     services = services_with_override(chat, redis_url, tmp_path, {"push.txt": "{{ 1 // 0 }}"}, fallback=True)
     accept(services)
-    [chat_delivery, _] = pipeline.process_event(services, "e1")
+    [chat_delivery, _] = process_event(services, "e1")
     expected = (FIXTURES / "github" / "push__many_commits.txt").read_text().rstrip("\n")
     assert services.store.load_delivery(chat_delivery).message["content"] == expected
     event = services.store.load_event("e1")
@@ -105,13 +105,13 @@ def test_a_failing_override_falls_back_to_the_built_in_template_when_configured(
 def test_a_route_override_changes_only_that_event(chat, redis_url, tmp_path):
     services = services_with_override(chat, redis_url, tmp_path, {"push.txt": "{{ sender.login }} pushed to {{ ref_name }}"})
     accept(services)
-    [chat_delivery, _] = pipeline.process_event(services, "e1")
+    [chat_delivery, _] = process_event(services, "e1")
     assert services.store.load_delivery(chat_delivery).message["content"] == "Codertocat pushed to master"
 
 
 def test_transient_failures_are_retried_then_delivered(services, chat):
     requests.post(f"{chat.url}/_devflow/faults", json={"status": 503, "times": 2}, timeout=5)
-    [chat_delivery, _] = pipeline.process_event(services, accept(services))
+    [chat_delivery, _] = process_event(services, accept(services))
     waits = [pipeline.attempt(services, chat_delivery) for _ in range(3)]
     assert waits[0] > 0 and waits[1] > 0 and waits[2] is None
     delivery = services.store.load_delivery(chat_delivery)
@@ -120,7 +120,7 @@ def test_transient_failures_are_retried_then_delivered(services, chat):
 
 
 def test_permanent_failure_is_a_dead_letter_after_one_attempt(services, chat):
-    [delivery_id] = pipeline.process_event(services, accept(services, route="broken"))
+    [delivery_id] = process_event(services, accept(services, route="broken"))
     assert pipeline.attempt(services, delivery_id) is None
     delivery = services.store.load_delivery(delivery_id)
     assert (delivery.status, delivery.last_status, len(delivery.attempts)) == ("failed", 401, 1)
@@ -131,7 +131,7 @@ def test_permanent_failure_is_a_dead_letter_after_one_attempt(services, chat):
 
 def test_running_out_of_attempts_is_a_dead_letter(services, chat):
     requests.post(f"{chat.url}/_devflow/faults", json={"status": 500, "times": 5}, timeout=5)
-    [chat_delivery, _] = pipeline.process_event(services, accept(services))
+    [chat_delivery, _] = process_event(services, accept(services))
     waits = [pipeline.attempt(services, chat_delivery) for _ in range(3)]
     assert waits[2] is None
     delivery = services.store.load_delivery(chat_delivery)
@@ -153,8 +153,8 @@ def test_a_target_over_its_pace_is_put_back_without_spending_an_attempt(chat, re
     services = build_services(parse_config(paced.format(url=chat.url)), redis_url)
     accept(services, event_id="e1")
     accept(services, event_id="e2")
-    [first, _] = pipeline.process_event(services, "e1")
-    [second, _] = pipeline.process_event(services, "e2")
+    [first, _] = process_event(services, "e1")
+    [second, _] = process_event(services, "e2")
     assert pipeline.attempt(services, first) is None
     wait = pipeline.attempt(services, second)
     assert wait == services.config.delivery.backoff_cap  # the 10 s pace, capped
@@ -196,7 +196,7 @@ def test_a_thread_shows_its_newest_event_whatever_the_order_of_delivery(services
     save_at(services, "pull_request__merged", "pull_request", "newer", 2000.0)
     inbox = {}
     for event_id in process_order:
-        inbox[event_id] = pipeline.process_event(services, event_id, only_target="team-inbox")[0]
+        inbox[event_id] = process_event(services, event_id, only_target="team-inbox")[0]
     # The newer event is delivered first; the older one arrives last and must not roll the thread back.
     pipeline.attempt(services, inbox["newer"])
     pipeline.attempt(services, inbox["older"])
@@ -209,7 +209,7 @@ def test_a_thread_shows_its_newest_event_whatever_the_order_of_delivery(services
 def test_a_failing_override_of_a_macro_file_also_falls_back(chat, redis_url, tmp_path):
     services = services_with_override(chat, redis_url, tmp_path, {"thread_fields.json": "{% set branch = [('Broken', 1 // 0)] %}"}, fallback=True)
     accept(services)
-    [_, inbox] = pipeline.process_event(services, "e1")
+    [_, inbox] = process_event(services, "e1")
     assert services.store.load_delivery(inbox).message["thread"]["title"] == "branch master of Codertocat/Hello-World"
     assert "thread_fields.json:1: ZeroDivisionError" in services.store.load_event("e1").reason
 
@@ -219,14 +219,14 @@ def test_a_payload_of_unexpected_shape_fails_visibly_and_can_be_replayed(service
     monkeypatch.setattr("bridge.sources.github.context", lambda event, payload: payload["ref"]["name"])
     headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
     services.store.save_event(Event("odd", "widgets", "github", "push", "d-odd", headers, b'{"ref": ["x"], "repository": [1], "action": [2]}'))
-    assert pipeline.process_event(services, "odd") == []
+    assert process_event(services, "odd") == []
     event = services.store.load_event("odd")
     assert event.status == "failed" and event.reason.startswith("could not process the payload: ")
     assert services.store.failed_since(0) == (["odd"], [])
 
 
 def test_a_bug_while_posting_dead_letters_the_delivery(services, chat, monkeypatch):
-    [first, _] = pipeline.process_event(services, accept(services))
+    [first, _] = process_event(services, accept(services))
 
     def broken(*args, **kwargs):
         raise TypeError("unexpected")
@@ -241,7 +241,7 @@ def test_a_lone_surrogate_in_a_branch_name_is_delivered_not_stuck(services, chat
     body = fixture_bytes("github", "push__many_commits").replace(b'"refs/heads/master"', b'"refs/heads/\\ud800"', 1)
     headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
     services.store.save_event(Event("odd", "widgets", "github", "push", "d-odd", headers, body))
-    pending = pipeline.process_event(services, "odd")
+    pending = process_event(services, "odd")
     assert services.store.load_event("odd").status == "processed"
     assert [pipeline.attempt(services, d) for d in pending] == [None, None]
     assert [services.store.load_delivery(d).status for d in pending] == ["delivered", "delivered"]
@@ -250,7 +250,7 @@ def test_a_lone_surrogate_in_a_branch_name_is_delivered_not_stuck(services, chat
 def test_a_template_that_renders_nothing_is_a_recorded_render_failure(chat, redis_url, tmp_path):
     services = services_with_override(chat, redis_url, tmp_path, {"push.txt": "{% if false %}never{% endif %}\n  \n"})
     accept(services)
-    assert pipeline.process_event(services, "e1") == []
+    assert process_event(services, "e1") == []
     event = services.store.load_event("e1")
     assert event.status == "failed" and event.reason.startswith("template error: ") and "push.txt: rendered empty content" in event.reason
     assert services.store.failed_since(0) == (["e1"], [])

@@ -89,12 +89,17 @@ def test_payload_text_with_lone_surrogates_is_stored_not_refused(redis_url):
 
 def test_runs_cut_short_stay_counted_and_finished_ones_leave_no_key(redis_url):
     store = store_for(redis_url)
-    assert store.start_run("events", "e1", "w1") == 1
-    store.end_run("events", "e1")
+
+    def start(worker: str) -> int:
+        [count] = store.steps().start_run("events", "e1", worker).run()
+        return count
+
+    assert start("w1") == 1
+    store.steps().end_run("events", "e1").run()
     assert store.redis.exists("hookdock:runs:events:e1") == 0
-    assert [store.start_run("events", "e1", "w1") for _ in range(3)] == [1, 2, 3]  # two died with their worker
+    assert [start("w1") for _ in range(3)] == [1, 2, 3]  # two died with their worker
     store.forget_runs("events", "e1")
-    assert store.start_run("events", "e1", "w2") == 1
+    assert start("w2") == 1
 
 
 def test_events_are_indexed_by_route_source_and_name_and_read_newest_first_in_chunks(redis_url):

@@ -17,7 +17,7 @@ from bridge import admin, broker, create_app, liveness, pipeline, recovery, sequ
 from bridge.__main__ import main
 from bridge.config import parse_config
 from bridge.store import Event, Steps
-from tests.support import fixture_bytes, queued
+from tests.support import fixture_bytes, process_event, queued
 
 
 def queued_messages(app) -> list[dict]:
@@ -106,7 +106,7 @@ def test_redis_trouble_is_retried_a_bounded_number_of_times_then_fails_the_item(
 
 def test_an_item_that_keeps_killing_workers_is_failed_instead_of_run_again(app, services):
     for _ in range(tasks.MAX_CUT_SHORT):
-        services.store.start_run("events", "e1", "dead-worker")  # runs a dying worker never finished
+        services.store.steps().start_run("events", "e1", "dead-worker").run()  # runs a dying worker never finished
     run(app, tasks.PROCESS_EVENT, "e1")
     event = services.store.load_event("e1")
     assert event.status == "failed" and f"a worker died {tasks.MAX_CUT_SHORT} times" in event.reason
@@ -116,7 +116,7 @@ def test_an_item_that_keeps_killing_workers_is_failed_instead_of_run_again(app, 
 
 
 def test_a_bug_while_delivering_dead_letters_the_delivery(app, services, monkeypatch):
-    [delivery_id] = pipeline.process_event(services, "e1")
+    [delivery_id] = process_event(services, "e1")
     monkeypatch.setattr(services.store, "latest_thread", broken(TypeError("unexpected")))
     monkeypatch.setattr(pipeline, "newest_thread_state", broken(TypeError("unexpected")))
     run(app, tasks.DELIVER, delivery_id)
@@ -162,7 +162,7 @@ def receipt(services, kind: str, item_id: str) -> tuple:
 @pytest.mark.parametrize("task, work", [(tasks.PROCESS_EVENT, "process_loaded"), (tasks.DELIVER, "attempt")])
 def test_a_numbered_task_due_now_is_received_by_its_runs_start_not_on_arrival(app, services, monkeypatch, task, work):
     kind = tasks.KINDS[task]
-    item_id = "e1" if kind == "events" else pipeline.process_event(services, "e1")[0]
+    item_id = "e1" if kind == "events" else process_event(services, "e1")[0]
     seen, original = [], getattr(pipeline, work)
     monkeypatch.setattr(pipeline, work, lambda *a, **k: seen.append(receipt(services, kind, item_id)) or original(*a, **k))
     with arriving(app, task, item_id) as request:

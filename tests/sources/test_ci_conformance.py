@@ -10,7 +10,7 @@ import pytest
 from bridge import create_app, pipeline
 from bridge.config import parse_config
 from tests.sources.test_ci import PUBLIC_PEM, SECRET, buildkite_signature, travis_body, travis_signature
-from tests.support import FIXTURES, fixture_bytes, fixture_payload, github_headers, worker_messages
+from tests.support import FIXTURES, fixture_bytes, fixture_payload, github_headers, process_event, worker_messages
 from tests.support import SECRET as GITHUB_SECRET
 
 CONFIG = f"""\
@@ -198,7 +198,7 @@ def test_every_ci_fixture_is_delivered_to_a_strict_devflow_or_ignored(chat, redi
     answer = app.test_client().post(f"/hooks/{source}{query}", data=body, headers=headers)
     assert answer.status_code == 202, answer.get_json()
     services = app.extensions["hookdock"]
-    pending = pipeline.process_event(services, answer.get_json()["event"])
+    pending = process_event(services, answer.get_json()["event"])
     event_record = services.store.load_event(answer.get_json()["event"])
     assert event_record.status in ("processed", "ignored") and (pending or event_record.reason), event_record.reason
     for delivery_id in pending:

@@ -20,7 +20,7 @@ from bridge import create_app, pipeline
 from bridge.config import parse_config
 from bridge.render import MAX_CONTENT
 from bridge.sources.auth import hmac_hex
-from tests.support import FIXTURES, SECRET, SIGNING_KEY, github_headers, gitlab_headers
+from tests.support import FIXTURES, SECRET, SIGNING_KEY, github_headers, gitlab_headers, process_event
 
 OCTOKIT_EXAMPLES = FIXTURES / "octokit" / "webhooks-examples-7.6.1.json.gz"
 GITHUB = [
@@ -89,7 +89,7 @@ def test_example_is_delivered_or_ignored_with_a_reason(app, chat, source, name, 
     event_id = answer.get_json()["event"]
     assert services.store.load_event(event_id).name == name
 
-    pending = pipeline.process_event(services, event_id)
+    pending = process_event(services, event_id)
     event = services.store.load_event(event_id)
     if event.status == "ignored":
         assert event.reason and pending == []

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from bridge import create_app, offline_services, pipeline
+from bridge import create_app, offline_services
 from bridge.__main__ import main
 from bridge.config import parse_config
 from bridge.config_errors import ConfigError
 from bridge.messages import messages_for
 from bridge.preview import check_samples
 from bridge.sources import Inbound, Rejected, source_for, standard_webhooks
+from tests.support import process_event
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
 EXAMPLE = DOCS / "examples" / "gitea"
@@ -194,5 +195,5 @@ def test_the_endpoint_verifies_and_the_worker_renders(redis_url, headers, status
     assert answer.status_code == status, answer.get_json()
     if status == 202:
         services = app.extensions["hookdock"]
-        sent = [services.store.load_delivery(d).message for d in pipeline.process_event(services, answer.get_json()["event"])]
+        sent = [services.store.load_delivery(d).message for d in process_event(services, answer.get_json()["event"])]
         assert sent[0]["content"].startswith("⬆️ gitea pushed 1 commit to develop in gitea/webhooks")

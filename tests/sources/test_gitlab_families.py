@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bridge import create_app, offline_services, pipeline
+from bridge import create_app, offline_services
 from bridge.config import parse_config
 from bridge.messages import messages_for
 from bridge.sources import gitlab
 from bridge.sources.gitlab import admin, ci, project, security
-from tests.support import FIXTURES, SECRET, fixture_payload, gitlab_headers
+from tests.support import FIXTURES, SECRET, fixture_payload, gitlab_headers, process_event
 
 FAMILIES = {**ci.EVENTS, **project.EVENTS, **security.EVENTS, **admin.EVENTS}
 PATHS = sorted(p for p in (FIXTURES / "gitlab").glob("*__*.json") if p.stem.split("__")[0] in FAMILIES)
@@ -141,10 +141,7 @@ def test_back_to_green_is_told_once_per_branch_and_kind_of_pipeline(redis_url):
         payload["object_attributes"].update(id=pipeline_id, status=status, source=source)
         body = json.dumps(payload).encode()
         answer = worker.test_client().post("/hooks/lab", data=body, headers=gitlab_headers("pipeline", body, f"p-{pipeline_id}-{status}"))
-        return {
-            services.store.load_delivery(d).target: services.store.load_delivery(d).message
-            for d in pipeline.process_event(services, answer.get_json()["event"])
-        }
+        return {services.store.load_delivery(d).target: services.store.load_delivery(d).message for d in process_event(services, answer.get_json()["event"])}
 
     first, again = post(40, "failed"), post(41, "failed")
     assert first["chat"]["content"].splitlines()[0] == "❌ Pipeline #40 failed on master in gitlab-org/gitlab-test: test"

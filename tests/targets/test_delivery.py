@@ -8,7 +8,7 @@ import requests
 from bridge import build_services, pipeline
 from bridge.config import parse_config
 from bridge.store import Event
-from tests.support import fixture_bytes, wait_until
+from tests.support import fixture_bytes, process_event, wait_until
 from tests.targets.conftest import OTHERS, config_for
 
 FAST = "delivery: {max_attempts: 3, backoff_base: 0.1, backoff_cap: 1, timeout: 0.5}\n"
@@ -27,7 +27,7 @@ def deliver(services, fixture: str, event: str, event_id: str, target: str) -> s
     """Store an event, process it for one target and make one attempt; the delivery's id."""
     headers = {"Content-Type": "application/json", "X-GitHub-Event": event}
     services.store.save_event(Event(event_id, "all", "github", event, "d-" + event_id, headers, fixture_bytes("github", fixture)))
-    [delivery_id] = pipeline.process_event(services, event_id, only_target=target)
+    [delivery_id] = process_event(services, event_id, only_target=target)
     pipeline.attempt(services, delivery_id)
     return delivery_id
 
@@ -93,7 +93,7 @@ def test_a_throttled_discord_post_waits_as_long_as_discord_asks(services, chat):
     requests.post(f"{chat.url}/_devflow/faults", json=fault, timeout=5).raise_for_status()
     headers = {"Content-Type": "application/json", "X-GitHub-Event": "pull_request"}
     services.store.save_event(Event("e1", "all", "github", "pull_request", "d-e1", headers, fixture_bytes("github", "pull_request__opened")))
-    [delivery_id] = pipeline.process_event(services, "e1", only_target="discord")
+    [delivery_id] = process_event(services, "e1", only_target="discord")
     assert pipeline.attempt(services, delivery_id) >= 0.9
     assert pipeline.attempt(services, delivery_id) is None
     assert len(arrivals(chat)) == 1
