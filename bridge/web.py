@@ -33,9 +33,14 @@ RAISED = "hookdock.raised"
 STATUS_LINES = {code: f"{code} {HTTP_STATUS_CODES[code]}" for code in HTTP_STATUS_CODES}
 
 
+def refusal(status: int, message: str) -> dict:
+    """What a refusal's JSON body says: what was wrong, and the status."""
+    return {"error": message, "status": status}
+
+
 def error(status: int, message: str, **extra):
     """Every refusal is JSON saying what was wrong."""
-    return jsonify({"error": message, "status": status, **extra}), status
+    return jsonify({**refusal(status, message), **extra}), status
 
 
 class Hook(NamedTuple):
@@ -82,7 +87,7 @@ def take(app, hook: Hook, route_name: str, headers, raw: bytes, args) -> Answer:
         source.verify(Inbound(headers, raw, args), hook.credentials)
         name, _ = source.parse(headers, raw)
     except Rejected as exc:
-        return Answer(exc.status, {"error": exc.message, "status": exc.status}, labels)
+        return Answer(exc.status, refusal(exc.status, exc.message), labels)
     labels["event"] = name
     event = Event(
         new_event_id(),
@@ -97,10 +102,10 @@ def take(app, hook: Hook, route_name: str, headers, raw: bytes, args) -> Answer:
         accepted = app.extensions["hookdock.accepts"].submit((event, broker.task_message(broker.PROCESS_EVENT, [event.id], sequence.HEADER)))
     except NotQueued:
         log.exception("could not queue event %s", event.id)
-        return Answer(503, {"error": "the event could not be queued; please retry", "status": 503}, labels)
+        return Answer(503, refusal(503, "the event could not be queued; please retry"), labels)
     except (redis.RedisError, Interrupted):
         log.exception("could not reach Redis for event %s", event.id)
-        return Answer(503, {"error": "the event could not be stored; please retry", "status": 503}, labels)
+        return Answer(503, refusal(503, "the event could not be stored; please retry"), labels)
     if accepted.earlier is not None:
         return Answer(200, {"duplicate": True, "event": accepted.earlier}, labels, counted=True)
     # Stored and queued in that one round trip: there is no window in which a task could be missing.
@@ -177,7 +182,8 @@ class FastLane:
             return self.flask(environ, start_response)
         if not answer.counted:
             metrics.count(self.app.extensions["hookdock"].store.redis, metrics.RECEIVED, status=answer.status, **answer.labels)
-        body = (json.dumps(answer.body) + "\n").encode()
+        # Written as jsonify writes it, so both lanes answer the same bytes.
+        body = (json.dumps(answer.body, separators=(",", ":"), sort_keys=self.app.json.sort_keys) + "\n").encode()
         start_response(STATUS_LINES[answer.status], [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 import redis
+from flask import jsonify
 from werkzeug.test import EnvironBuilder
 
 from bridge import create_app, logsafe
@@ -180,6 +181,8 @@ def test_a_signed_webhook_and_a_refused_one_are_served_without_flask(client, app
     refused = post(client, **{"X-GitHub-Delivery": "d-2", "X-Hub-Signature-256": "sha256=" + "0" * 64})
     assert refused.status_code == 401 and refused.get_json()["status"] == 401
     assert without_flask == []
+    with app.app_context():  # the same bytes as Flask's lane would answer
+        assert [r.get_data() for r in (accepted, refused)] == [jsonify(r.get_json()).get_data() for r in (accepted, refused)]
     # Counted as Flask's path counts them: the accept script counts the first two, the lane the refusal.
     counters = redis.Redis.from_url(redis_url).hgetall("hookdock:metrics")
     received = {k.decode(): int(v) for k, v in counters.items() if k.startswith(b"hookdock_webhooks_received")}
