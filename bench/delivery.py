@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import resource
 
-import psutil
-
 from bench.ingest import ROUNDS, best, light_latency, say
 from bench.payload import ROUTE
-from bench.stack import dump, used_memory, wait_until
+from bench.stack import dump, redis_usage, tree_cpu, used_memory, wait_until
 from bridge import sequence
 
 EVENTS = 1000
@@ -37,18 +35,6 @@ def stored_times(stack, count: int, timeout: float = 180) -> list[int]:
 def drained(stack) -> bool:
     """Every task done with, so Redis holds only what is retained."""
     return sequence.idle(stack.client, "celery")
-
-
-def tree_cpu(*pids: int) -> float:
-    """CPU seconds (user + system) live processes and their descendants have used so far."""
-    roots = [psutil.Process(pid) for pid in pids]
-    return sum(sum(p.cpu_times()[:2]) for root in roots for p in [root, *root.children(recursive=True)])
-
-
-def redis_usage(client) -> tuple[float, int]:
-    """Redis's own CPU seconds and the commands it has run so far."""
-    cpu = client.info("cpu")
-    return cpu["used_cpu_sys"] + cpu["used_cpu_user"], sum(v["calls"] for v in client.info("commandstats").values())
 
 
 def cpu_per_message(before: dict, after: dict, count: int) -> dict:

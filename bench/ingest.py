@@ -6,8 +6,10 @@ import re
 import sys
 import time
 
+import psutil
+
 from bench.payload import ROUTE
-from bench.stack import wait_until
+from bench.stack import redis_usage, tree_cpu, wait_until
 
 DURATION = 10.0
 WARMUP = 1.0
@@ -31,9 +33,27 @@ def best(runs: list[dict], key: str) -> dict:
     return max(runs, key=lambda r: r[key])
 
 
-def max_rate(stack, url: str) -> dict:
-    """Closed loop: CONNECTIONS connections, each sending as soon as it is answered."""
-    return stack.loadgen(url, duration=DURATION, warmup=WARMUP, connections=CONNECTIONS)
+def max_rate(stack, url: str, web) -> dict:
+    """Closed loop: CONNECTIONS connections, each sending as soon as it is answered; with where the web's CPU went."""
+    workers = psutil.Process(web.pid).children()
+    before = [tree_cpu(w.pid) for w in workers], redis_usage(stack.client)[0]
+    run = stack.loadgen(url, duration=DURATION, warmup=WARMUP, connections=CONNECTIONS)
+    spent = [tree_cpu(w.pid) - b for w, b in zip(workers, before[0], strict=True)]
+    return {**run, **cpu_split(spent, redis_usage(stack.client)[0] - before[1], run["requests"] + run["warmup_requests"])}
+
+
+def cpu_split(spent: list[float], redis: float, requests: int) -> dict:
+    """Web and Redis CPU per request (ms), and the busiest web worker's share of the web's CPU.
+
+    gunicorn's workers share one listening socket, and the worker already awake takes most of the 16 connections
+    opened at once, so the web often runs on one core: the share says which way a run went.
+    """
+    web = sum(spent)
+    return {
+        "web_cpu_ms": round(web / requests * 1000, 3) if requests else None,
+        "redis_cpu_ms": round(redis / requests * 1000, 3) if requests else None,
+        "busiest_worker_share": round(max(spent) / web, 2) if web else None,
+    }
 
 
 def fixed_rate(stack, url: str, rate: float) -> dict:
@@ -78,13 +98,14 @@ def run(stack) -> dict:
 
     runs: dict[str, list] = {"bare": [], "hookdock": []}
     for turn in range(ROUNDS):
-        for name, url in [("bare", bare_hook), ("hookdock", web_hook)][:: 1 if turn % 2 == 0 else -1]:
+        for name, url, program in [("bare", bare_hook, bare), ("hookdock", web_hook, web)][:: 1 if turn % 2 == 0 else -1]:
             say(f"ingest: {name} at max rate ({turn + 1} of {ROUNDS})")
-            runs[name].append(max_rate(stack, url))
+            runs[name].append(max_rate(stack, url, program))
             stack.clear()
     for name, done in runs.items():
         out[f"{name}_max"] = best(done, "rps")
         out[f"{name}_max_all_rps"] = [r["rps"] for r in done]
+        out[f"{name}_max_all_busiest_share"] = [r["busiest_worker_share"] for r in done]
     rate = out["fixed_rate"] = max(1.0, round(out["bare_max"]["rps"] / 2))
     say(f"ingest: bare endpoint at {rate:g}/s")
     out["bare_fixed"] = fixed_rate(stack, bare_hook, rate)
@@ -107,7 +128,7 @@ def run(stack) -> dict:
         out["naive_light"] = light_latency(stack, naive_hook)
         stack.devflow.delay(CHAT_DELAY)
         say(f"ingest: naive bridge at max rate, chat answering in {CHAT_DELAY * 1000:.0f} ms")
-        out["naive_max"] = max_rate(stack, naive_hook)
+        out["naive_max"] = max_rate(stack, naive_hook, naive)
         say(f"ingest: naive bridge at {rate:g}/s")
         out["naive_fixed"] = fixed_rate(stack, naive_hook, rate)
     finally:

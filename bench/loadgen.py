@@ -194,9 +194,10 @@ async def open_loop(reqs: Requests, rate: float, duration: float, count: int | N
 
 async def run(args) -> dict:
     """Warm up (not recorded), then measure; return the summary."""
+    warmup = Results()
     if args.warmup:
         # Its own delivery ids: measured requests that repeated the warmup's were cheap duplicates (200, not 202).
-        await closed_loop(Requests(args.url, False), args.connections, args.warmup, None, args.timeout, Results())
+        await closed_loop(Requests(args.url, False), args.connections, args.warmup, None, args.timeout, warmup)
     reqs = Requests(args.url, args.vary)
     results = Results()
     started = time.perf_counter()
@@ -209,7 +210,9 @@ async def run(args) -> dict:
         conn.close()
     summary = results.summary(elapsed, sum(c.opened for c in conns))
     mode = {"mode": "open", "rate": args.rate} if args.rate else {"mode": "closed", "connections": args.connections}
-    return {**mode, "url": args.url, "body_bytes": len(reqs.body), **summary, "sent": reqs.sent}
+    # The server's CPU is read around the whole run, so it is shared out over the warmup's requests too.
+    warmed = len(warmup.latencies) + sum(warmup.errors.values())
+    return {**mode, "url": args.url, "body_bytes": len(reqs.body), **summary, "warmup_requests": warmed, "sent": reqs.sent}
 
 
 def main(argv: list[str] | None = None) -> int:

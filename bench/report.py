@@ -33,6 +33,21 @@ def _cpu_total(run: dict) -> float | None:
     return used["sender"] + used["redis"] + used["devflow"] if used else None
 
 
+def _ingest_cpu(run: dict) -> str:
+    """Web / Redis milliseconds of CPU per request (results from before they were measured have none)."""
+    return " / ".join("—" if run.get(k) is None else f"{run[k]:.2f}" for k in ("web_cpu_ms", "redis_cpu_ms"))
+
+
+def _ingest_cpu_total(run: dict) -> float | None:
+    return None if run.get("web_cpu_ms") is None else run["web_cpu_ms"] + (run.get("redis_cpu_ms") or 0.0)
+
+
+def _share(run: dict) -> str:
+    """The busiest web worker's share of the web's CPU, as a percentage."""
+    share = run.get("busiest_worker_share")
+    return "—" if share is None else f"{share * 100:.0f} %"
+
+
 def _commands(run: dict) -> str:
     """Redis commands per message."""
     used = run.get("per_message")
@@ -90,6 +105,14 @@ def table(results: dict) -> str:
             _ratio(hm["rps"], bm["rps"]),
             aim("ingest_vs_bare"),
         ),
+        (
+            "Ingest, max rate, web / Redis CPU per request (ms)",
+            _ingest_cpu(hm),
+            f"bare 204: {_ingest_cpu(bm)}",
+            _ratio(_ingest_cpu_total(hm), _ingest_cpu_total(bm)),
+            "",
+        ),
+        ("Ingest, max rate, busiest web worker's share of web CPU", _share(hm), f"bare 204: {_share(bm)}", "—", ""),
         ("Ingest, max rate, p50 / p99 (ms)", _ms(hm, "p50_ms", "p99_ms"), f"bare 204: {_ms(bm, 'p50_ms', 'p99_ms')}", _ratio(hm["p99_ms"], bm["p99_ms"]), ""),
         (
             f"Ingest at {rate:g}/s, p50 / p95 / p99 (ms)",

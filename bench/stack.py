@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import redis
 import requests
 
@@ -171,6 +172,18 @@ def clear_redis(client: redis.Redis) -> None:
 def used_memory(client: redis.Redis) -> int:
     """INFO memory used_memory, in bytes."""
     return int(client.info("memory")["used_memory"])
+
+
+def tree_cpu(*pids: int) -> float:
+    """CPU seconds (user + system) live processes and their descendants have used so far."""
+    roots = [psutil.Process(pid) for pid in pids]
+    return sum(sum(p.cpu_times()[:2]) for root in roots for p in [root, *root.children(recursive=True)])
+
+
+def redis_usage(client) -> tuple[float, int]:
+    """Redis's own CPU seconds and the commands it has run so far."""
+    cpu = client.info("cpu")
+    return cpu["used_cpu_sys"] + cpu["used_cpu_user"], sum(v["calls"] for v in client.info("commandstats").values())
 
 
 class Devflow:

@@ -93,3 +93,16 @@ def test_the_table_says_which_aims_were_missed():
     assert "errors < 1: **missed**" in text
     assert "p50 < 30: met; p99 < 100: met" in text
     assert text.count("**missed**") == 1
+
+
+def test_the_table_shows_where_the_webs_cpu_went_at_max_rate():
+    results = with_figure("ingest.hookdock_max", {**run(rps=800), "web_cpu_ms": 0.38, "redis_cpu_ms": 0.08, "busiest_worker_share": 0.95})
+    results["ingest"]["bare_max"].update(web_cpu_ms=0.23, redis_cpu_ms=0.0, busiest_worker_share=0.5)
+    text = report.table(results)
+    assert "| Ingest, max rate, web / Redis CPU per request (ms) | 0.38 / 0.08 | bare 204: 0.23 / 0.00 | 2.00 |" in text
+    assert "| Ingest, max rate, busiest web worker's share of web CPU | 95 % | bare 204: 50 % |" in text
+
+
+def test_results_from_before_the_webs_cpu_was_measured_still_make_a_table():
+    text = report.table(RESULTS)
+    assert "| Ingest, max rate, web / Redis CPU per request (ms) | — / — | bare 204: — / — | — |" in text
