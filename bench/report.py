@@ -39,6 +39,7 @@ def _ingest_cpu(run: dict) -> str:
 
 
 def _ingest_cpu_total(run: dict) -> float | None:
+    """The web's and Redis' CPU per request together."""
     return None if run.get("web_cpu_ms") is None else run["web_cpu_ms"] + (run.get("redis_cpu_ms") or 0.0)
 
 
