@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -18,6 +19,10 @@ from bench.payload import SECRET, push_body, sign
 
 # Open loop: more requests than this in flight means the server has fallen behind; shed the rest.
 MAX_IN_FLIGHT = 512
+# Closed loop: seconds between one connection's opening and the next's, as a proxy's or sender's connections come
+# with growing load. Opened in the same instant, most of them land on whichever gunicorn worker is awake first
+# (both workers share one listening socket), and a run measures one core of two, or both, by chance.
+STAGGER = 0.01
 
 
 class Connection:
@@ -143,13 +148,13 @@ async def one(conn: Connection, data: bytes, started: float, results: Results, t
     return True
 
 
-async def closed_loop(reqs: Requests, connections: int, duration: float, count: int | None, timeout: float, results: Results) -> list[Connection]:
-    """Each connection sends its next request as soon as the last is answered, until time or count runs out."""
-    conns = [Connection(reqs.host, reqs.port) for _ in range(connections)]
+async def closed_loop(reqs: Requests, conns: list[Connection], duration: float, count: int | None, timeout: float, results: Results) -> list[Connection]:
+    """Each connection sends its next request as soon as the last is answered, until time or count runs out; those not open yet open STAGGER apart."""
     deadline = time.perf_counter() + duration
     seq = iter(range(count if count is not None else 10**12))
 
-    async def worker(conn: Connection) -> None:
+    async def worker(conn: Connection, delay: float) -> None:
+        await asyncio.sleep(delay)
         for i in seq:
             if time.perf_counter() >= deadline:
                 return
@@ -157,7 +162,8 @@ async def closed_loop(reqs: Requests, connections: int, duration: float, count: 
             if not await one(conn, reqs.build(i), started, results, timeout):
                 await asyncio.sleep(0.01)  # pacing: do not spin on a refused connection
 
-    await asyncio.gather(*(worker(c) for c in conns))
+    opening = itertools.count()
+    await asyncio.gather(*(worker(c, 0.0 if c.writer is not None else next(opening) * STAGGER) for c in conns))
     return conns
 
 
@@ -194,17 +200,19 @@ async def open_loop(reqs: Requests, rate: float, duration: float, count: int | N
 
 async def run(args) -> dict:
     """Warm up (not recorded), then measure; return the summary."""
+    reqs = Requests(args.url, args.vary)
+    # The measured closed loop goes on over the warmup's connections: all open, none opening while measured.
+    conns = [Connection(reqs.host, reqs.port) for _ in range(args.connections)]
     warmup = Results()
     if args.warmup:
         # Its own delivery ids: measured requests that repeated the warmup's were cheap duplicates (200, not 202).
-        await closed_loop(Requests(args.url, False), args.connections, args.warmup, None, args.timeout, warmup)
-    reqs = Requests(args.url, args.vary)
+        await closed_loop(Requests(args.url, False), conns, args.warmup, None, args.timeout, warmup)
     results = Results()
     started = time.perf_counter()
     if args.rate:
         conns = await open_loop(reqs, args.rate, args.duration, args.count, args.timeout, results)
     else:
-        conns = await closed_loop(reqs, args.connections, args.duration, args.count, args.timeout, results)
+        conns = await closed_loop(reqs, conns, args.duration, args.count, args.timeout, results)
     elapsed = time.perf_counter() - started
     for conn in conns:
         conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,9 +20,12 @@ class Recorder(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: Counter = Counter()
 
+    opened: dict = {}
+
     def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
         Recorder.seen[self.headers["X-GitHub-Delivery"]] += 1
+        Recorder.opened.setdefault(self.client_address, time.monotonic())
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -32,7 +36,7 @@ class Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder():
-    Recorder.seen = Counter()
+    Recorder.seen, Recorder.opened = Counter(), {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hooks/bench"
@@ -48,6 +52,16 @@ def test_measured_requests_never_repeat_a_warmup_delivery_id(recorder):
     # Every request the server saw is counted once, measured or warming up: the bench shares the server's CPU out over them.
     assert summary["warmup_requests"] > 0
     assert summary["requests"] + summary["warmup_requests"] == sum(Recorder.seen.values())
+
+
+def test_a_closed_loop_opens_its_connections_one_after_another_and_measures_over_the_warmups(recorder):
+    args = argparse.Namespace(url=recorder, rate=0, duration=0.3, count=None, warmup=0.3, timeout=5, vary=False, connections=4)
+    summary = asyncio.run(loadgen.run(args))
+    # Opened in one instant, they would land on one gunicorn worker of two; the measured run opens none of its own.
+    assert summary["connections_opened"] == len(Recorder.opened) == 4
+    first = sorted(Recorder.opened.values())
+    assert all(later - earlier >= loadgen.STAGGER * 0.9 for earlier, later in zip(first, first[1:], strict=False)), first
+    assert summary["ok"] > 0 and summary["errors"] == 0
 
 
 class Tidy(Recorder):
