@@ -45,8 +45,8 @@ def max_rate(stack, url: str, web) -> dict:
 def cpu_split(spent: list[float], redis: float, requests: int) -> dict:
     """Web and Redis CPU per request (ms), and the busiest web worker's share of the web's CPU.
 
-    gunicorn's workers share one listening socket, and the worker already awake takes most of the 16 connections
-    opened at once, so the web often runs on one core: the share says which way a run went.
+    gunicorn's workers share one listening socket, so which worker takes a connection is a race (see loadgen.STAGGER):
+    about 50 % means both web cores worked, about 100 % that one did all the work.
     """
     web = sum(spent)
     return {

@@ -19,7 +19,7 @@ class Recorder(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     seen: Counter = Counter()
-
+    # When each connection's first request came, by the client's address.
     opened: dict = {}
 
     def do_POST(self):
