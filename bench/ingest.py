@@ -38,7 +38,10 @@ def max_rate(stack, url: str, web) -> dict:
     workers = psutil.Process(web.pid).children()
     before = [tree_cpu(w.pid) for w in workers], redis_usage(stack.client)[0]
     run = stack.loadgen(url, duration=DURATION, warmup=WARMUP, connections=CONNECTIONS)
-    spent = [tree_cpu(w.pid) - b for w, b in zip(workers, before[0], strict=True)]
+    try:
+        spent = [tree_cpu(w.pid) - b for w, b in zip(workers, before[0], strict=True)]
+    except psutil.NoSuchProcess:  # gunicorn replaced a worker mid-run: its CPU is lost, so no figure rather than a wrong one
+        return {**run, **cpu_split([], 0.0, 0)}
     return {**run, **cpu_split(spent, redis_usage(stack.client)[0] - before[1], run["requests"] + run["warmup_requests"])}
 
 

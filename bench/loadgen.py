@@ -201,7 +201,7 @@ async def open_loop(reqs: Requests, rate: float, duration: float, count: int | N
 async def run(args) -> dict:
     """Warm up (not recorded), then measure; return the summary."""
     reqs = Requests(args.url, args.vary)
-    # The measured closed loop goes on over the warmup's connections: all open, none opening while measured.
+    # The measured closed loop goes on over the warmup's connections, already open rather than opening while measured.
     conns = [Connection(reqs.host, reqs.port) for _ in range(args.connections)]
     warmup = Results()
     if args.warmup:

@@ -17,3 +17,7 @@ def test_a_run_with_no_requests_or_no_web_cpu_gives_no_figure_rather_than_an_err
     split = ingest.cpu_split(spent, 0.0, requests)
     assert (split["web_cpu_ms"] is None) == (requests == 0)
     assert (split["busiest_worker_share"] is None) == (sum(spent) == 0)
+
+
+def test_a_run_whose_web_worker_was_replaced_gives_no_figures():
+    assert ingest.cpu_split([], 0.0, 0) == {"web_cpu_ms": None, "redis_cpu_ms": None, "busiest_worker_share": None}

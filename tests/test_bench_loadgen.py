@@ -59,8 +59,9 @@ def test_a_closed_loop_opens_its_connections_one_after_another_and_measures_over
     summary = asyncio.run(loadgen.run(args))
     # Opened in one instant, they would land on one gunicorn worker of two; the measured run opens none of its own.
     assert summary["connections_opened"] == len(Recorder.opened) == 4
+    # Opened together they arrive within a millisecond or two; apart, across three gaps (a late wake-up may shorten one).
     first = sorted(Recorder.opened.values())
-    assert all(later - earlier >= loadgen.STAGGER * 0.9 for earlier, later in zip(first, first[1:], strict=False)), first
+    assert first[-1] - first[0] >= 2 * loadgen.STAGGER, first
     assert summary["ok"] > 0 and summary["errors"] == 0
 
 
