@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import logging
+import weakref
 from urllib.parse import urlencode
 
 import pytest
@@ -240,6 +241,33 @@ def test_a_failure_after_the_webhook_was_stored_is_answered_and_logged_once_not_
     # Taken again from Flask, it went through the accept script twice and was answered as a duplicate of itself, its error logged nowhere.
     assert (response.status_code, response.get_json().get("status"), len(taken)) == (500, 500, 1)
     assert "the reply was misread" in caplog.text
+
+
+class Payload(dict):
+    """A parsed payload that can be watched for being freed (a plain dict cannot)."""
+
+
+def test_the_parsed_payload_is_freed_before_the_webhook_waits_for_redis(client, app, monkeypatch):
+    # Hundreds of webhooks may wait for one flush in an overload; each holding its parsed payload doubled its memory.
+    hook = app.extensions["hookdock.hooks"]["widgets"]
+    parse, alive = hook.source.parse, []
+
+    def watched(headers, raw):
+        name, parsed = parse(headers, raw)
+        payload = Payload(parsed)
+        watched.last = weakref.ref(payload)
+        return name, payload
+
+    accepts = app.extensions["hookdock.accepts"]
+
+    def submit(item):
+        alive.append(watched.last() is not None)
+        return accepts.__class__.submit(accepts, item)
+
+    monkeypatch.setattr(hook.source, "parse", watched)
+    accepts.submit = submit
+    assert post(client).status_code == 202
+    assert alive == [False]
 
 
 def test_a_route_name_beyond_ascii_is_the_route_flask_would_pick(redis_url):
