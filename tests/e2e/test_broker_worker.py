@@ -48,7 +48,8 @@ def test_a_worker_runs_acknowledges_and_numbers_the_task_the_accept_script_queue
 
     event = wait_until(settled, 30, what=f"the worker to process {event_id}")
     assert event.status == "processed", (event.status, event.reason, worker.output()[-2000:])
-    [message] = requests.get(f"{chat.url}/_devflow/messages", timeout=5).json()["messages"]
+    # Processed means rendered, with its delivery created in the same write; the post follows it.
+    [message] = wait_until(lambda: requests.get(f"{chat.url}/_devflow/messages", timeout=5).json()["messages"], 10, what="the message in devflow")
     assert "Approachable is better than simple." in message["content"]
     # The worker read the number the script wrote in: the recovery machinery sees the task received.
     assert int(r.get(sequence.RECEIVED) or 0) >= 1 and r.zcard(sequence.waiting_key("events")) == 0
