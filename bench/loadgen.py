@@ -210,6 +210,8 @@ async def run(args) -> dict:
     results = Results()
     started = time.perf_counter()
     if args.rate:
+        for conn in conns:  # the open loop opens its own as its schedule needs them
+            conn.close()
         conns = await open_loop(reqs, args.rate, args.duration, args.count, args.timeout, results)
     else:
         conns = await closed_loop(reqs, conns, args.duration, args.count, args.timeout, results)
