@@ -36,13 +36,13 @@ def best(runs: list[dict], key: str) -> dict:
 def max_rate(stack, url: str, web) -> dict:
     """Closed loop: CONNECTIONS connections, each sending as soon as it is answered; with where the web's CPU went."""
     workers = psutil.Process(web.pid).children()
-    before = [tree_cpu(w.pid) for w in workers], redis_usage(stack.client)[0]
+    web_before, redis_before = [tree_cpu(w.pid) for w in workers], redis_usage(stack.client)[0]
     run = stack.loadgen(url, duration=DURATION, warmup=WARMUP, connections=CONNECTIONS)
     try:
-        spent = [tree_cpu(w.pid) - b for w, b in zip(workers, before[0], strict=True)]
+        spent = [tree_cpu(w.pid) - b for w, b in zip(workers, web_before, strict=True)]
     except psutil.NoSuchProcess:  # gunicorn replaced a worker mid-run: its CPU is lost, so no figure rather than a wrong one
         return {**run, **cpu_split([], 0.0, 0)}
-    return {**run, **cpu_split(spent, redis_usage(stack.client)[0] - before[1], run["requests"] + run["warmup_requests"])}
+    return {**run, **cpu_split(spent, redis_usage(stack.client)[0] - redis_before, run["requests"] + run["warmup_requests"])}
 
 
 def cpu_split(spent: list[float], redis: float, requests: int) -> dict:

@@ -265,7 +265,7 @@ def test_the_parsed_payload_is_freed_before_the_webhook_waits_for_redis(client, 
         return accepts.__class__.submit(accepts, item)
 
     monkeypatch.setattr(hook.source, "parse", watched)
-    accepts.submit = submit
+    monkeypatch.setattr(accepts, "submit", submit)
     assert post(client).status_code == 202
     assert alive == [False]
 
