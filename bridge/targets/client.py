@@ -20,9 +20,9 @@ from urllib3 import exceptions as errors
 from bridge.targets.base import USER_AGENT, Request
 
 # What a requests Session sends on every request (its Accept-Encoding and Connection too), with the Accept and User-Agent of ours.
-DEFAULT_HEADERS = {**utils.default_headers(), "Accept": "application/json", "User-Agent": USER_AGENT}
-# requests' pool size (DEFAULT_POOLSIZE); a worker process posts one message at a time.
-POOL_SIZE = 10
+DEFAULT_HEADERS = CaseInsensitiveDict({**utils.default_headers(), "Accept": "application/json", "User-Agent": USER_AGENT})
+# requests' pool size; a worker process posts one message at a time.
+POOL_SIZE = requests.adapters.DEFAULT_POOLSIZE
 # Origins are few (one per chat host); many URLs of one origin differ only in an id (Matrix transactions, Mattermost posts).
 URL_CACHE = 1024
 
@@ -42,9 +42,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Origin:
-    """One chat origin: its own pool manager (direct or through its proxy) and the pool it posts on."""
+    """One chat origin: the pool it posts on (direct or through its proxy)."""
 
-    manager: urllib3.PoolManager
     pool: urllib3.HTTPConnectionPool
     # A plain-HTTP request through a proxy names the whole URL; a direct one or one tunnelled (https) names only the path.
     absolute: bool
@@ -72,8 +71,7 @@ class Client:
                 retries=False,
                 redirect=False,
                 assert_same_host=False,
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                chunked=False,
+                timeout=timeout,
             )
         except (errors.HTTPError, OSError) as exc:
             raise mapped(exc) from exc
@@ -98,11 +96,10 @@ def open_origin(target: Target) -> Origin:
     scheme, host, port = target.origin
     proxy, verify = environment(target.url)
     try:
-        manager = manager_for(proxy)
-        pool = manager.connection_from_host(host, port, scheme, pool_kwargs=tls_settings(scheme, verify))
+        pool = manager_for(proxy).connection_from_host(host, port, scheme, pool_kwargs=tls_settings(scheme, verify))
     except errors.LocationValueError as exc:
         raise failures.InvalidURL(exc) from exc
-    return Origin(manager, pool, proxy is not None and scheme != "https")
+    return Origin(pool, proxy is not None and scheme != "https")
 
 
 def environment(url: str) -> tuple[str | None, Any]:
@@ -159,27 +156,19 @@ def form_body(form: dict) -> str:
     return urlencode(pairs)
 
 
-def headers_for(request: Request, body: bytes | None, content_type: str | None, auth: tuple | None) -> dict[str, str]:
+def headers_for(request: Request, body: bytes | None, content_type: str | None, auth: tuple | None) -> CaseInsensitiveDict:
     """requests' headers for this request: the defaults, the request's own, the body's length and type, Basic auth."""
-    headers = dict(DEFAULT_HEADERS)
-    for name, value in request.headers.items():
-        put(headers, name, value)
+    headers = DEFAULT_HEADERS.copy()
+    headers.update(request.headers)
     if body is not None:
-        put(headers, "Content-Length", str(len(body)))
+        headers["Content-Length"] = str(len(body))
     elif request.method not in ("GET", "HEAD"):
-        put(headers, "Content-Length", "0")
-    if content_type and not any(name.lower() == "content-type" for name in headers):
-        headers["Content-Type"] = content_type
+        headers["Content-Length"] = "0"
+    if content_type:
+        headers.setdefault("Content-Type", content_type)
     if auth:
-        put(headers, "Authorization", basic_auth(*auth))
+        headers["Authorization"] = basic_auth(*auth)
     return headers
-
-
-def put(headers: dict[str, str], name: str, value: str) -> None:
-    """Set a header whatever the case of a name already there, as requests' case-insensitive headers do."""
-    for known in [known for known in headers if known.lower() == name.lower()]:
-        del headers[known]
-    headers[name] = value
 
 
 def basic_auth(user: str | bytes, password: str | bytes) -> str:
