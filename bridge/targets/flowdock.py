@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Literal
 from urllib.parse import quote
@@ -11,8 +10,7 @@ import requests
 from pydantic import Field, model_validator
 
 from bridge.config_base import Secret, TargetSettings
-from bridge.targets.base import PERMANENT, RETRY_LATER, Outcome, Request, Sending, error_text, failed, json_of, kind_of, parse_retry_after, redact
-from bridge.targets.client import Client
+from bridge.targets.base import PERMANENT, RETRY_LATER, Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after, redact
 
 __all__ = ["PERMANENT", "RETRY_LATER", "Outcome", "parse_retry_after", "redact"]
 
@@ -89,17 +87,6 @@ def build(target: Settings, message: dict, sending: Sending) -> Request:
 def secrets_of(target: Settings) -> list[str]:
     """The secret values that must never appear in a record or a log line."""
     return [s.get_secret_value() for s in (target.token, target.password, target.flow_token) if s is not None]
-
-
-def post(http: Client, api_url: str, target: Settings, message: dict, timeout: float) -> Outcome:
-    """Make one attempt and classify it as the contract's table says."""
-    request = build(target, message, Sending(api_url=api_url))
-    started = time.monotonic()
-    try:
-        response = http.send(request, timeout)
-    except requests.RequestException as exc:
-        return failed(exc, started, secrets_of(target))
-    return classify(response, (time.monotonic() - started) * 1000, secrets_of(target))
 
 
 def classify(response: requests.Response, duration_ms: float, secrets: list[str]) -> Outcome:

@@ -8,13 +8,20 @@ import time
 import pytest
 import requests
 
+from bridge import targets
 from bridge.config import Target
 from bridge.targets import flowdock
+from bridge.targets.base import Sending
 from bridge.targets.client import Client
 
 TOKEN = Target(org="acme", flow="main", token="devflow-token")
 PASSWORD = Target(org="acme", flow="main", email="dev@example.com", password="devflow-password")
 FLOW_TOKEN = Target(flow_token="devflow-flow-token")
+
+
+def post(api_url, target, message, timeout):
+    """One attempt through the targets' own path, as the worker makes it."""
+    return targets.send(Client(), target, message, Sending(api_url=api_url), timeout)
 
 
 def message(text="hello", uuid="u-1"):
@@ -35,7 +42,7 @@ def log(chat):
 
 @pytest.mark.parametrize("target, kind", [(TOKEN, "token"), (PASSWORD, "password"), (FLOW_TOKEN, "flow_token")])
 def test_each_kind_of_credentials_delivers(chat, target, kind):
-    outcome = flowdock.post(Client(), chat.url, target, message(), timeout=5)
+    outcome = post(chat.url, target, message(), timeout=5)
     assert (outcome.kind, outcome.status) == ("delivered", 202)
     [entry] = log(chat)
     assert entry["auth"]["kind"] == kind and entry["auth"]["valid"]
@@ -46,24 +53,24 @@ def test_each_kind_of_credentials_delivers(chat, target, kind):
 
 
 def test_flowdock_user_header_is_kept(chat):
-    outcome = flowdock.post(Client(), chat.url, TOKEN, message(), timeout=5)
+    outcome = post(chat.url, TOKEN, message(), timeout=5)
     assert outcome.flowdock_user == "1"
 
 
 def test_wrong_token_is_permanent_and_secret_free(chat):
     wrong = Target(org="acme", flow="main", token="not-the-token")
-    outcome = flowdock.post(Client(), chat.url, wrong, message(), timeout=5)
+    outcome = post(chat.url, wrong, message(), timeout=5)
     assert (outcome.kind, outcome.status) == ("permanent", 401)
     assert "not-the-token" not in outcome.error
 
 
 def test_unknown_flow_is_permanent(chat):
-    outcome = flowdock.post(Client(), chat.url, Target(org="acme", flow="nope", token="devflow-token"), message(), timeout=5)
+    outcome = post(chat.url, Target(org="acme", flow="nope", token="devflow-token"), message(), timeout=5)
     assert (outcome.kind, outcome.status) == ("permanent", 404)
 
 
 def test_validation_error_keeps_the_servers_errors(chat):
-    outcome = flowdock.post(Client(), chat.url, TOKEN, message(text=""), timeout=5)
+    outcome = post(chat.url, TOKEN, message(text=""), timeout=5)
     assert (outcome.kind, outcome.status) == ("permanent", 400)
     assert '"Validation error"' in outcome.error and "content" in outcome.error
 
@@ -73,13 +80,13 @@ def test_validation_error_keeps_the_servers_errors(chat):
 )
 def test_answer_table(chat, status, kind):
     fault(chat, status=status, times=1)
-    outcome = flowdock.post(Client(), chat.url, TOKEN, message(), timeout=5)
+    outcome = post(chat.url, TOKEN, message(), timeout=5)
     assert (outcome.kind, outcome.status) == (kind, status)
 
 
 def test_retry_after_seconds_is_read(chat):
     fault(chat, status=429, times=1, retry_after="4")
-    assert flowdock.post(Client(), chat.url, TOKEN, message(), timeout=5).retry_after == 4.0
+    assert post(chat.url, TOKEN, message(), timeout=5).retry_after == 4.0
 
 
 def test_retry_after_http_date_is_read():
@@ -89,11 +96,11 @@ def test_retry_after_http_date_is_read():
 
 
 def test_connection_refused_and_timeout_are_retried(chat):
-    assert flowdock.post(Client(), "http://127.0.0.1:9", TOKEN, message(), timeout=2).kind == "retry"
+    assert post("http://127.0.0.1:9", TOKEN, message(), timeout=2).kind == "retry"
     # A status too, so the slow request stores nothing after this test has ended.
     fault(chat, status=503, delay=2)
     started = time.monotonic()
-    outcome = flowdock.post(Client(), chat.url, TOKEN, message(), timeout=0.3)
+    outcome = post(chat.url, TOKEN, message(), timeout=0.3)
     assert outcome.kind == "retry" and outcome.status is None and "Timeout" in outcome.error
     assert time.monotonic() - started < 2
 
@@ -133,7 +140,7 @@ def test_threaded_activity_and_discussion_bodies_are_delivered_with_a_flow_token
     activity = {"event": "activity", "title": "opened pull request", "uuid": "u-a", **common}
     discussion = {"event": "discussion", "title": "commented", "body": "<p>Looks good</p>", "uuid": "u-d", **common}
     for body in (activity, discussion):
-        outcome = flowdock.post(Client(), chat.url, FLOW_TOKEN, body, timeout=5)
+        outcome = post(chat.url, FLOW_TOKEN, body, timeout=5)
         assert (outcome.kind, outcome.status) == ("delivered", 202)
     kept = stored(chat)["messages"]
     assert [(m["event"], m["external_thread_id"]) for m in kept] == [("activity", "github:acme/widgets:pull:42"), ("discussion", "github:acme/widgets:pull:42")]
