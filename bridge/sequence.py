@@ -138,12 +138,12 @@ def receive(client: redis.Redis, kind: str, item_id: str, worker: str, due: floa
     _script(client, RECEIVE)(keys=keys, args=[item_id, hold, "" if seq is None else int(seq)])
 
 
-def idle(client: redis.Redis, queue: str, kinds: tuple[str, ...] = ("events", "deliveries")) -> bool:
+def idle(client: redis.Redis, queue: str) -> bool:
     """No task queued, none taken off the queue and not yet received, no item in a worker's hands: nothing unsettled can still be posted."""
     # Settling an item lets go of its hold and of its number, so once everything has settled this holds at once.
     busy = client.pipeline(transaction=False)
     busy.llen(queue)
-    for kind in kinds:
+    for kind in ("events", "deliveries"):
         busy.zcard(waiting_key(kind))
         busy.hlen(f"{PREFIX}held:{kind}")
     return not any(busy.execute())

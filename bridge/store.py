@@ -311,7 +311,6 @@ class Store:
         self.redis = client
         self.ttl = int(retention_seconds)
         self.newer_thread_state = client.register_script(NEWER_THREAD_STATE)
-        self.accept_script = client.register_script(ACCEPT)
         # Accepts and the worker's steps go over a connection of their own, one call at a time: taking one from
         # the pool and redis-py's command path cost more client CPU than the round trip's syscalls.
         self._own_lock = threading.Lock()
@@ -358,7 +357,7 @@ class Store:
         if message is not None:
             keys.append(message.queue)
             args += [message.head, message.tail]
-        return ("EVALSHA", self.accept_script.sha, len(keys), *keys, *args)
+        return ("EVALSHA", sha_of(ACCEPT), len(keys), *keys, *args)
 
     @staticmethod
     def _accepted(reply) -> Accepted | redis.ResponseError:

@@ -245,9 +245,8 @@ def make_celery(services: pipeline.Services, redis_url: str) -> Celery:
         def start(self, parent) -> None:
             from bridge import recovery
 
-            # What the worker still has: running, ready, or waiting for its countdown (Celery clears the rest on a lost connection).
-            requests = (*worker_state.active_requests, *worker_state.reserved_requests, *worker_state.scheduled_requests)
-            in_hand = {(KINDS[r.task_name], r.args[0]) for r in requests if r.task_name in KINDS and r.args}
+            # What the worker still has: on a lost connection Celery drops what was reserved or waiting for its countdown, keeping what runs.
+            in_hand = {(KINDS[r.task_name], r.args[0]) for r in worker_state.active_requests if r.task_name in KINDS and r.args}
             try:
                 recovery.take_back_dropped(services, celery, in_hand)
             except Exception:  # Redis away again: the sweep still takes them back at its horizon
