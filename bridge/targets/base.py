@@ -6,10 +6,13 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
 from pydantic import BaseModel, SecretStr
+
+if TYPE_CHECKING:  # the web never sends, so it need not load requests
+    import requests
 
 USER_AGENT = "hookdock/0.1"
 PERMANENT = {400, 401, 403, 404, 410}

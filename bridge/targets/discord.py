@@ -7,14 +7,15 @@ sent: with no parse list nobody is pinged, whatever the text holds.
 from __future__ import annotations
 
 import re
-from typing import Literal
-
-import requests
+from typing import TYPE_CHECKING, Literal
 
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, markdown_actions
+
+if TYPE_CHECKING:  # the web never sends, so it need not load requests
+    import requests
 
 # https://discord.com/developers/docs/resources/webhook#execute-webhook and .../message#embed-object-embed-limits:
 # content 2000; embed title 256, description 4096, 25 fields of name 256 and value 1024, footer 2048,

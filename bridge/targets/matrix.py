@@ -10,15 +10,16 @@ the older push rules that ping on "@room" or a user's name in the body.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
-
-import requests
 
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import escape_html, fit, from_html
+
+if TYPE_CHECKING:  # the web never sends, so it need not load requests
+    import requests
 
 # "The complete event MUST NOT be larger than 65536 bytes" (https://spec.matrix.org/v1.9/client-server-api/#size-limits);
 # the homeserver adds ids, signatures and hashes, so the content is kept under 60000.

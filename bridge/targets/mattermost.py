@@ -9,16 +9,18 @@ item's newest state.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
-import requests
 from pydantic import model_validator
 
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, markdown_actions, unslack
+
+if TYPE_CHECKING:  # the web never sends, so it need not load requests
+    import requests
 
 # A post's message holds at most 16383 characters (https://developers.mattermost.com/integrate/webhooks/incoming/);
 # attachment text is kept well inside that, and fields short.

@@ -8,15 +8,17 @@ root, later changes reply under it, and chat.update redraws the root with the it
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import requests
 from pydantic import model_validator
 
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import escape_mrkdwn, fit, from_html, from_text, unslack
+
+if TYPE_CHECKING:  # the web never sends, so it need not load requests
+    import requests
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks): 50 blocks a message, 3000
 # characters of section text, 10 section fields of 2000, 25 elements in an actions block, button

@@ -8,14 +8,15 @@ Mentions in an Adaptive Card need a msteams.entities entry, which hookdock never
 from __future__ import annotations
 
 import json
-from typing import Literal
-
-import requests
+from typing import TYPE_CHECKING, Literal
 
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, error_text, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, markdown_link
+
+if TYPE_CHECKING:  # the web never sends, so it need not load requests
+    import requests
 
 # "The message size limit is 28 KB" (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook):
 # the whole request is kept under it, with room for what the workflow adds.

@@ -7,14 +7,15 @@ changes in the same topic carry what changed (the first message's id is remember
 from __future__ import annotations
 
 import re
-from typing import Literal
-
-import requests
+from typing import TYPE_CHECKING, Literal
 
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, markdown_actions, markdown_link
+
+if TYPE_CHECKING:  # the web never sends, so it need not load requests
+    import requests
 
 # https://zulip.com/api/send-message: a topic holds at most 60 characters, content at most 10000
 # (max_topic_length and max_message_length, counted in Unicode code points: https://zulip.com/api/register-queue).
