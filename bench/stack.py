@@ -201,8 +201,9 @@ class Devflow:
         if seconds:
             requests.post(f"{self.url}/_devflow/faults", json={"delay": seconds, "times": 1000000}, timeout=10).raise_for_status()
 
-    def messages(self) -> list[dict]:
-        return requests.get(f"{self.url}/_devflow/messages", timeout=30).json()["messages"]
+    def messages(self, since_id: int = 0) -> list[dict]:
+        """The messages stored after the one numbered since_id, oldest first."""
+        return requests.get(f"{self.url}/_devflow/messages", params={"since_id": since_id}, timeout=30).json()["messages"]
 
     def posted_bodies(self) -> list[dict]:
         """The JSON bodies of the posts devflow received, in arrival order."""
