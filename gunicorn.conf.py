@@ -2,7 +2,7 @@
 
 gunicorn also reads it by itself when started from this folder, so a bare `gunicorn app:app` gets the same settings.
 Nothing from `bridge` is imported here: the master must stay free of the app's modules so that each worker can
-let gevent patch the standard library before the app (redis, kombu, requests, ssl) is imported.
+let gevent patch the standard library before the app (redis, ssl) is imported.
 """
 
 import os

@@ -48,7 +48,7 @@ def drained(stack) -> bool:
 def cpu_per_message(before: dict, after: dict, count: int) -> dict:
     """Milliseconds of CPU per message by each part, and Redis commands per message."""
     # On a shared machine these swing far less than rates do. devflow's share includes answering the
-    # bench's own polls (every 0.5 s until all messages are in), so a longer run is charged a little more.
+    # bench's own polls (every 0.5 s until all messages are in, each reading only the new ones).
     return {k: round((after[k] - before[k]) / count * (1 if k == "redis_commands" else 1000), 2) for k in before}
 
 

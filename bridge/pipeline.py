@@ -31,7 +31,7 @@ MAX_PACING_SLEEP = 2.0
 
 @dataclass
 class Services:
-    """What the web and the worker share: configuration, records, templates and an HTTP client for the chats."""
+    """What the web and the worker share: configuration, records and templates; and the worker's HTTP client for the chats."""
 
     config: Config
     store: Store
@@ -48,7 +48,7 @@ class Services:
 
     @cached_property
     def http(self) -> Client:
-        """The chats' HTTP client, made at the first send: the web never sends, and is ~5 MB smaller without requests."""
+        """The chats' HTTP client, made at the first send: the web never sends, and is about 4 MB smaller without requests."""
         from bridge.targets.client import Client
 
         return Client()

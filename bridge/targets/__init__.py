@@ -11,6 +11,7 @@ A target module offers:
 - optionally followups(settings, message, sending) -> [Request]: made after a delivered post, best
   effort (Slack and Mattermost redraw a thread's root with the item's newest state).
 Retries, pacing, records, dead letters and replay stay above the targets, in bridge/pipeline.py.
+The web loads this package but never sends: target modules import requests for its types only (TYPE_CHECKING).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pydantic import Discriminator, Tag
 from bridge.targets import discord, flowdock, matrix, mattermost, slack, teams, zulip
 from bridge.targets.base import Outcome, Request, Sending, failed, redact, secrets_of
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     from bridge.targets.client import Client
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     import requests
 
 USER_AGENT = "hookdock/0.1"

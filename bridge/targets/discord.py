@@ -14,7 +14,7 @@ from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, 
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, markdown_actions
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     import requests
 
 # https://discord.com/developers/docs/resources/webhook#execute-webhook and .../message#embed-object-embed-limits:

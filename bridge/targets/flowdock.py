@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from bridge.config_base import Secret, TargetSettings
 from bridge.targets.base import PERMANENT, RETRY_LATER, Outcome, Request, Sending, error_text, json_of, kind_of, parse_retry_after, redact
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     import requests
 
 __all__ = ["PERMANENT", "RETRY_LATER", "Outcome", "parse_retry_after", "redact"]

@@ -18,7 +18,7 @@ from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, j
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import escape_html, fit, from_html
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     import requests
 
 # "The complete event MUST NOT be larger than 65536 bytes" (https://spec.matrix.org/v1.9/client-server-api/#size-limits);

@@ -19,7 +19,7 @@ from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, j
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, markdown_actions, unslack
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     import requests
 
 # A post's message holds at most 16383 characters (https://developers.mattermost.com/integrate/webhooks/incoming/);

@@ -17,7 +17,7 @@ from bridge.targets.base import Outcome, Request, Sending, bearer, error_text, j
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import escape_mrkdwn, fit, from_html, from_text, unslack
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     import requests
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks): 50 blocks a message, 3000

@@ -15,7 +15,7 @@ from bridge.targets.base import Outcome, Request, Sending, error_text, kind_of, 
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, markdown_link
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     import requests
 
 # "The message size limit is 28 KB" (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook):

@@ -14,7 +14,7 @@ from bridge.targets.base import Outcome, Request, Sending, error_text, json_of, 
 from bridge.targets.card import Card, card_of
 from bridge.targets.markup import fit, from_html, from_text, markdown_actions, markdown_link
 
-if TYPE_CHECKING:  # the web never sends, so it need not load requests
+if TYPE_CHECKING:
     import requests
 
 # https://zulip.com/api/send-message: a topic holds at most 60 characters, content at most 10000
