@@ -109,17 +109,20 @@ class Results:
         else:
             self.errors[f"http {status}"] = self.errors.get(f"http {status}", 0) + 1
 
+    def requests(self) -> int:
+        """Every request recorded, answered or not."""
+        return len(self.latencies) + sum(self.errors.values())
+
     def summary(self, elapsed: float, connections_opened: int) -> dict:
         ordered = sorted(self.latencies)
 
         def pct(p: float) -> float | None:
             return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 2) if ordered else None
 
-        errors = sum(self.errors.values())
         return {
             "ok": len(ordered),
-            "errors": errors,
-            "requests": len(ordered) + errors,
+            "errors": sum(self.errors.values()),
+            "requests": self.requests(),
             "elapsed_s": round(elapsed, 3),
             "rps": round(len(ordered) / elapsed, 1) if elapsed else 0.0,
             "p50_ms": pct(50),
@@ -221,8 +224,7 @@ async def run(args) -> dict:
     summary = results.summary(elapsed, sum(c.opened for c in conns))
     mode = {"mode": "open", "rate": args.rate} if args.rate else {"mode": "closed", "connections": args.connections}
     # The server's CPU is read around the whole run, so it is shared out over the warmup's requests too.
-    warmed = len(warmup.latencies) + sum(warmup.errors.values())
-    return {**mode, "url": args.url, "body_bytes": len(reqs.body), **summary, "warmup_requests": warmed, "sent": reqs.sent}
+    return {**mode, "url": args.url, "body_bytes": len(reqs.body), **summary, "warmup_requests": warmup.requests(), "sent": reqs.sent}
 
 
 def main(argv: list[str] | None = None) -> int:
